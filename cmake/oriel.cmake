@@ -1,0 +1,20 @@
+# Helpers that keep every directory's CMakeLists.txt to a list of sources and dependencies.
+
+# oriel_library(<name> SRCS <files> DEPS <targets>): one static library per src/ directory.
+function(oriel_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SRCS})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# oriel_test(<name> SRCS <files> DEPS <targets>): a GoogleTest binary, its cases collected by ctest.
+function(oriel_test name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  # PRE_TEST: list the cases when ctest runs, so that the build does not run every test binary.
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+    PROPERTIES ENVIRONMENT "ORIEL_BINARY=${PROJECT_BINARY_DIR}/oriel;ORIEL_SHARED_DIR=${ORIEL_SHARED_DIR}"
+               LABELS "${ARG_LABELS}")
+endfunction()
