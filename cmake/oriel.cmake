@@ -15,6 +15,9 @@ function(oriel_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   # PRE_TEST: list the cases when ctest runs, so that the build does not run every test binary.
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES ENVIRONMENT "ORIEL_BINARY=${PROJECT_BINARY_DIR}/oriel;ORIEL_SHARED_DIR=${ORIEL_SHARED_DIR}"
+    PROPERTIES ENVIRONMENT "ORIEL_BINARY=${PROJECT_BINARY_DIR}/oriel"
+               # A second variable through ENVIRONMENT would be split at its ';' by
+               # gtest_discover_tests, so it goes through ENVIRONMENT_MODIFICATION.
+               ENVIRONMENT_MODIFICATION "ORIEL_SHARED_DIR=set:${ORIEL_SHARED_DIR}"
                LABELS "${ARG_LABELS}")
 endfunction()

@@ -22,3 +22,14 @@
   auto tmp = (rexpr);                                    \
   if (!tmp.ok()) return std::move(tmp).status();         \
   lhs = std::move(tmp).value()
+
+#include "fmt/format.h"
+
+// Debian's Abseil has its own string_view type (not std::string_view), which is what
+// Status::message() returns: let fmt print it.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
+  auto format(absl::string_view s, format_context& ctx) const {
+    return fmt::formatter<fmt::string_view>::format(fmt::string_view(s.data(), s.size()), ctx);
+  }
+};

@@ -1,0 +1,183 @@
+#include "net/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "base/metrics.h"
+#include "http_client.h"
+#include "net/compression.h"
+
+namespace oriel::net {
+namespace {
+
+using oriel::testing::Fetch;
+using oriel::testing::HttpCall;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options) {
+    router_.Handle("POST", "/echo", [](HttpRequest& req, HttpResponse& res) {
+      res.SetText(200, req.body);
+    });
+    router_.Handle("GET", "/big", [](HttpRequest&, HttpResponse& res) {
+      res.SetText(200, std::string(10000, 'z'));
+    });
+    router_.Handle("GET", "/slow", [](HttpRequest&, HttpResponse& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(800));
+      res.SetText(200, "done");
+    });
+    server_ = std::make_unique<HttpServer>(router_, options, registry_);
+    ASSERT_TRUE(server_->Listen("127.0.0.1:0").ok());
+    server_->Start();
+    base_ = "http://" + server_->BoundAddresses()[0];
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(1));
+  }
+
+  // Sends raw bytes on one connection and reads until the server closes it.
+  std::string RawExchange(const std::string& bytes) {
+    std::string address = server_->BoundAddresses()[0];
+    int port = std::stoi(address.substr(address.rfind(':') + 1));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+    if (!bytes.empty()) EXPECT_EQ(write(fd, bytes.data(), bytes.size()), (ssize_t)bytes.size());
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+    close(fd);
+    return out;
+  }
+
+  metrics::Registry registry_;
+  Router router_;
+  std::unique_ptr<HttpServer> server_;
+  std::string base_;
+};
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  StartServer({});
+  std::string out = RawExchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\ndef");
+  EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 2u) << out;
+  EXPECT_NE(out.find("abc"), std::string::npos);
+  EXPECT_NE(out.find("def"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, OversizedBodyGets413) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1000;
+  StartServer(options);
+  auto res = Fetch({.method = "POST", .url = base_ + "/echo", .body = std::string(5000, 'a')});
+  EXPECT_EQ(res.status, 413) << res.error;
+  EXPECT_NE(res.body.find("exceeds the limit of 1000 bytes"), std::string::npos) << res.body;
+  // Chunked bodies have no declared length: the limit still holds.
+  auto chunked = Fetch({.method = "POST",
+                        .url = base_ + "/echo",
+                        .headers = {"Transfer-Encoding: chunked"},
+                        .body = std::string(5000, 'a')});
+  EXPECT_EQ(chunked.status, 413) << chunked.error;
+  // The server still answers afterwards.
+  auto ok = Fetch({.method = "POST", .url = base_ + "/echo", .body = "small"});
+  EXPECT_EQ(ok.status, 200);
+}
+
+TEST_F(HttpServerTest, GzipRequestBodiesAreDecodedAndBombsRejected) {
+  HttpServerOptions options;
+  options.max_decompressed_body_bytes = 1 << 20;
+  StartServer(options);
+  auto res = Fetch({.method = "POST",
+                    .url = base_ + "/echo",
+                    .headers = {"Content-Encoding: gzip"},
+                    .body = Gzip("hello, gzip")});
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "hello, gzip");
+  auto bomb = Fetch({.method = "POST",
+                     .url = base_ + "/echo",
+                     .headers = {"Content-Encoding: gzip"},
+                     .body = Gzip(std::string(8 << 20, '\0'))});
+  EXPECT_EQ(bomb.status, 413);
+  auto corrupt = Fetch({.method = "POST",
+                        .url = base_ + "/echo",
+                        .headers = {"Content-Encoding: gzip"},
+                        .body = "definitely not gzip"});
+  EXPECT_EQ(corrupt.status, 400);
+  EXPECT_NE(corrupt.body.find("cannot decompress body"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, GzipResponsesOnlyWhenAsked) {
+  StartServer({});
+  auto plain = Fetch({.url = base_ + "/big"});
+  EXPECT_EQ(plain.Header("content-encoding"), "");
+  EXPECT_EQ(plain.body.size(), 10000u);
+  auto raw = Fetch({.url = base_ + "/big", .headers = {"Accept-Encoding: gzip"}});
+  EXPECT_EQ(raw.Header("content-encoding"), "gzip");
+  EXPECT_LT(raw.body.size(), 1000u);
+  auto decoded = Inflate(raw.body, ContentCoding::kGzip, 1 << 20);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, std::string(10000, 'z'));
+}
+
+TEST_F(HttpServerTest, MalformedRequestGets400) {
+  StartServer({});
+  std::string out = RawExchange("THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 400"), std::string::npos) << out;
+}
+
+TEST_F(HttpServerTest, SilentClientIsDisconnectedAfterIdleTimeout) {
+  HttpServerOptions options;
+  options.idle_timeout = absl::Milliseconds(200);
+  StartServer(options);
+  auto start = std::chrono::steady_clock::now();
+  std::string out = RawExchange("");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(HttpServerTest, ShutdownFinishesInFlightRequests) {
+  StartServer({});
+  auto pending = std::async(std::launch::async, [&] { return Fetch({.url = base_ + "/slow"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server_->Shutdown(absl::Seconds(5));
+  auto res = pending.get();
+  EXPECT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(res.body, "done");
+  // New connections are refused once stopped.
+  EXPECT_EQ(Fetch({.url = base_ + "/big", .timeout_ms = 2000}).status, 0);
+}
+
+TEST_F(HttpServerTest, CountsRequestsByHandlerAndCode) {
+  StartServer({});
+  Fetch({.url = base_ + "/big"});
+  Fetch({.url = base_ + "/missing"});
+  std::string text = registry_.Expose();
+  EXPECT_NE(text.find("oriel_http_requests_total{handler=\"/big\",code=\"200\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("oriel_http_requests_total{handler=\"other\",code=\"404\"} 1"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace oriel::net

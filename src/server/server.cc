@@ -1,0 +1,187 @@
+#include "server/server.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "api/admin/admin_api.h"
+#include "base/build_info.h"
+#include "base/log.h"
+#include "base/process_metrics.h"
+#include "base/status.h"
+#include "fmt/format.h"
+#include "net/address.h"
+#include "net/grpc_server.h"
+#include "net/http_server.h"
+#include "storage/data_dir.h"
+
+namespace oriel::server {
+
+absl::StatusOr<Config> LoadEffectiveConfig(const Flags& flags) {
+  Config config;
+  if (!flags.config_file.empty()) {
+    auto loaded = LoadConfigFile(flags.config_file);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+  }
+  std::vector<std::string> errors;
+  auto check_addresses = [&](const std::vector<std::string>& addresses, const char* flag) {
+    for (const auto& a : addresses) {
+      if (auto hp = net::ParseHostPort(a); !hp.ok()) {
+        errors.push_back(fmt::format("flag {}: {}", flag, hp.status().message()));
+      }
+    }
+  };
+  if (flags.data_dir) config.storage.data_dir = *flags.data_dir;
+  if (!flags.http_listen.empty()) {
+    check_addresses(flags.http_listen, "--http-listen");
+    config.server.http_listen = flags.http_listen;
+  }
+  if (!flags.grpc_listen.empty()) {
+    check_addresses(flags.grpc_listen, "--grpc-listen");
+    config.server.grpc_listen = flags.grpc_listen;
+  }
+  if (flags.log_level) {
+    if (auto level = log::ParseLevel(*flags.log_level); !level.ok()) {
+      errors.push_back(fmt::format("flag --log-level: {}", level.status().message()));
+    }
+    config.server.log_level = *flags.log_level;
+  }
+  if (config.storage.data_dir.empty()) errors.push_back("storage.data_dir: must not be empty");
+  if (config.server.http_listen.empty()) {
+    errors.push_back("server.http_listen: at least one address is needed");
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(fmt::format("{}", fmt::join(errors, "\n")));
+  return config;
+}
+
+Server::Server(Config config, Flags flags) : config_(std::move(config)), flags_(std::move(flags)) {
+  RegisterProcessMetrics(registry_);
+  const BuildInfo& build = CurrentBuild();
+  registry_
+      .AddGaugeFamily("oriel_build_info",
+                      "A metric with a constant '1' value labelled by the build of this binary.",
+                      {"version", "revision", "branch", "build_date"})
+      .WithLabels({build.version, build.revision, build.branch, build.build_date})
+      .Set(1);
+  reload_ok_ = &registry_.AddGauge("oriel_config_last_reload_successful",
+                                   "Whether the last configuration reload attempt succeeded.");
+  reload_time_ = &registry_.AddGauge("oriel_config_last_reload_success_timestamp_seconds",
+                                     "Time of the last successful configuration reload.");
+  reload_ok_->Set(1);
+  reload_time_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  RegisterRoutes();
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::RegisterRoutes() {
+  std::function<absl::Status()> reload;
+  if (config_.server.enable_lifecycle) reload = [this] { return Reload(); };
+  api::RegisterAdminRoutes(router_, {CurrentBuild(), registry_, readiness_, reload});
+  router_.Handle("GET", "/", [](net::HttpRequest&, net::HttpResponse& res) {
+    res.SetText(200,
+                "Oriel: traces, metrics, logs, alerts and errors in one binary.\n\n"
+                "Health:   /-/healthy  /-/ready  /api/health\n"
+                "Metrics:  /metrics\n"
+                "OTLP:     POST /v1/traces  /v1/metrics  /v1/logs  (gRPC on the gRPC listener)\n");
+  });
+}
+
+absl::Status Server::Start() {
+  readiness_.SetNotReady("starting");
+  auto dir = storage::DataDir::Open(config_.storage.data_dir);
+  if (!dir.ok()) return dir.status();
+  data_dir_ = std::move(*dir);
+
+  net::HttpServerOptions http_options;
+  http_options.max_body_bytes = static_cast<size_t>(config_.limits.max_request_body_bytes);
+  http_options.max_decompressed_body_bytes =
+      static_cast<size_t>(config_.limits.max_decompressed_body_bytes);
+  http_options.max_inflight_requests = static_cast<size_t>(config_.limits.max_inflight_requests);
+  http_options.idle_timeout = config_.server.idle_timeout;
+  http_options.read_timeout = config_.server.read_timeout;
+  http_options.write_timeout = config_.server.write_timeout;
+  http_options.io_threads = config_.server.io_threads;
+  http_options.worker_threads = config_.server.worker_threads;
+  http_ = std::make_unique<net::HttpServer>(router_, http_options, registry_);
+  for (const std::string& address : config_.server.http_listen) {
+    if (absl::Status s = http_->Listen(address); !s.ok()) return s;
+  }
+
+  net::GrpcServerOptions grpc_options;
+  grpc_options.max_receive_message_bytes =
+      static_cast<int>(std::min<int64_t>(config_.limits.max_grpc_message_bytes, INT32_MAX));
+  grpc_ = std::make_unique<net::GrpcServer>(grpc_options);
+  if (!config_.server.grpc_listen.empty()) {
+    if (absl::Status s = grpc_->Start(config_.server.grpc_listen); !s.ok()) return s;
+  }
+  http_->Start();
+  for (const auto& address : http_->BoundAddresses()) {
+    log::Info("listening", {{"protocol", "http"}, {"address", address}});
+  }
+  for (const auto& address : grpc_->BoundAddresses()) {
+    log::Info("listening", {{"protocol", "grpc"}, {"address", address}});
+  }
+  readiness_.SetReady();
+  PrintUrls();
+  return absl::OkStatus();
+}
+
+void Server::PrintUrls() const {
+  std::string out = fmt::format("\nOriel {} is running. Data dir: {}\n", CurrentBuild().version,
+                                std::filesystem::absolute(data_dir_->path()).string());
+  for (const auto& address : http_->BoundAddresses()) {
+    std::string_view role = "Web UI, query APIs, OTLP/HTTP";
+    if (address.ends_with(":4318")) role = "OTLP/HTTP (and every other HTTP route)";
+    if (address.ends_with(":9090")) role = "Web UI and query APIs";
+    out += fmt::format("  {:<40} http://{}/\n", role, address);
+  }
+  for (const auto& address : grpc_->BoundAddresses()) {
+    out += fmt::format("  {:<40} {}\n", "OTLP/gRPC", address);
+  }
+  out += "Stop with Ctrl-C.\n\n";
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+absl::Status Server::Reload() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto next = LoadEffectiveConfig(flags_);
+  if (!next.ok()) {
+    reload_ok_->Set(0);
+    log::Error("cannot reload config", {{"err", next.status()}});
+    return next.status();
+  }
+  // Listeners, the data dir and limits are bound at start; say so rather than ignore it.
+  if (next->server.http_listen != config_.server.http_listen ||
+      next->server.grpc_listen != config_.server.grpc_listen ||
+      next->storage.data_dir != config_.storage.data_dir) {
+    log::Warn("listen addresses and the data dir change only on restart");
+  }
+  if (auto level = log::ParseLevel(next->server.log_level); level.ok()) log::SetLevel(*level);
+  config_.server.log_level = next->server.log_level;
+  reload_ok_->Set(1);
+  reload_time_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  log::Info("config reloaded", {{"file", flags_.config_file}});
+  return absl::OkStatus();
+}
+
+void Server::Shutdown() {
+  if (!http_ && !grpc_ && !data_dir_) return;
+  readiness_.SetNotReady("shutting down");
+  absl::Duration grace = config_.server.shutdown_timeout;
+  log::Info("shutting down", {{"grace", absl::FormatDuration(grace)}});
+  // gRPC and HTTP drain in parallel so that the whole stop fits in one grace period.
+  std::thread grpc_stop([this, grace] {
+    if (grpc_) grpc_->Shutdown(grace);
+  });
+  if (http_) http_->Shutdown(grace);
+  grpc_stop.join();
+  http_.reset();
+  grpc_.reset();
+  data_dir_.reset();
+  log::Info("stopped");
+}
+
+}  // namespace oriel::server

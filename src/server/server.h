@@ -1,0 +1,75 @@
+// Builds every component from the configuration, owns their lifetime, and applies reloads.
+// This is the only place that names concrete implementations (see DESIGN.md).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/metrics.h"
+#include "base/readiness.h"
+#include "net/router.h"
+#include "server/config.h"
+
+namespace oriel::net {
+class HttpServer;
+class GrpcServer;
+}  // namespace oriel::net
+namespace oriel::storage {
+class DataDir;
+}
+
+namespace oriel::server {
+
+// Command-line settings; each one given overrides the config file.
+struct Flags {
+  std::string config_file;  // "" means defaults only
+  std::optional<std::string> data_dir;
+  std::vector<std::string> http_listen;
+  std::vector<std::string> grpc_listen;
+  std::optional<std::string> log_level;
+};
+
+// The config file (if any) with the flags applied on top, validated.
+[[nodiscard]] absl::StatusOr<Config> LoadEffectiveConfig(const Flags& flags);
+
+class Server {
+ public:
+  Server(Config config, Flags flags);
+  ~Server();
+
+  // Opens the data dir, binds every listener and starts serving; prints the URLs to stdout.
+  [[nodiscard]] absl::Status Start();
+
+  // Re-reads the config file and applies what can change while running; on error the running
+  // config stays. Thread-safe.
+  [[nodiscard]] absl::Status Reload();
+
+  // Stops accepting, finishes in-flight requests within server.shutdown_timeout, closes storage.
+  void Shutdown();
+
+  const Config& config() const { return config_; }
+
+ private:
+  void RegisterRoutes();
+  void PrintUrls() const;
+
+  Config config_;
+  const Flags flags_;
+  std::mutex reload_mu_;
+
+  metrics::Registry registry_;
+  Readiness readiness_;
+  net::Router router_;
+  std::unique_ptr<storage::DataDir> data_dir_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::GrpcServer> grpc_;
+  metrics::Gauge* reload_ok_ = nullptr;
+  metrics::Gauge* reload_time_ = nullptr;
+};
+
+}  // namespace oriel::server
