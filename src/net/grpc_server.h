@@ -40,7 +40,10 @@ class GrpcServer {
   void Shutdown(absl::Duration grace);
 
  private:
+  class UnknownMethods;
   GrpcServerOptions options_;
+  std::unique_ptr<UnknownMethods> unknown_methods_holder_;
+  UnknownMethods& unknown_methods_;
   std::vector<grpc::Service*> services_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::string> bound_;
