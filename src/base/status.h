@@ -8,10 +8,10 @@
 #define ORIEL_INTERNAL_CONCAT(a, b) ORIEL_INTERNAL_CONCAT_(a, b)
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define ORIEL_RETURN_IF_ERROR(expr)                 \
-  do {                                              \
-    ::absl::Status oriel_status_ = (expr);          \
-    if (!oriel_status_.ok()) return oriel_status_;  \
+#define ORIEL_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::absl::Status oriel_status_ = (expr);         \
+    if (!oriel_status_.ok()) return oriel_status_; \
   } while (0)
 
 // `lhs` = the value of `rexpr` (an absl::StatusOr<T>), or returns its error.

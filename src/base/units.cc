@@ -13,10 +13,10 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
     absl::Duration size;
   };
   // Longest suffix first where one is a prefix of another ("ms" before "m").
-  static const Unit kUnits[] = {
-      {"y", absl::Hours(24 * 365)}, {"w", absl::Hours(24 * 7)}, {"d", absl::Hours(24)},
-      {"h", absl::Hours(1)},        {"ms", absl::Milliseconds(1)}, {"m", absl::Minutes(1)},
-      {"s", absl::Seconds(1)}};
+  static const Unit kUnits[] = {{"y", absl::Hours(24 * 365)},  {"w", absl::Hours(24 * 7)},
+                                {"d", absl::Hours(24)},        {"h", absl::Hours(1)},
+                                {"ms", absl::Milliseconds(1)}, {"m", absl::Minutes(1)},
+                                {"s", absl::Seconds(1)}};
   static const std::string_view kOrder = "ywdhmsx";  // x stands for ms
   auto error = [&](std::string_view why) {
     return absl::InvalidArgumentError(fmt::format("cannot parse duration \"{}\": {}", text, why));
@@ -28,7 +28,8 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
   while (!rest.empty()) {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
-    if (ec != std::errc() || end == rest.data()) return error("want a number then a unit (e.g. 5m)");
+    if (ec != std::errc() || end == rest.data())
+      return error("want a number then a unit (e.g. 5m)");
     rest.remove_prefix(static_cast<size_t>(end - rest.data()));
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits) {
@@ -42,7 +43,8 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
     int rank = static_cast<int>(kOrder.find(unit->name == "ms" ? 'x' : unit->name[0]));
     if (rank <= last_rank) return error("units must appear once each, largest first");
     last_rank = rank;
-    if (n > static_cast<uint64_t>(INT64_MAX) / static_cast<uint64_t>(absl::ToInt64Milliseconds(unit->size))) {
+    if (n > static_cast<uint64_t>(INT64_MAX) /
+                static_cast<uint64_t>(absl::ToInt64Milliseconds(unit->size))) {
       return error("too large");
     }
     total += unit->size * static_cast<int64_t>(n);
@@ -62,9 +64,12 @@ std::string DurationString(absl::Duration d) {
     const char* name;
     int64_t ms;
   };
-  static const Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
-                                {"d", 24LL * 3600 * 1000},       {"h", 3600LL * 1000},
-                                {"m", 60LL * 1000},              {"s", 1000},
+  static const Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                {"w", 7LL * 24 * 3600 * 1000},
+                                {"d", 24LL * 3600 * 1000},
+                                {"h", 3600LL * 1000},
+                                {"m", 60LL * 1000},
+                                {"s", 1000},
                                 {"ms", 1}};
   for (const Unit& u : kUnits) {
     if (ms >= u.ms) {
@@ -84,8 +89,8 @@ absl::StatusOr<int64_t> ParseByteSize(std::string_view text) {
   if (ec != std::errc() || end == text.data()) return error("want a number, e.g. 512MiB");
   std::string_view unit = text.substr(static_cast<size_t>(end - text.data()));
   static const std::pair<std::string_view, int> kUnits[] = {
-      {"", 0},    {"B", 0},   {"KB", 10}, {"MB", 20},  {"GB", 30},  {"TB", 40},
-      {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+      {"", 0},    {"B", 0},    {"KB", 10},  {"MB", 20},  {"GB", 30},
+      {"TB", 40}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
   for (const auto& [name, shift] : kUnits) {
     if (unit == name) {
       if (shift > 0 && n > (static_cast<uint64_t>(INT64_MAX) >> shift)) return error("too large");

@@ -25,7 +25,8 @@ class GrpcServer::UnknownMethods : public grpc::CallbackGenericService {
 };
 
 GrpcServer::GrpcServer(GrpcServerOptions options)
-    : options_(options), unknown_methods_holder_(std::make_unique<UnknownMethods>()),
+    : options_(options),
+      unknown_methods_holder_(std::make_unique<UnknownMethods>()),
       unknown_methods_(*unknown_methods_holder_) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
@@ -53,8 +54,8 @@ absl::Status GrpcServer::Start(const std::vector<std::string>& addresses) {
   for (grpc::Service* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
-    return absl::UnavailableError(fmt::format("cannot start the gRPC server on {}",
-                                              fmt::join(addresses, ", ")));
+    return absl::UnavailableError(
+        fmt::format("cannot start the gRPC server on {}", fmt::join(addresses, ", ")));
   }
   for (size_t i = 0; i < parsed.size(); ++i) {
     if (*ports[i] == 0) {

@@ -3,12 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <future>
-#include <mutex>
-#include <optional>
-#include <thread>
-
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,6 +12,11 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "base/log.h"
@@ -66,8 +65,8 @@ class HttpServer::Impl {
             "Request body bytes received on the wire (before decompression), by route.",
             {"handler"})),
         connections_(registry.AddGauge("oriel_http_open_connections", "Open HTTP connections.")),
-        inflight_gauge_(registry.AddGauge("oriel_http_requests_in_flight",
-                                          "HTTP requests being handled now.")),
+        inflight_gauge_(
+            registry.AddGauge("oriel_http_requests_in_flight", "HTTP requests being handled now.")),
         workers_(static_cast<size_t>(DefaultThreads(options.worker_threads, 4))) {}
 
   absl::Status Listen(std::string_view address);
@@ -135,10 +134,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(server_.options_.max_body_bytes);
     idle_ = buffer_.size() == 0;
     stream_.expires_after(ToChrono(server_.options_.idle_timeout));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -181,10 +179,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadBody() {
     stream_.expires_after(ToChrono(server_.options_.read_timeout));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -225,7 +222,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto start = absl::Now();
       HttpResponse response;
       std::string_view handler = "other";
-      if (self->DecodeBody(*request, response)) handler = self->server_.router_.Dispatch(*request, response);
+      if (self->DecodeBody(*request, response))
+        handler = self->server_.router_.Dispatch(*request, response);
       bool gzip = false;
       if (auto accept = request->headers.Get("Accept-Encoding")) gzip = AcceptsGzip(*accept);
       double seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -301,11 +299,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void DrainSome(size_t total) {
     if (total > (8u << 20)) return Close();
-    stream_.async_read_some(asio::buffer(drain_buf_), [self = shared_from_this(), total](
-                                                          beast::error_code ec, size_t n) {
-      if (ec) return self->Close();
-      self->DrainSome(total + n);
-    });
+    stream_.async_read_some(asio::buffer(drain_buf_),
+                            [self = shared_from_this(), total](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->DrainSome(total + n);
+                            });
   }
 
   // Answers an error that leaves the connection's framing unknown, then closes it.
@@ -382,20 +380,20 @@ absl::Status HttpServer::Impl::Listen(std::string_view address) {
 }
 
 void HttpServer::Impl::Accept(tcp::acceptor& acceptor) {
-  acceptor.async_accept(asio::make_strand(ioc_), [this, &acceptor](beast::error_code ec,
-                                                                   tcp::socket socket) {
-    if (stopping_ || !acceptor.is_open()) return;
-    if (ec) {
-      // Usually out of file descriptors: back off briefly instead of spinning.
-      log::Warn("cannot accept connection", {{"err", ec.message()}});
-      auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
-      timer->async_wait([this, &acceptor, timer](beast::error_code) { Accept(acceptor); });
-      return;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<Connection>(*this, std::move(socket))->Start();
-    Accept(acceptor);
-  });
+  acceptor.async_accept(
+      asio::make_strand(ioc_), [this, &acceptor](beast::error_code ec, tcp::socket socket) {
+        if (stopping_ || !acceptor.is_open()) return;
+        if (ec) {
+          // Usually out of file descriptors: back off briefly instead of spinning.
+          log::Warn("cannot accept connection", {{"err", ec.message()}});
+          auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+          timer->async_wait([this, &acceptor, timer](beast::error_code) { Accept(acceptor); });
+          return;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Connection>(*this, std::move(socket))->Start();
+        Accept(acceptor);
+      });
 }
 
 void HttpServer::Impl::Start() {
@@ -438,8 +436,7 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
   workers_.join();
 }
 
-HttpServer::HttpServer(const Router& router, HttpServerOptions options,
-                       metrics::Registry& registry)
+HttpServer::HttpServer(const Router& router, HttpServerOptions options, metrics::Registry& registry)
     : impl_(std::make_unique<Impl>(router, options, registry)) {}
 
 HttpServer::~HttpServer() { Shutdown(absl::ZeroDuration()); }

@@ -22,9 +22,8 @@ using oriel::testing::HttpCall;
 class HttpServerTest : public ::testing::Test {
  protected:
   void StartServer(HttpServerOptions options) {
-    router_.Handle("POST", "/echo", [](HttpRequest& req, HttpResponse& res) {
-      res.SetText(200, req.body);
-    });
+    router_.Handle("POST", "/echo",
+                   [](HttpRequest& req, HttpResponse& res) { res.SetText(200, req.body); });
     router_.Handle("GET", "/big", [](HttpRequest&, HttpResponse& res) {
       res.SetText(200, std::string(10000, 'z'));
     });

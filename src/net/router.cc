@@ -44,8 +44,7 @@ void Router::Handle(std::string_view method, std::string_view pattern, HttpHandl
   routes_.push_back(std::move(route));
 }
 
-bool Router::Match(const Route& route, const std::vector<std::string_view>& parts,
-                   Params* params) {
+bool Router::Match(const Route& route, const std::vector<std::string_view>& parts, Params* params) {
   params->clear();
   size_t i = 0;
   for (const Segment& seg : route.segments) {
@@ -80,8 +79,8 @@ std::string_view Router::Dispatch(HttpRequest& request, HttpResponse& response) 
   int best_score = -1;
   for (const Route& route : routes_) {
     if (!Match(route, parts, &params)) continue;
-    bool method_ok = route.method == request.method ||
-                     (route.method == "GET" && request.method == "HEAD");
+    bool method_ok =
+        route.method == request.method || (route.method == "GET" && request.method == "HEAD");
     if (!method_ok) {
       if (!allowed.empty()) allowed.append(", ");
       allowed.append(route.method);

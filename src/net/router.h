@@ -35,8 +35,7 @@ class Router {
     HttpHandler handler;
   };
 
-  static bool Match(const Route& route, const std::vector<std::string_view>& parts,
-                    Params* params);
+  static bool Match(const Route& route, const std::vector<std::string_view>& parts, Params* params);
 
   std::vector<Route> routes_;
 };

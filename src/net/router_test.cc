@@ -15,8 +15,9 @@ HttpRequest Req(std::string method, std::string path) {
 TEST(RouterTest, MatchesLiteralParamAndRestRoutes) {
   Router router;
   std::string seen;
-  router.Handle("GET", "/api/v1/label/{name}/values",
-                [&](HttpRequest& r, HttpResponse&) { seen = "label:" + std::string(r.PathParam("name")); });
+  router.Handle("GET", "/api/v1/label/{name}/values", [&](HttpRequest& r, HttpResponse&) {
+    seen = "label:" + std::string(r.PathParam("name"));
+  });
   router.Handle("PUT", "/metrics/job/{job}/{labels...}", [&](HttpRequest& r, HttpResponse&) {
     seen = "push:" + std::string(r.PathParam("job")) + "|" + std::string(r.PathParam("labels"));
   });
@@ -37,8 +38,10 @@ TEST(RouterTest, MatchesLiteralParamAndRestRoutes) {
 
 TEST(RouterTest, AnswersNotFoundAndMethodNotAllowed) {
   Router router;
-  router.Handle("POST", "/-/reload", [](HttpRequest&, HttpResponse& res) { res.SetText(200, "ok"); });
-  router.Handle("PUT", "/-/reload", [](HttpRequest&, HttpResponse& res) { res.SetText(200, "ok"); });
+  router.Handle("POST", "/-/reload",
+                [](HttpRequest&, HttpResponse& res) { res.SetText(200, "ok"); });
+  router.Handle("PUT", "/-/reload",
+                [](HttpRequest&, HttpResponse& res) { res.SetText(200, "ok"); });
   HttpResponse res;
   auto r1 = Req("GET", "/-/reload");
   EXPECT_EQ(router.Dispatch(r1, res), "other");
@@ -52,7 +55,8 @@ TEST(RouterTest, AnswersNotFoundAndMethodNotAllowed) {
 
 TEST(RouterTest, GetRoutesAnswerHead) {
   Router router;
-  router.Handle("GET", "/-/healthy", [](HttpRequest&, HttpResponse& res) { res.SetText(200, "ok"); });
+  router.Handle("GET", "/-/healthy",
+                [](HttpRequest&, HttpResponse& res) { res.SetText(200, "ok"); });
   HttpResponse res;
   auto r = Req("HEAD", "/-/healthy");
   EXPECT_EQ(router.Dispatch(r, res), "/-/healthy");

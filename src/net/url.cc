@@ -42,7 +42,8 @@ Params ParseQueryString(std::string_view query) {
     if (piece.empty()) continue;
     size_t eq = piece.find('=');
     std::string_view key = piece.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
     auto k = PercentDecode(key, true);
     auto v = PercentDecode(value, true);
     params.emplace_back(k ? *k : std::string(key), v ? *v : std::string(value));

@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "base/log.h"
-#include "base/units.h"
 #include "base/status.h"
+#include "base/units.h"
 #include "fmt/format.h"
 #include "net/address.h"
 
@@ -21,11 +21,16 @@ namespace {
 
 std::string_view KindName(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "null";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "nothing";
   }
 }
 
@@ -43,7 +48,8 @@ class Reader {
     if (mark.is_null()) {
       errors_.push_back(fmt::format("{}: {}", source_, message));
     } else {
-      errors_.push_back(fmt::format("{}:{}:{}: {}", source_, mark.line + 1, mark.column + 1, message));
+      errors_.push_back(
+          fmt::format("{}:{}:{}: {}", source_, mark.line + 1, mark.column + 1, message));
     }
   }
 
@@ -85,7 +91,8 @@ class Reader {
     return std::make_pair(value.Scalar(), value);
   }
 
-  void String(const YAML::Node& map, std::string_view key, std::string_view path, std::string* out) {
+  void String(const YAML::Node& map, std::string_view key, std::string_view path,
+              std::string* out) {
     if (auto v = Scalar(map, key, path)) *out = v->first;
   }
 
@@ -115,8 +122,8 @@ class Reader {
     const std::string& s = v->first;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     if (ec != std::errc() || end != s.data() + s.size() || n < min) {
-      return Error(v->second, fmt::format("{}.{}: want a whole number >= {}, got \"{}\"", path, key,
-                                          min, s));
+      return Error(v->second,
+                   fmt::format("{}.{}: want a whole number >= {}, got \"{}\"", path, key, min, s));
     }
     *out = n;
   }
@@ -143,8 +150,8 @@ class Reader {
       return;
     }
     if (!value.IsSequence()) {
-      return Error(value, fmt::format("{}.{}: want a list of strings, got {}", path, key,
-                                      KindName(value)));
+      return Error(
+          value, fmt::format("{}.{}: want a list of strings, got {}", path, key, KindName(value)));
     }
     std::vector<std::string> items;
     for (const auto& item : value) {
@@ -177,8 +184,8 @@ class Reader {
     YAML::Node value = map[std::string(key)];
     if (!value.IsDefined() || value.IsNull()) return;
     if (!value.IsMap()) {
-      return Error(value, fmt::format("{}.{}: want a mapping of names to values, got {}", path,
-                                      key, KindName(value)));
+      return Error(value, fmt::format("{}.{}: want a mapping of names to values, got {}", path, key,
+                                      KindName(value)));
     }
     for (const auto& kv : value) {
       if (!kv.second.IsScalar()) {
@@ -243,13 +250,26 @@ void ReadGlobal(Reader& r, const YAML::Node& node, GlobalConfig& c) {
   // Every key of Prometheus' `global` block, so that a pasted block is accepted; the scrape and
   // rule features read the rest when they arrive.
   if (!r.CheckMap(node, "global",
-                  {"scrape_interval", "scrape_timeout", "scrape_protocols", "evaluation_interval",
-                   "rule_query_offset", "external_labels", "query_log_file",
-                   "scrape_failure_log_file", "body_size_limit", "sample_limit", "label_limit",
-                   "label_name_length_limit", "label_value_length_limit", "target_limit",
-                   "keep_dropped_targets", "metric_name_validation_scheme",
-                   "metric_name_escaping_scheme", "always_scrape_classic_histograms",
-                   "convert_classic_histograms_to_nhcb", "scrape_native_histograms"})) {
+                  {"scrape_interval",
+                   "scrape_timeout",
+                   "scrape_protocols",
+                   "evaluation_interval",
+                   "rule_query_offset",
+                   "external_labels",
+                   "query_log_file",
+                   "scrape_failure_log_file",
+                   "body_size_limit",
+                   "sample_limit",
+                   "label_limit",
+                   "label_name_length_limit",
+                   "label_value_length_limit",
+                   "target_limit",
+                   "keep_dropped_targets",
+                   "metric_name_validation_scheme",
+                   "metric_name_escaping_scheme",
+                   "always_scrape_classic_histograms",
+                   "convert_classic_histograms_to_nhcb",
+                   "scrape_native_histograms"})) {
     return;
   }
   r.Duration(node, "scrape_interval", "global", &c.scrape_interval);
@@ -271,7 +291,8 @@ void ReadScrapeConfigs(Reader& r, const YAML::Node& node, std::string* yaml) {
   std::set<std::string> jobs;
   for (const auto& job : node) {
     if (!job.IsMap()) {
-      r.Error(job, fmt::format("scrape_configs: each entry must be a mapping, got {}", KindName(job)));
+      r.Error(job,
+              fmt::format("scrape_configs: each entry must be a mapping, got {}", KindName(job)));
       continue;
     }
     YAML::Node name = job["job_name"];
@@ -311,8 +332,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
       ReadOpaqueMap(r, root["alerting"], "alerting", {"alertmanagers", "alert_relabel_configs"},
                     &config.alerting_yaml);
       ReadOpaqueMap(r, root["notify"], "notify",
-                    {"global", "route", "receivers", "inhibit_rules", "templates",
-                     "time_intervals", "mute_time_intervals"},
+                    {"global", "route", "receivers", "inhibit_rules", "templates", "time_intervals",
+                     "mute_time_intervals"},
                     &config.notify_yaml);
     } else if (!root.IsMap()) {
       r.Error(root, fmt::format("want a mapping at the top level, got {}", KindName(root)));

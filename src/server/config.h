@@ -24,8 +24,8 @@ struct ServerConfig {
   absl::Duration read_timeout = absl::Minutes(1);
   absl::Duration write_timeout = absl::Minutes(1);
   absl::Duration shutdown_timeout = absl::Seconds(4);
-  int io_threads = 0;      // 0: one per core
-  int worker_threads = 0;  // 0: four per core
+  int io_threads = 0;            // 0: one per core
+  int worker_threads = 0;        // 0: four per core
   bool enable_lifecycle = true;  // POST /-/reload
 };
 

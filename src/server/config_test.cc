@@ -93,8 +93,9 @@ TEST(ConfigTest, WrongTypeNamesKeyAndLine) {
 
 TEST(ConfigTest, BadAddressNamesKeyAndLine) {
   std::string err = ErrorOf("server:\n  http_listen:\n    - 127.0.0.1:9090\n    - localhost\n");
-  EXPECT_NE(err.find("oriel.yml:4:7: server.http_listen: invalid address \"localhost\": missing port"),
-            std::string::npos)
+  EXPECT_NE(
+      err.find("oriel.yml:4:7: server.http_listen: invalid address \"localhost\": missing port"),
+      std::string::npos)
       << err;
   std::string port = ErrorOf("server:\n  grpc_listen: 127.0.0.1:70000\n");
   EXPECT_NE(port.find("oriel.yml:2:16: server.grpc_listen"), std::string::npos) << port;

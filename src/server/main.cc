@@ -39,8 +39,9 @@ int RunServe(const Flags& flags) {
   ::signal(SIGPIPE, SIG_IGN);
 
   const BuildInfo& build = CurrentBuild();
-  log::Info("starting oriel", {{"version", build.version}, {"revision", build.revision},
-                               {"config", flags.config_file}});
+  log::Info(
+      "starting oriel",
+      {{"version", build.version}, {"revision", build.revision}, {"config", flags.config_file}});
   Server server(std::move(*config), flags);
   if (absl::Status s = server.Start(); !s.ok()) {
     log::Error("cannot start", {{"err", s}});
@@ -108,9 +109,9 @@ int Main(int argc, char** argv) {
 
   // `oriel` and `oriel --flag ...` mean `oriel serve ...`.
   std::vector<std::string> args(argv + 1, argv + argc);
-  bool has_subcommand = !args.empty() && (args[0] == "serve" || args[0] == "check-config" ||
-                                          args[0] == "version" || args[0] == "--help" ||
-                                          args[0] == "-h");
+  bool has_subcommand =
+      !args.empty() && (args[0] == "serve" || args[0] == "check-config" || args[0] == "version" ||
+                        args[0] == "--help" || args[0] == "-h");
   if (!has_subcommand) args.insert(args.begin(), "serve");
   std::reverse(args.begin(), args.end());  // CLI11 takes them in reverse order
   try {

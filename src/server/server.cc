@@ -51,7 +51,8 @@ absl::StatusOr<Config> LoadEffectiveConfig(const Flags& flags) {
   if (config.server.http_listen.empty()) {
     errors.push_back("server.http_listen: at least one address is needed");
   }
-  if (!errors.empty()) return absl::InvalidArgumentError(fmt::format("{}", fmt::join(errors, "\n")));
+  if (!errors.empty())
+    return absl::InvalidArgumentError(fmt::format("{}", fmt::join(errors, "\n")));
   return config;
 }
 

@@ -29,8 +29,8 @@ absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(const std::string& path) 
     int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(fmt::format(
-          "cannot lock data dir \"{}\": another process is using it", path));
+      return absl::FailedPreconditionError(
+          fmt::format("cannot lock data dir \"{}\": another process is using it", path));
     }
     return absl::FailedPreconditionError(
         fmt::format("cannot lock \"{}\": {}", lock_path, std::strerror(err)));

@@ -1,7 +1,6 @@
 #include "storage/data_dir.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,8 +9,8 @@ namespace oriel::storage {
 namespace {
 
 TEST(DataDirTest, CreatesAndLocksExclusively) {
-  auto base = std::filesystem::temp_directory_path() /
-              ("oriel-datadir-" + std::to_string(::getpid()));
+  auto base =
+      std::filesystem::temp_directory_path() / ("oriel-datadir-" + std::to_string(::getpid()));
   std::string path = (base / "nested" / "data").string();
   {
     auto first = DataDir::Open(path);

@@ -68,8 +68,8 @@ TEST(FoundationE2E, ServesHealthReadinessAndGrafanaHealth) {
   int fd = Connect(oriel.grpc_address());
   EXPECT_GE(fd, 0);
   if (fd >= 0) close(fd);
-  // The URLs are printed for the user.
-  EXPECT_NE(oriel.Output().find("http://" + oriel.http_url().substr(7) + "/"), std::string::npos);
+  // The URLs are printed for the user (after the log lines that the launcher waits for).
+  EXPECT_TRUE(oriel.WaitForOutput(oriel.http_url() + "/\n", 5s)) << oriel.Output();
 }
 
 TEST(FoundationE2E, MetricsPassPromtoolCheck) {
@@ -78,11 +78,11 @@ TEST(FoundationE2E, MetricsPassPromtoolCheck) {
   Get(oriel.http_url() + "/-/healthy");
   auto metrics = Get(oriel.http_url() + "/metrics");
   ASSERT_EQ(metrics.status, 200);
-  for (const char* name :
-       {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-        "process_start_time_seconds", "oriel_build_info{", "oriel_http_request_duration_seconds_bucket",
-        "oriel_http_requests_total{handler=\"/-/healthy\",code=\"200\"}",
-        "oriel_http_request_body_bytes_total"}) {
+  for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                           "process_open_fds", "process_start_time_seconds", "oriel_build_info{",
+                           "oriel_http_request_duration_seconds_bucket",
+                           "oriel_http_requests_total{handler=\"/-/healthy\",code=\"200\"}",
+                           "oriel_http_request_body_bytes_total"}) {
     EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
   }
   if (!std::filesystem::exists("/usr/bin/promtool")) GTEST_SKIP() << "promtool is not installed";
@@ -183,9 +183,10 @@ TEST(FoundationE2E, ReloadBySighupAndHttpAppliesOrRejectsConfig) {
 
 TEST(FoundationE2E, BadConfigExitsTwoWithFileLineAndKey) {
   TempDir dir;
-  std::string path = dir.WriteFile("bad.yml", "server:\n  http_listen: [\"127.0.0.1:0\"]\n  colour: blue\n");
-  auto serve = RunCommand({OrielBinary(), "serve", "--config", path, "--data-dir",
-                           dir.path() + "/data"});
+  std::string path =
+      dir.WriteFile("bad.yml", "server:\n  http_listen: [\"127.0.0.1:0\"]\n  colour: blue\n");
+  auto serve =
+      RunCommand({OrielBinary(), "serve", "--config", path, "--data-dir", dir.path() + "/data"});
   EXPECT_EQ(serve.exit_code, 2) << serve.output;
   EXPECT_NE(serve.output.find(path + ":3:3: unknown key \"colour\" in server"), std::string::npos)
       << serve.output;
@@ -198,8 +199,8 @@ TEST(FoundationE2E, BadConfigExitsTwoWithFileLineAndKey) {
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("SUCCESS"), std::string::npos);
 
-  auto bad_flag = RunCommand({OrielBinary(), "--http-listen", "nowhere", "--data-dir",
-                              dir.path() + "/data"});
+  auto bad_flag =
+      RunCommand({OrielBinary(), "--http-listen", "nowhere", "--data-dir", dir.path() + "/data"});
   EXPECT_EQ(bad_flag.exit_code, 2);
   EXPECT_NE(bad_flag.output.find("flag --http-listen: invalid address \"nowhere\""),
             std::string::npos)

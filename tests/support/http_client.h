@@ -29,7 +29,8 @@ HttpResult Fetch(const HttpCall& call);
 inline HttpResult Get(const std::string& url) { return Fetch({.url = url}); }
 inline HttpResult Post(const std::string& url, std::string body,
                        std::vector<std::string> headers = {}) {
-  return Fetch({.method = "POST", .url = url, .headers = std::move(headers), .body = std::move(body)});
+  return Fetch(
+      {.method = "POST", .url = url, .headers = std::move(headers), .body = std::move(body)});
 }
 
 }  // namespace oriel::testing

@@ -76,7 +76,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   CommandResult result;
   char buf[4096];
   ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) result.output.append(buf, static_cast<size_t>(n));
+  while ((n = read(out[0], buf, sizeof(buf))) > 0)
+    result.output.append(buf, static_cast<size_t>(n));
   close(out[0]);
   writer.join();
   int status = 0;
@@ -87,10 +88,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 
 OrielProcess::OrielProcess(Options options) : temp_(std::make_unique<TempDir>()) {
   data_dir_ = options.data_dir.empty() ? temp_->path() + "/data" : options.data_dir;
-  std::vector<std::string> argv = {OrielBinary(),   "serve",
-                                   "--data-dir",    data_dir_,
-                                   "--http-listen", "127.0.0.1:0",
-                                   "--grpc-listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {OrielBinary(),   "serve",       "--data-dir",    data_dir_,
+                                   "--http-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"};
   if (!options.config_yaml.empty()) {
     config_path_ = temp_->WriteFile("oriel.yml", options.config_yaml);
     argv.push_back("--config");
@@ -172,9 +171,9 @@ std::string OrielProcess::Output() const {
 
 bool OrielProcess::WaitForOutput(const std::string& text, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout,
-                      [&] { return output_.find(text) != std::string::npos || exited_; }) &&
-         output_.find(text) != std::string::npos;
+  return cv_.wait_for(lock, timeout, [&] {
+    return output_.find(text) != std::string::npos || exited_;
+  }) && output_.find(text) != std::string::npos;
 }
 
 }  // namespace oriel::testing

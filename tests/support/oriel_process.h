@@ -40,10 +40,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 class OrielProcess {
  public:
   struct Options {
-    std::string config_yaml;            // written to a file and passed with --config when set
-    std::vector<std::string> args;      // extra serve flags
-    std::string data_dir;               // default: a fresh temp dir
-    bool wait_until_listening = true;   // wait for the HTTP and gRPC "listening" log lines
+    std::string config_yaml;           // written to a file and passed with --config when set
+    std::vector<std::string> args;     // extra serve flags
+    std::string data_dir;              // default: a fresh temp dir
+    bool wait_until_listening = true;  // wait for the HTTP and gRPC "listening" log lines
     std::chrono::seconds start_timeout{20};
   };
 

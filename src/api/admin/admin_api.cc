@@ -11,9 +11,15 @@ std::string JsonEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<int>(c));
@@ -32,16 +38,16 @@ void RegisterAdminRoutes(net::Router& router, AdminApi api) {
     res.SetText(200, "Oriel is Healthy.\n");
   });
 
-  router.Handle("GET", "/-/ready", [&readiness = api.readiness](net::HttpRequest&,
-                                                                net::HttpResponse& res) {
-    Readiness::State state = readiness.Get();
-    if (state.ready) {
-      res.SetText(200, "Oriel is Ready.\n");
-    } else {
-      res.headers.Set("Retry-After", "1");
-      res.SetText(503, fmt::format("Oriel is not ready: {}.\n", state.reason));
-    }
-  });
+  router.Handle("GET", "/-/ready",
+                [&readiness = api.readiness](net::HttpRequest&, net::HttpResponse& res) {
+                  Readiness::State state = readiness.Get();
+                  if (state.ready) {
+                    res.SetText(200, "Oriel is Ready.\n");
+                  } else {
+                    res.headers.Set("Retry-After", "1");
+                    res.SetText(503, fmt::format("Oriel is not ready: {}.\n", state.reason));
+                  }
+                });
 
   auto reload = [fn = api.reload](net::HttpRequest&, net::HttpResponse& res) {
     if (!fn) {
@@ -58,20 +64,20 @@ void RegisterAdminRoutes(net::Router& router, AdminApi api) {
   router.Handle("POST", "/-/reload", reload);
   router.Handle("PUT", "/-/reload", reload);
 
-  router.Handle("GET", "/api/health",
-                [&build = api.build, &readiness = api.readiness](net::HttpRequest&,
-                                                                 net::HttpResponse& res) {
-                  bool ready = readiness.Get().ready;
-                  res.SetJson(ready ? 200 : 503,
-                              fmt::format("{{\"commit\":\"{}\",\"database\":\"{}\",\"version\":\"{}\"}}",
-                                          JsonEscape(build.revision), ready ? "ok" : "failing",
-                                          JsonEscape(build.version)));
-                });
+  router.Handle(
+      "GET", "/api/health",
+      [&build = api.build, &readiness = api.readiness](net::HttpRequest&, net::HttpResponse& res) {
+        bool ready = readiness.Get().ready;
+        res.SetJson(ready ? 200 : 503,
+                    fmt::format("{{\"commit\":\"{}\",\"database\":\"{}\",\"version\":\"{}\"}}",
+                                JsonEscape(build.revision), ready ? "ok" : "failing",
+                                JsonEscape(build.version)));
+      });
 
-  router.Handle("GET", "/metrics", [&registry = api.registry](net::HttpRequest&,
-                                                              net::HttpResponse& res) {
-    res.SetBody(200, "text/plain; version=0.0.4; charset=utf-8", registry.Expose());
-  });
+  router.Handle("GET", "/metrics",
+                [&registry = api.registry](net::HttpRequest&, net::HttpResponse& res) {
+                  res.SetBody(200, "text/plain; version=0.0.4; charset=utf-8", registry.Expose());
+                });
 }
 
 }  // namespace oriel::api
