@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: all deps build run test bench clean format
+.PHONY: all deps build run test bench demo fuzz clean format
 
 all: build
 
@@ -35,3 +35,12 @@ clean:
 
 format:
 	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+# Fuzz every *_fuzz target with libFuzzer for FUZZ_SECONDS each (clang, ASan/UBSan).
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORIEL_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS) --target $$(cmake --build build-fuzz --target help | sed -n 's/^\([a-z_]*_fuzz\):.*/\1/p')
+	for t in $$(find build-fuzz -name '*_fuzz' -type f -executable); do \
+	  n=$$(basename $$t); mkdir -p build-fuzz/corpus/$$n; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n fuzz/$$n || exit 1; done

@@ -21,3 +21,24 @@ function(oriel_test name)
                ENVIRONMENT_MODIFICATION "ORIEL_SHARED_DIR=set:${ORIEL_SHARED_DIR}"
                LABELS "${ARG_LABELS}")
 endfunction()
+
+# oriel_fuzz(<name> SRCS <files> DEPS <targets>): a libFuzzer target (LLVMFuzzerTestOneInput).
+# With clang and -DORIEL_FUZZ=ON (`make fuzz`) it links libFuzzer and ASan/UBSan; otherwise it is
+# built with a small driver that runs the function over the seed files in fuzz/<name>/, so every
+# fuzz target stays compiled and its seeds run in ctest.
+option(ORIEL_FUZZ "build fuzz targets with libFuzzer (needs clang)" OFF)
+function(oriel_fuzz name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  if(ORIEL_FUZZ)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  else()
+    target_sources(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support/fuzz_driver.cc)
+    set(seeds ${PROJECT_SOURCE_DIR}/fuzz/${name})
+    if(EXISTS ${seeds})
+      add_test(NAME ${name}_seeds COMMAND ${name} ${seeds})
+    endif()
+  endif()
+endfunction()
