@@ -20,6 +20,13 @@ struct WalOptions {
   size_t segment_bytes = 128 << 20;  // a new segment starts past this size
 };
 
+// Counters since Open, for self-metrics and for checking that group commit batches.
+struct WalStats {
+  uint64_t appends = 0;        // non-empty Append calls, successful or not
+  uint64_t syncs = 0;          // fdatasync calls on segment files
+  uint64_t bytes_written = 0;  // framed bytes written to segment files
+};
+
 class Wal {
  public:
   // Opens (creating if needed) the log in `dir`. New appends go to a fresh segment after the
@@ -29,11 +36,17 @@ class Wal {
   virtual ~Wal() = default;
 
   // Appends the records as one unit (all or none survive a crash) and waits until they are
-  // fsync'd. Thread-safe; concurrent calls are batched into one write and one fsync.
+  // fsync'd. Thread-safe; concurrent calls are batched into one write and one fsync. After a
+  // failed write or fsync every later call fails with kUnavailable: the log no longer knows what
+  // is durable, so it must be opened again and replayed.
   [[nodiscard]] virtual absl::Status Append(std::span<const std::string_view> records) = 0;
 
-  // Calls `fn` with every record of segments >= `first_segment`, oldest first. Stops at `fn`'s
-  // first error. Call before the first Append.
+  // Calls `fn` with every record of segments >= `first_segment`, oldest first; a record's view
+  // is valid during the call only. Stops at `fn`'s first error. Call before the first Append: it
+  // reads the segments that existed at Open (the records of this process are not replayed). What
+  // a crash tore off the last write of the last non-empty segment is cut off (the file is
+  // truncated, with a warning); a bad record anywhere else, even in that segment when a later
+  // write follows it, is a kDataLoss error naming the segment and offset.
   [[nodiscard]] virtual absl::Status Replay(
       uint64_t first_segment, const std::function<absl::Status(std::string_view)>& fn) = 0;
 
@@ -41,11 +54,14 @@ class Wal {
   // appended before the call are in segments below it (for checkpoints and truncation).
   [[nodiscard]] virtual absl::StatusOr<uint64_t> Cut() = 0;
 
-  // Deletes every segment with index < `segment` (after their data is safe elsewhere).
+  // Deletes every segment with index < `segment` (after their data is safe elsewhere). The
+  // current segment is never deleted: `segment` > CurrentSegment() is kInvalidArgument.
   [[nodiscard]] virtual absl::Status RemoveSegmentsBefore(uint64_t segment) = 0;
 
   // Index of the segment appends go to now.
   virtual uint64_t CurrentSegment() const = 0;
+
+  virtual WalStats Stats() const = 0;
 };
 
 }  // namespace oriel::storage
