@@ -228,22 +228,31 @@ void ReadServer(Reader& r, const YAML::Node& node, ServerConfig& c) {
 }
 
 void ReadStorage(Reader& r, const YAML::Node& node, StorageConfig& c) {
-  if (!r.CheckMap(node, "storage", {"data_dir", "retention_time", "retention_size"})) return;
+  if (!r.CheckMap(node, "storage",
+                  {"data_dir", "retention_time", "retention_size", "out_of_order_time_window"})) {
+    return;
+  }
   r.String(node, "data_dir", "storage", &c.data_dir);
   r.Duration(node, "retention_time", "storage", &c.retention_time);
   r.Bytes(node, "retention_size", "storage", &c.retention_size_bytes);
+  r.Duration(node, "out_of_order_time_window", "storage", &c.out_of_order_time_window);
 }
 
 void ReadLimits(Reader& r, const YAML::Node& node, LimitsConfig& c) {
   if (!r.CheckMap(node, "limits",
                   {"max_request_body_size", "max_decompressed_body_size", "max_grpc_message_size",
-                   "max_inflight_requests"})) {
+                   "max_inflight_requests", "max_labels_per_series", "max_label_name_length",
+                   "max_label_value_length", "max_active_series"})) {
     return;
   }
   r.Bytes(node, "max_request_body_size", "limits", &c.max_request_body_bytes);
   r.Bytes(node, "max_decompressed_body_size", "limits", &c.max_decompressed_body_bytes);
   r.Bytes(node, "max_grpc_message_size", "limits", &c.max_grpc_message_bytes);
   r.Integer(node, "max_inflight_requests", "limits", &c.max_inflight_requests, int64_t{1});
+  r.Integer(node, "max_labels_per_series", "limits", &c.max_labels_per_series, int64_t{0});
+  r.Integer(node, "max_label_name_length", "limits", &c.max_label_name_length, int64_t{0});
+  r.Integer(node, "max_label_value_length", "limits", &c.max_label_value_length, int64_t{0});
+  r.Integer(node, "max_active_series", "limits", &c.max_active_series, int64_t{0});
 }
 
 void ReadGlobal(Reader& r, const YAML::Node& node, GlobalConfig& c) {

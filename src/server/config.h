@@ -33,6 +33,8 @@ struct StorageConfig {
   std::string data_dir = "data";
   absl::Duration retention_time = absl::Hours(24 * 15);
   int64_t retention_size_bytes = 0;  // 0: no size limit
+  // Metrics samples older than a series' newest may arrive this late (0: refuse them).
+  absl::Duration out_of_order_time_window = absl::ZeroDuration();
 };
 
 struct LimitsConfig {
@@ -40,6 +42,11 @@ struct LimitsConfig {
   int64_t max_decompressed_body_bytes = 128 << 20;
   int64_t max_grpc_message_bytes = 16 << 20;
   int64_t max_inflight_requests = 1024;
+  // Per series of a metrics write; a series over one rejects the write with 400.
+  int64_t max_labels_per_series = 64;
+  int64_t max_label_name_length = 1024;
+  int64_t max_label_value_length = 4096;
+  int64_t max_active_series = 0;  // 0: no limit; over it writes get 429
 };
 
 // Prometheus' `global` block.

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "api/admin/admin_api.h"
+#include "api/prometheus/series_api.h"
 #include "base/build_info.h"
 #include "base/log.h"
 #include "base/process_metrics.h"
@@ -13,7 +14,11 @@
 #include "net/address.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
+#include "ingest/pushgateway/pushgateway_handler.h"
+#include "ingest/pushgateway/pushgateway_store.h"
+#include "ingest/remote_write/remote_write_handler.h"
 #include "storage/data_dir.h"
+#include "tsdb/db.h"
 
 namespace oriel::server {
 
@@ -71,12 +76,12 @@ Server::Server(Config config, Flags flags) : config_(std::move(config)), flags_(
                                      "Time of the last successful configuration reload.");
   reload_ok_->Set(1);
   reload_time_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
-  RegisterRoutes();
+  RegisterAdminRoutes();
 }
 
 Server::~Server() { Shutdown(); }
 
-void Server::RegisterRoutes() {
+void Server::RegisterAdminRoutes() {
   std::function<absl::Status()> reload;
   if (config_.server.enable_lifecycle) reload = [this] { return Reload(); };
   api::RegisterAdminRoutes(router_, {CurrentBuild(), registry_, readiness_, reload});
@@ -84,7 +89,9 @@ void Server::RegisterRoutes() {
     res.SetText(200,
                 "Oriel: traces, metrics, logs, alerts and errors in one binary.\n\n"
                 "Health:   /-/healthy  /-/ready  /api/health\n"
-                "Metrics:  /metrics\n"
+                "Metrics:  /metrics (Oriel's own)\n"
+                "Ingest:   POST /api/v1/write (remote_write 1.0/2.0), /metrics/job/<job> "
+                "(Pushgateway)\n"
                 "OTLP:     POST /v1/traces  /v1/metrics  /v1/logs  (gRPC on the gRPC listener)\n");
   });
 }
@@ -94,6 +101,7 @@ absl::Status Server::Start() {
   auto dir = storage::DataDir::Open(config_.storage.data_dir);
   if (!dir.ok()) return dir.status();
   data_dir_ = std::move(*dir);
+  if (absl::Status s = OpenEngines(); !s.ok()) return s;
 
   net::HttpServerOptions http_options;
   http_options.max_body_bytes = static_cast<size_t>(config_.limits.max_request_body_bytes);
@@ -127,6 +135,61 @@ absl::Status Server::Start() {
   readiness_.SetReady();
   PrintUrls();
   return absl::OkStatus();
+}
+
+absl::Status Server::OpenEngines() {
+  readiness_.SetNotReady("replaying the metrics WAL");
+  tsdb::DbOptions db_options;
+  db_options.head.out_of_order_time_window_ms =
+      absl::ToInt64Milliseconds(config_.storage.out_of_order_time_window);
+  db_options.max_labels_per_series = static_cast<size_t>(config_.limits.max_labels_per_series);
+  db_options.max_label_name_length = static_cast<size_t>(config_.limits.max_label_name_length);
+  db_options.max_label_value_length = static_cast<size_t>(config_.limits.max_label_value_length);
+  db_options.max_active_series = static_cast<size_t>(config_.limits.max_active_series);
+  db_options.registry = &registry_;
+  auto start = absl::Now();
+  auto db = tsdb::DB::Open(data_dir_->path() + "/metrics", db_options);
+  if (!db.ok()) return db.status();
+  metrics_db_ = std::move(*db);
+  log::Info("metrics engine open", {{"replay", absl::FormatDuration(absl::Now() - start)}});
+
+  auto store = ingest::PushgatewayStore::Open(
+      data_dir_->path() + "/" + std::string(ingest::kPushgatewayFileInDataDir), *metrics_db_);
+  if (!store.ok()) return store.status();
+  pushgateway_ = std::move(*store);
+
+  ingest::RegisterRemoteWriteRoutes(router_, *metrics_db_, registry_);
+  api::RegisterSeriesApiRoutes(router_, *metrics_db_);
+  const BuildInfo& build = CurrentBuild();
+  ingest::PushgatewayApiOptions push_options;
+  push_options.build_information = {{"version", std::string(build.version)},
+                                    {"revision", std::string(build.revision)},
+                                    {"branch", std::string(build.branch)},
+                                    {"buildDate", std::string(build.build_date)}};
+  // Pushed metrics are queryable at once, not only after the next periodic flush.
+  push_options.on_change = [this] { FlushPushgateway(); };
+  ingest::RegisterPushgatewayRoutes(router_, *pushgateway_, std::move(push_options));
+  pushgateway_flusher_ = std::thread([this] { RunPushgatewayFlusher(); });
+  return absl::OkStatus();
+}
+
+void Server::FlushPushgateway() {
+  int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  auto result = pushgateway_->Flush(now_ms);
+  if (!result.ok()) {
+    log::Warn("cannot flush pushed metrics to the metrics engine", {{"err", result.status()}});
+  }
+}
+
+void Server::RunPushgatewayFlusher() {
+  std::unique_lock<std::mutex> lock(flusher_mu_);
+  while (!stopping_) {
+    auto interval = absl::ToChronoNanoseconds(config_.global.scrape_interval);
+    if (flusher_cv_.wait_for(lock, interval, [this] { return stopping_; })) break;
+    lock.unlock();
+    FlushPushgateway();
+    lock.lock();
+  }
 }
 
 void Server::PrintUrls() const {
@@ -170,6 +233,11 @@ absl::Status Server::Reload() {
 
 void Server::Shutdown() {
   if (!http_ && !grpc_ && !data_dir_) return;
+  {
+    std::lock_guard<std::mutex> lock(flusher_mu_);
+    stopping_ = true;
+  }
+  flusher_cv_.notify_all();
   readiness_.SetNotReady("shutting down");
   absl::Duration grace = config_.server.shutdown_timeout;
   log::Info("shutting down", {{"grace", absl::FormatDuration(grace)}});
@@ -179,8 +247,12 @@ void Server::Shutdown() {
   });
   if (http_) http_->Shutdown(grace);
   grpc_stop.join();
+  if (pushgateway_flusher_.joinable()) pushgateway_flusher_.join();
   http_.reset();
   grpc_.reset();
+  // Engines close after the servers, so that no handler is still using them.
+  pushgateway_.reset();
+  metrics_db_.reset();
   data_dir_.reset();
   log::Info("stopped");
 }

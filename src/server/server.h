@@ -2,8 +2,10 @@
 // This is the only place that names concrete implementations (see DESIGN.md).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,12 @@ class GrpcServer;
 }  // namespace oriel::net
 namespace oriel::storage {
 class DataDir;
+}
+namespace oriel::tsdb {
+class DB;
+}
+namespace oriel::ingest {
+class PushgatewayStore;
 }
 
 namespace oriel::server {
@@ -55,7 +63,12 @@ class Server {
   const Config& config() const { return config_; }
 
  private:
-  void RegisterRoutes();
+  void RegisterAdminRoutes();
+  // Opens the engines in the data dir and registers the routes that need them.
+  [[nodiscard]] absl::Status OpenEngines();
+  // Writes the Pushgateway groups into the metrics engine every global.scrape_interval.
+  void RunPushgatewayFlusher();
+  void FlushPushgateway();
   void PrintUrls() const;
 
   Config config_;
@@ -66,6 +79,12 @@ class Server {
   Readiness readiness_;
   net::Router router_;
   std::unique_ptr<storage::DataDir> data_dir_;
+  std::unique_ptr<tsdb::DB> metrics_db_;
+  std::unique_ptr<ingest::PushgatewayStore> pushgateway_;
+  std::thread pushgateway_flusher_;
+  std::mutex flusher_mu_;
+  std::condition_variable flusher_cv_;
+  bool stopping_ = false;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::GrpcServer> grpc_;
   metrics::Gauge* reload_ok_ = nullptr;

@@ -43,16 +43,18 @@ void RegisterPushgatewayRoutes(net::Router& router, PushgatewayStore& store,
               if (!families.ok()) return ErrorText(res, families.status());
               absl::Status st = store.Push(*key, *std::move(families), mode, opts->now());
               if (!st.ok()) return ErrorText(res, st);
+              if (opts->on_change) opts->on_change();
               res.status = 200;
               res.body.clear();
             });
       }
       router.Handle("DELETE", pattern,
-                    [&store, job_base64](net::HttpRequest& req, net::HttpResponse& res) {
+                    [&store, job_base64, opts](net::HttpRequest& req, net::HttpResponse& res) {
                       auto key = KeyOf(req, job_base64);
                       if (!key.ok()) return ErrorText(res, key.status());
                       absl::Status st = store.Delete(*key);
                       if (!st.ok()) return ErrorText(res, st);
+                      if (opts->on_change) opts->on_change();
                       res.status = 202;
                       res.body.clear();
                     });
@@ -64,9 +66,10 @@ void RegisterPushgatewayRoutes(net::Router& router, PushgatewayStore& store,
   router.Handle("GET", "/api/v1/metrics", [&store](net::HttpRequest&, net::HttpResponse& res) {
     res.SetJson(200, RenderMetricsJson(store.Snapshot()));
   });
-  router.Handle("PUT", "/api/v1/admin/wipe", [&store](net::HttpRequest&, net::HttpResponse& res) {
+  router.Handle("PUT", "/api/v1/admin/wipe", [&store, opts](net::HttpRequest&, net::HttpResponse& res) {
     absl::Status st = store.Wipe();
     if (!st.ok()) return ErrorText(res, st);
+    if (opts->on_change) opts->on_change();
     res.status = 202;
     res.body.clear();
   });

@@ -18,6 +18,9 @@ struct PushgatewayApiOptions {
   absl::Time start_time = absl::Now();
   // The clock for push_time_seconds; a seam for tests.
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // Called after every successful change (push, delete, wipe), e.g. to flush the new state to
+  // the metrics engine at once instead of at the next periodic flush. May be empty.
+  std::function<void()> on_change;
 };
 
 // Registers, with `store` (which must outlive the router):

@@ -1,0 +1,144 @@
+#include "api/prometheus/api_response.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "absl/time/time.h"
+#include "base/status.h"
+#include "fmt/format.h"
+
+namespace oriel::api {
+namespace {
+
+struct ErrorInfo {
+  std::string_view name;
+  int status;
+};
+
+ErrorInfo Info(ErrorType type) {
+  switch (type) {
+    case ErrorType::kBadData: return {"bad_data", 400};
+    case ErrorType::kExecution: return {"execution", 422};
+    case ErrorType::kTimeout: return {"timeout", 503};
+    case ErrorType::kCanceled: return {"canceled", 499};
+    case ErrorType::kNotFound: return {"not_found", 404};
+    case ErrorType::kInternal: return {"internal", 500};
+    case ErrorType::kUnavailable: return {"unavailable", 503};
+  }
+  return {"internal", 500};
+}
+
+void AppendStringArray(std::string& out, const std::vector<std::string>& items) {
+  out.push_back('[');
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += JsonString(items[i]);
+  }
+  out.push_back(']');
+}
+
+}  // namespace
+
+std::string JsonString(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
+                    const std::vector<std::string>& warnings, const std::vector<std::string>& infos) {
+  std::string body = "{\"status\":\"success\",\"data\":";
+  body.append(data_json);
+  if (!warnings.empty()) {
+    body += ",\"warnings\":";
+    AppendStringArray(body, warnings);
+  }
+  if (!infos.empty()) {
+    body += ",\"infos\":";
+    AppendStringArray(body, infos);
+  }
+  body.push_back('}');
+  res.SetJson(200, std::move(body));
+}
+
+void RespondError(net::HttpResponse& res, ErrorType type, std::string_view message) {
+  ErrorInfo info = Info(type);
+  res.SetJson(info.status, fmt::format("{{\"status\":\"error\",\"errorType\":\"{}\",\"error\":{}}}",
+                                       info.name, JsonString(message)));
+}
+
+void RespondError(net::HttpResponse& res, ErrorType type, const absl::Status& status) {
+  absl::string_view m = status.message();
+  RespondError(res, type, std::string_view(m.data(), m.size()));
+}
+
+absl::StatusOr<int64_t> ParseTimeMs(std::string_view text) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds)) {
+    return static_cast<int64_t>(std::llround(seconds * 1000));
+  }
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err)) {
+    return absl::ToUnixMillis(t);
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("cannot parse \"{}\" to a valid timestamp", text));
+}
+
+absl::StatusOr<int64_t> TimeParam(const net::Params& form, std::string_view name,
+                                  int64_t fallback) {
+  auto v = net::FirstValue(form, name);
+  if (!v || v->empty()) return fallback;
+  auto t = ParseTimeMs(*v);
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("invalid parameter \"{}\": {}", name, t.status().message()));
+  }
+  return *t;
+}
+
+absl::StatusOr<size_t> LimitParam(const net::Params& form) {
+  auto v = net::FirstValue(form, "limit");
+  if (!v || v->empty()) return size_t{0};
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n < 0) {
+    return absl::InvalidArgumentError(fmt::format("limit must be a non-negative number, got \"{}\"", *v));
+  }
+  return static_cast<size_t>(n);
+}
+
+std::string FormatTimestamp(int64_t ms) {
+  if (ms % 1000 == 0) return fmt::format("{}", ms / 1000);
+  return fmt::format("{}", static_cast<double>(ms) / 1000.0);
+}
+
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round trip, never an exponent.
+  char buf[400];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", v);
+}
+
+}  // namespace oriel::api

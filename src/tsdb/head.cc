@@ -1,0 +1,408 @@
+#include "tsdb/head.h"
+
+#include <algorithm>
+#include <bit>
+#include <set>
+
+#include "base/check.h"
+#include "base/status.h"
+
+namespace oriel::tsdb {
+namespace {
+
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  if (b > 0 && a < INT64_MIN + b) return INT64_MIN;
+  return a - b;
+}
+
+bool SameBits(double a, double b) {
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
+}
+
+bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!SameBits(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+// Bit-exact equality of everything but the timestamp (a duplicate must be the same sample).
+bool SameHistogram(const model::HistogramSample& a, const model::HistogramSample& b) {
+  return a.counter_reset == b.counter_reset && a.schema == b.schema &&
+         SameBits(a.zero_threshold, b.zero_threshold) && SameBits(a.zero_count, b.zero_count) &&
+         SameBits(a.count, b.count) && SameBits(a.sum, b.sum) &&
+         a.positive_spans == b.positive_spans && SameBits(a.positive_buckets, b.positive_buckets) &&
+         a.negative_spans == b.negative_spans && SameBits(a.negative_buckets, b.negative_buckets) &&
+         SameBits(a.custom_values, b.custom_values);
+}
+
+void AtomicMax(std::atomic<int64_t>& a, int64_t v) {
+  int64_t cur = a.load(std::memory_order_relaxed);
+  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_acq_rel)) {
+  }
+}
+
+void AtomicMin(std::atomic<int64_t>& a, int64_t v) {
+  int64_t cur = a.load(std::memory_order_relaxed);
+  while (v < cur && !a.compare_exchange_weak(cur, v, std::memory_order_acq_rel)) {
+  }
+}
+
+}  // namespace
+
+std::string_view VerdictMessage(Verdict v) {
+  switch (v) {
+    case Verdict::kAppend:
+    case Verdict::kAppendOutOfOrder:
+    case Verdict::kDuplicate:
+      return "";
+    case Verdict::kRejectOutOfOrder:
+      return "out of order sample";
+    case Verdict::kRejectDuplicate:
+      return "duplicate sample for timestamp";
+    case Verdict::kRejectTooOld:
+      return "too old sample";
+  }
+  return "";
+}
+
+int HeadChunk::num_samples() const {
+  return std::visit([](const auto& c) { return c.num_samples(); }, data);
+}
+int64_t HeadChunk::min_time() const {
+  return std::visit([](const auto& c) { return c.min_time(); }, data);
+}
+int64_t HeadChunk::max_time() const {
+  return std::visit([](const auto& c) { return c.max_time(); }, data);
+}
+std::string_view HeadChunk::bytes() const {
+  return std::visit([](const auto& c) { return c.bytes(); }, data);
+}
+
+Staged Staged::Of(const MemSeries& s) {
+  Staged st;
+  st.has_last = s.has_in_order;
+  st.last_time = s.last_time;
+  st.last_is_float = s.last_is_float;
+  st.last_bits = s.last_bits;
+  st.last_histogram = s.last_histogram.get();
+  return st;
+}
+
+Head::Head(HeadOptions options) : options_(options), exemplars_(options.max_exemplars) {
+  ORIEL_CHECK(options_.samples_per_chunk > 0);
+}
+
+Head::~Head() = default;
+
+MemSeries* Head::FindLocked(const model::Labels& labels, uint64_t hash) const {
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return nullptr;
+  for (uint32_t ref : it->second) {
+    if (series_[ref]->labels == labels) return series_[ref].get();
+  }
+  return nullptr;
+}
+
+MemSeries* Head::CreateLocked(uint32_t ref, const model::Labels& labels, uint64_t hash) {
+  if (ref >= series_.size()) series_.resize(static_cast<size_t>(ref) + 1);
+  series_[ref] = std::make_unique<MemSeries>(ref, labels);
+  by_hash_[hash].push_back(ref);
+  postings_.Add(ref, labels);
+  ++num_series_;
+  return series_[ref].get();
+}
+
+absl::StatusOr<std::vector<MemSeries*>> Head::GetOrCreate(
+    std::span<const model::Labels* const> labels, size_t max_series, std::vector<bool>* created) {
+  std::vector<MemSeries*> out(labels.size(), nullptr);
+  std::vector<uint64_t> hashes(labels.size());
+  if (created != nullptr) created->assign(labels.size(), false);
+  std::vector<size_t> missing;
+  {
+    std::shared_lock lock(index_mu_);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      hashes[i] = HashOf(*labels[i]);
+      out[i] = FindLocked(*labels[i], hashes[i]);
+      if (out[i] == nullptr) missing.push_back(i);
+    }
+  }
+  if (missing.empty()) return out;
+
+  std::lock_guard lock(index_mu_);
+  // Another writer may have created some meanwhile; a batch may name one series twice.
+  std::set<model::Labels> fresh;
+  for (size_t i : missing) {
+    if (FindLocked(*labels[i], hashes[i]) == nullptr) fresh.insert(*labels[i]);
+  }
+  if (max_series > 0 && num_series_ + fresh.size() > max_series) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "cannot create series: the active series limit {} is reached ({} in the head, {} new in "
+        "this write)",
+        max_series, num_series_, fresh.size()));
+  }
+  if (series_.size() + fresh.size() > UINT32_MAX) {
+    return absl::ResourceExhaustedError("cannot create series: series ids are exhausted");
+  }
+  for (size_t i : missing) {
+    out[i] = FindLocked(*labels[i], hashes[i]);
+    if (out[i] == nullptr) {
+      out[i] = CreateLocked(static_cast<uint32_t>(series_.size()), *labels[i], hashes[i]);
+      if (created != nullptr) (*created)[i] = true;
+    }
+  }
+  return out;
+}
+
+absl::Status Head::CreateWithRef(uint32_t ref, const model::Labels& labels) {
+  std::lock_guard lock(index_mu_);
+  uint64_t hash = HashOf(labels);
+  if (ref < series_.size() && series_[ref] != nullptr) {
+    if (series_[ref]->labels == labels) return absl::OkStatus();
+    return absl::DataLossError(fmt::format("cannot replay series record: ref {} is {} but was {}",
+                                           ref, labels.ToString(),
+                                           series_[ref]->labels.ToString()));
+  }
+  if (MemSeries* other = FindLocked(labels, hash); other != nullptr) {
+    return absl::DataLossError(fmt::format("cannot replay series record: {} has ref {} and ref {}",
+                                           labels.ToString(), other->ref, ref));
+  }
+  if (labels.empty()) {
+    return absl::DataLossError(
+        fmt::format("cannot replay series record: ref {} has no labels", ref));
+  }
+  CreateLocked(ref, labels, hash);
+  return absl::OkStatus();
+}
+
+MemSeries* Head::Get(uint32_t ref) const {
+  std::shared_lock lock(index_mu_);
+  return ref < series_.size() ? series_[ref].get() : nullptr;
+}
+
+size_t Head::NumSeries() const {
+  std::shared_lock lock(index_mu_);
+  return num_series_;
+}
+
+Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t t) const {
+  for (const auto& [st, bits] : staged.floats) {
+    if (st == t) return {true, true, bits};
+  }
+  auto ooo_it =
+      std::lower_bound(s.ooo.begin(), s.ooo.end(), t,
+                       [](const model::Sample& a, int64_t t) { return a.timestamp_ms < t; });
+  if (ooo_it != s.ooo.end() && ooo_it->timestamp_ms == t) {
+    return {true, true, std::bit_cast<uint64_t>(ooo_it->value)};
+  }
+  auto chunk_it = std::lower_bound(s.chunks.begin(), s.chunks.end(), t,
+                                   [](const HeadChunk& c, int64_t t) { return c.max_time() < t; });
+  if (chunk_it == s.chunks.end() || chunk_it->min_time() > t) return {};
+  if (!chunk_it->is_float()) {
+    HistogramIterator it(chunk_it->bytes(), chunk_it->num_samples());
+    if (it.Seek(t) && it.t() == t) return {true, false, 0};
+    return {};
+  }
+  XorIterator it(chunk_it->bytes(), chunk_it->num_samples());
+  if (it.Seek(t) && it.t() == t) return {true, true, std::bit_cast<uint64_t>(it.v())};
+  return {};
+}
+
+Verdict Head::CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, double v,
+                         int64_t head_max_time) const {
+  uint64_t bits = std::bit_cast<uint64_t>(v);
+  bool head_empty = head_max_time == INT64_MIN;
+  int64_t min_valid = head_empty ? INT64_MIN : SaturatingSub(head_max_time, kMinValidTimeWindowMs);
+  if (t >= min_valid) {
+    if (!staged.has_last || t > staged.last_time) {
+      // Out-of-order samples are older than the in-order bound was when they came, so they
+      // cannot be at or after `t`; checked anyway (cheaply) because a collision would make one
+      // sample shadow another on read.
+      bool maybe_in_ooo =
+          (!s.ooo.empty() && s.ooo.back().timestamp_ms >= t) || staged.max_ooo_time >= t;
+      if (maybe_in_ooo) {
+        Existing e = SampleAt(s, staged, t);
+        if (e.found) {
+          return e.is_float && e.bits == bits ? Verdict::kDuplicate : Verdict::kRejectDuplicate;
+        }
+      }
+      return Verdict::kAppend;
+    }
+    if (t == staged.last_time) {
+      return staged.last_is_float && bits == staged.last_bits ? Verdict::kDuplicate
+                                                              : Verdict::kRejectDuplicate;
+    }
+  }
+  int64_t window = options_.out_of_order_time_window_ms;
+  if (window > 0) {
+    if (!head_empty && t < SaturatingSub(head_max_time, window)) return Verdict::kRejectTooOld;
+    Existing e = SampleAt(s, staged, t);
+    if (e.found) {
+      return e.is_float && e.bits == bits ? Verdict::kDuplicate : Verdict::kRejectDuplicate;
+    }
+    return Verdict::kAppendOutOfOrder;
+  }
+  if (t < min_valid) return Verdict::kRejectTooOld;
+  return Verdict::kRejectOutOfOrder;
+}
+
+Verdict Head::CheckHistogram(const MemSeries& s, const Staged& staged,
+                             const model::HistogramSample& h, int64_t head_max_time) const {
+  int64_t t = h.timestamp_ms;
+  bool head_empty = head_max_time == INT64_MIN;
+  int64_t min_valid = head_empty ? INT64_MIN : SaturatingSub(head_max_time, kMinValidTimeWindowMs);
+  if (t >= min_valid) {
+    if (!staged.has_last || t > staged.last_time) return Verdict::kAppend;
+    if (t == staged.last_time) {
+      return !staged.last_is_float && staged.last_histogram != nullptr &&
+                     SameHistogram(*staged.last_histogram, h)
+                 ? Verdict::kDuplicate
+                 : Verdict::kRejectDuplicate;
+    }
+  }
+  // Out-of-order native histograms are not supported: older ones are refused like floats
+  // without an out-of-order window.
+  int64_t window = options_.out_of_order_time_window_ms;
+  if (window > 0 && !head_empty && t < SaturatingSub(head_max_time, window)) {
+    return Verdict::kRejectTooOld;
+  }
+  if (window == 0 && t < min_valid) return Verdict::kRejectTooOld;
+  return Verdict::kRejectOutOfOrder;
+}
+
+void Head::RecordFloat(Staged& staged, Verdict verdict, int64_t t, double v) {
+  uint64_t bits = std::bit_cast<uint64_t>(v);
+  if (verdict == Verdict::kAppend) {
+    staged.has_last = true;
+    staged.last_time = t;
+    staged.last_is_float = true;
+    staged.last_bits = bits;
+  }
+  if (verdict == Verdict::kAppend || verdict == Verdict::kAppendOutOfOrder) {
+    staged.floats.emplace_back(t, bits);
+  }
+  if (verdict == Verdict::kAppendOutOfOrder) staged.max_ooo_time = std::max(staged.max_ooo_time, t);
+}
+
+void Head::RecordHistogram(Staged& staged, Verdict verdict, const model::HistogramSample& h) {
+  if (verdict != Verdict::kAppend) return;
+  staged.has_last = true;
+  staged.last_time = h.timestamp_ms;
+  staged.last_is_float = false;
+  staged.last_histogram = &h;
+}
+
+HeadChunk& Head::ChunkForAppend(MemSeries& s, bool is_float, int64_t t) {
+  if (s.chunks.empty() || s.chunks.back().is_float() != is_float ||
+      s.chunks.back().num_samples() >= options_.samples_per_chunk) {
+    s.chunks.emplace_back();
+    if (!is_float) s.chunks.back().data.emplace<HistogramChunk>();
+  }
+  return s.chunks.back();
+}
+
+void Head::UpdateTimeBounds(MemSeries& s, int64_t t) {
+  s.min_time = std::min(s.min_time, t);
+  s.max_time = std::max(s.max_time, t);
+  AtomicMax(max_time_, t);
+  AtomicMin(min_time_, t);
+}
+
+void Head::ApplyFloat(MemSeries& s, int64_t t, double v) {
+  std::lock_guard lock(s.data_mu);
+  if (!s.has_in_order || t > s.last_time) {
+    std::get<XorChunk>(ChunkForAppend(s, true, t).data).Append(t, v);
+    s.has_in_order = true;
+    s.last_time = t;
+    s.last_is_float = true;
+    s.last_bits = std::bit_cast<uint64_t>(v);
+  } else if (t == s.last_time) {
+    return;
+  } else {
+    auto it =
+        std::lower_bound(s.ooo.begin(), s.ooo.end(), t,
+                         [](const model::Sample& a, int64_t t) { return a.timestamp_ms < t; });
+    if (it != s.ooo.end() && it->timestamp_ms == t) return;
+    s.ooo.insert(it, model::Sample{t, v});
+  }
+  UpdateTimeBounds(s, t);
+}
+
+void Head::ApplyHistogram(MemSeries& s, const model::HistogramSample& h) {
+  std::lock_guard lock(s.data_mu);
+  // The checks accept only newer histograms; anything else (a hand-made WAL) is dropped.
+  if (s.has_in_order && h.timestamp_ms <= s.last_time) return;
+  std::get<HistogramChunk>(ChunkForAppend(s, false, h.timestamp_ms).data).Append(h);
+  s.has_in_order = true;
+  s.last_time = h.timestamp_ms;
+  s.last_is_float = false;
+  if (s.last_histogram == nullptr) {
+    s.last_histogram = std::make_unique<model::HistogramSample>(h);
+  } else {
+    *s.last_histogram = h;
+  }
+  UpdateTimeBounds(s, h.timestamp_ms);
+}
+
+void Head::SetMetadata(const model::MetricMetadata& m) {
+  std::lock_guard lock(metadata_mu_);
+  metadata_[m.metric_family] = m;
+}
+
+std::vector<model::MetricMetadata> Head::Metadata(std::string_view metric, size_t limit) const {
+  std::lock_guard lock(metadata_mu_);
+  std::vector<model::MetricMetadata> out;
+  if (!metric.empty()) {
+    auto it = metadata_.find(std::string(metric));
+    if (it != metadata_.end()) out.push_back(it->second);
+    return out;
+  }
+  out.reserve(metadata_.size());
+  for (const auto& [name, m] : metadata_) out.push_back(m);
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.metric_family < b.metric_family; });
+  if (limit > 0 && out.size() > limit) out.resize(limit);
+  return out;
+}
+
+std::vector<MemSeries*> Head::Select(std::span<const model::Matcher> matchers) const {
+  std::shared_lock lock(index_mu_);
+  std::vector<MemSeries*> out;
+  for (uint32_t id : postings_.Select(matchers).ToVector()) out.push_back(series_[id].get());
+  return out;
+}
+
+std::vector<std::string> Head::LabelNames() const {
+  std::shared_lock lock(index_mu_);
+  return postings_.LabelNames();
+}
+
+std::vector<std::string> Head::LabelValues(std::string_view name) const {
+  std::shared_lock lock(index_mu_);
+  return postings_.LabelValues(name);
+}
+
+bool Head::Overlaps(const MemSeries& s, int64_t mint, int64_t maxt) const {
+  std::lock_guard lock(s.data_mu);
+  return s.min_time <= maxt && s.max_time >= mint;
+}
+
+std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, int64_t maxt) const {
+  std::lock_guard lock(s.data_mu);
+  if (s.min_time > maxt || s.max_time < mint) return std::nullopt;
+  SeriesSnapshot snap;
+  for (const HeadChunk& c : s.chunks) {
+    if (c.max_time() < mint || c.min_time() > maxt) continue;
+    snap.chunks.push_back(
+        {c.is_float(), std::string(c.bytes()), c.num_samples(), c.min_time(), c.max_time()});
+  }
+  for (const model::Sample& sample : s.ooo) {
+    if (sample.timestamp_ms >= mint && sample.timestamp_ms <= maxt) snap.ooo.push_back(sample);
+  }
+  if (snap.chunks.empty() && snap.ooo.empty()) return std::nullopt;
+  snap.labels = s.labels;
+  return snap;
+}
+
+}  // namespace oriel::tsdb

@@ -1,0 +1,218 @@
+// The in-memory head of the metrics engine: series found by their label set, each with its
+// compressed chunks of in-order samples and a buffer of out-of-order ones, the postings index,
+// and the append rules Prometheus applies.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+#include "model/labels.h"
+#include "model/matcher.h"
+#include "model/sample.h"
+#include "tsdb/exemplar_storage.h"
+#include "tsdb/histogram_chunk.h"
+#include "tsdb/postings.h"
+#include "tsdb/xor_chunk.h"
+
+namespace oriel::tsdb {
+
+struct HeadOptions {
+  // Samples older than a series' last sample but not older than (head max time - window) are
+  // accepted into an out-of-order buffer merged on read. 0 disables out-of-order ingestion.
+  int64_t out_of_order_time_window_ms = 0;
+  int samples_per_chunk = 120;
+  size_t max_exemplars = 100000;  // total over all series; 0 disables exemplars
+  // How series are hashed for lookup; null: model::Labels::Hash. Injectable so that tests can
+  // force collisions, which must be told apart by comparing the labels.
+  uint64_t (*label_hash)(const model::Labels&) = nullptr;
+};
+
+// Without an out-of-order window, samples older than (head max time - this) are refused as too
+// old: Prometheus' half of the 2h block range.
+inline constexpr int64_t kMinValidTimeWindowMs = 3600 * 1000;
+
+// What the append rules say about one sample.
+enum class Verdict : uint8_t {
+  kAppend,            // new, in order
+  kAppendOutOfOrder,  // new, into the out-of-order buffer
+  kDuplicate,         // same timestamp and value as a stored sample: accepted, nothing to store
+  kRejectOutOfOrder,  // older than the series' last sample (no or outside the OOO window)
+  kRejectDuplicate,   // same timestamp as a stored sample, another value
+  kRejectTooOld,      // older than the head allows
+};
+
+// The error text Prometheus uses for a refused sample (e.g. "out of order sample").
+std::string_view VerdictMessage(Verdict v);
+
+struct HeadChunk {
+  std::variant<XorChunk, HistogramChunk> data;
+  bool is_float() const { return data.index() == 0; }
+  int num_samples() const;
+  int64_t min_time() const;
+  int64_t max_time() const;
+  std::string_view bytes() const;
+};
+
+// One series of the head. Locking: writers hold append_mu from checking a write through its WAL
+// append to applying it, so a series' order in the WAL is its order in the head; applying also
+// takes data_mu, which readers hold while they copy. So the sample fields are written with both
+// held and may be read with either.
+class MemSeries {
+ public:
+  MemSeries(uint32_t ref, model::Labels labels) : ref(ref), labels(std::move(labels)) {}
+
+  const uint32_t ref;
+  const model::Labels labels;
+
+  std::mutex append_mu;
+  mutable std::mutex data_mu;
+
+  std::vector<HeadChunk> chunks;   // in-order samples, ascending, non-overlapping
+  std::vector<model::Sample> ooo;  // out-of-order floats, sorted, timestamps unique
+  bool has_in_order = false;
+  int64_t last_time = 0;  // of the last in-order sample
+  bool last_is_float = true;
+  uint64_t last_bits = 0;  // of the last in-order float
+  // Of the last in-order histogram; only allocated for series that have histograms.
+  std::unique_ptr<model::HistogramSample> last_histogram;
+  int64_t min_time = INT64_MAX;  // over all samples
+  int64_t max_time = INT64_MIN;
+
+  // Whether this series' record is durable in the WAL. Guarded by append_mu.
+  bool logged = false;
+};
+
+// What one write has already accepted for a series but not yet applied (so the checks of its
+// later samples see them). Initialise with Staged::Of(series) under append_mu.
+struct Staged {
+  static Staged Of(const MemSeries& s);
+  bool has_last = false;
+  int64_t last_time = 0;
+  bool last_is_float = true;
+  uint64_t last_bits = 0;
+  const model::HistogramSample* last_histogram = nullptr;  // points into the write or series
+  std::vector<std::pair<int64_t, uint64_t>> floats;        // every staged float
+  int64_t max_ooo_time = INT64_MIN;                        // of the staged out-of-order floats
+};
+
+// An immutable copy of a series' data overlapping a time range, for lock-free iteration.
+struct SeriesSnapshot {
+  struct Chunk {
+    bool is_float = true;
+    std::string bytes;
+    int num_samples = 0;
+    int64_t min_time = 0;
+    int64_t max_time = 0;
+  };
+  model::Labels labels;
+  std::vector<Chunk> chunks;
+  std::vector<model::Sample> ooo;
+};
+
+class Head {
+ public:
+  explicit Head(HeadOptions options);
+  ~Head();
+
+  const HeadOptions& options() const { return options_; }
+
+  // The series for each label set, creating the missing ones; `created` (if not null) tells
+  // which were new. Fails with kResourceExhausted, creating nothing, when the new series would
+  // take the head past `max_series` (0: no limit). Thread-safe.
+  [[nodiscard]] absl::StatusOr<std::vector<MemSeries*>> GetOrCreate(
+      std::span<const model::Labels* const> labels, size_t max_series, std::vector<bool>* created);
+
+  // Recreates series `ref` during WAL replay; an existing series `ref` must have `labels`.
+  [[nodiscard]] absl::Status CreateWithRef(uint32_t ref, const model::Labels& labels);
+
+  // The series with id `ref`, or null. Thread-safe.
+  MemSeries* Get(uint32_t ref) const;
+  size_t NumSeries() const;
+
+  // Highest and lowest sample timestamps ever applied (INT64_MIN / INT64_MAX when empty).
+  int64_t MaxTime() const { return max_time_.load(std::memory_order_acquire); }
+  int64_t MinTime() const { return min_time_.load(std::memory_order_acquire); }
+
+  // The append rules. REQUIRES: s.append_mu held; `staged` from Staged::Of(s) plus this write's
+  // accepted samples (RecordFloat/RecordHistogram); `head_max_time` the head's max time
+  // including this write's accepted samples.
+  Verdict CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, double v,
+                     int64_t head_max_time) const;
+  Verdict CheckHistogram(const MemSeries& s, const Staged& staged, const model::HistogramSample& h,
+                         int64_t head_max_time) const;
+  static void RecordFloat(Staged& staged, Verdict verdict, int64_t t, double v);
+  static void RecordHistogram(Staged& staged, Verdict verdict, const model::HistogramSample& h);
+
+  // Stores an accepted sample: appended in order when newer than the series' last sample,
+  // otherwise inserted into the out-of-order buffer (a float at an existing timestamp is
+  // dropped). Also what WAL replay uses, since the WAL only holds accepted samples.
+  // REQUIRES: s.append_mu held (or single-threaded replay). Takes s.data_mu.
+  void ApplyFloat(MemSeries& s, int64_t t, double v);
+  void ApplyHistogram(MemSeries& s, const model::HistogramSample& h);
+
+  ExemplarStorage& exemplars() { return exemplars_; }
+  const ExemplarStorage& exemplars() const { return exemplars_; }
+
+  // Latest metadata per metric family wins. Thread-safe.
+  void SetMetadata(const model::MetricMetadata& m);
+  std::vector<model::MetricMetadata> Metadata(std::string_view metric, size_t limit) const;
+
+  // Series matching all matchers (see PostingsIndex::Select), in id order. Thread-safe.
+  std::vector<MemSeries*> Select(std::span<const model::Matcher> matchers) const;
+  std::vector<std::string> LabelNames() const;
+  std::vector<std::string> LabelValues(std::string_view name) const;
+
+  // Copies the chunks and out-of-order samples of `s` overlapping [mint, maxt]; nullopt when
+  // nothing overlaps. Takes s.data_mu.
+  std::optional<SeriesSnapshot> Snapshot(const MemSeries& s, int64_t mint, int64_t maxt) const;
+  // Whether `s` has a sample in [mint, maxt] (by its time bounds). Takes s.data_mu.
+  bool Overlaps(const MemSeries& s, int64_t mint, int64_t maxt) const;
+
+ private:
+  struct Existing {
+    bool found = false;
+    bool is_float = false;
+    uint64_t bits = 0;
+  };
+  // The stored or staged sample of `s` at `t`, if any.
+  Existing SampleAt(const MemSeries& s, const Staged& staged, int64_t t) const;
+  // REQUIRES: index_mu_ held, shared or exclusive.
+  MemSeries* FindLocked(const model::Labels& labels, uint64_t hash) const;
+  // REQUIRES: index_mu_ held exclusively.
+  MemSeries* CreateLocked(uint32_t ref, const model::Labels& labels, uint64_t hash);
+  void UpdateTimeBounds(MemSeries& s, int64_t t);
+  uint64_t HashOf(const model::Labels& labels) const {
+    return options_.label_hash != nullptr ? options_.label_hash(labels) : labels.Hash();
+  }
+  HeadChunk& ChunkForAppend(MemSeries& s, bool is_float, int64_t t);
+
+  const HeadOptions options_;
+
+  mutable std::shared_mutex index_mu_;              // guards the members up to num_series_
+  std::vector<std::unique_ptr<MemSeries>> series_;  // by ref
+  // Series refs by label hash; a short list because different label sets may collide.
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<uint32_t, 1>> by_hash_;
+  PostingsIndex postings_;
+  size_t num_series_ = 0;
+
+  std::atomic<int64_t> max_time_{INT64_MIN};
+  std::atomic<int64_t> min_time_{INT64_MAX};
+
+  ExemplarStorage exemplars_;
+
+  mutable std::mutex metadata_mu_;  // guards metadata_
+  absl::flat_hash_map<std::string, model::MetricMetadata> metadata_;
+};
+
+}  // namespace oriel::tsdb

@@ -1,0 +1,301 @@
+#include "tsdb/head.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+
+#include "model/sample.h"
+#include "tsdb/series_iterator.h"
+
+namespace oriel::tsdb {
+namespace {
+
+constexpr int64_t kHour = 3600 * 1000;
+
+model::Labels L(std::vector<model::Label> l) { return model::Labels::FromUnsorted(std::move(l)); }
+
+// What DB::Write does for one sample: check, then apply if accepted.
+Verdict AppendFloat(Head& head, MemSeries& s, int64_t t, double v) {
+  std::lock_guard lock(s.append_mu);
+  Staged staged = Staged::Of(s);
+  Verdict verdict = head.CheckFloat(s, staged, t, v, head.MaxTime());
+  if (verdict == Verdict::kAppend || verdict == Verdict::kAppendOutOfOrder) {
+    head.ApplyFloat(s, t, v);
+  }
+  return verdict;
+}
+
+Verdict AppendHistogram(Head& head, MemSeries& s, const model::HistogramSample& h) {
+  std::lock_guard lock(s.append_mu);
+  Staged staged = Staged::Of(s);
+  Verdict verdict = head.CheckHistogram(s, staged, h, head.MaxTime());
+  if (verdict == Verdict::kAppend) head.ApplyHistogram(s, h);
+  return verdict;
+}
+
+MemSeries& Series(Head& head, const model::Labels& labels) {
+  const model::Labels* p = &labels;
+  auto got = head.GetOrCreate(std::span<const model::Labels* const>(&p, 1), 0, nullptr);
+  EXPECT_TRUE(got.ok()) << got.status();
+  return *(*got)[0];
+}
+
+// Every sample of `s` as (t, value bits), floats only; histograms as (t, count bits).
+std::vector<std::pair<int64_t, uint64_t>> Read(const Head& head, const MemSeries& s,
+                                               int64_t mint = INT64_MIN, int64_t maxt = INT64_MAX) {
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  auto snap = head.Snapshot(s, mint, maxt);
+  if (!snap.has_value()) return out;
+  SnapshotIterator it(std::make_shared<const SeriesSnapshot>(std::move(*snap)), mint, maxt);
+  for (auto type = it.Next(); type != SampleIterator::ValueType::kNone; type = it.Next()) {
+    double v = type == SampleIterator::ValueType::kFloat ? it.AtFloat() : it.AtHistogram().count;
+    out.emplace_back(it.AtTime(), std::bit_cast<uint64_t>(v));
+  }
+  return out;
+}
+
+uint64_t B(double v) { return std::bit_cast<uint64_t>(v); }
+
+TEST(HeadTest, InOrderSamplesAreCutIntoChunksOf120) {
+  Head head({});
+  MemSeries& s = Series(head, L({{"__name__", "up"}}));
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(AppendFloat(head, s, i * 15000, i), Verdict::kAppend);
+  ASSERT_EQ(s.chunks.size(), 3u);
+  EXPECT_EQ(s.chunks[0].num_samples(), 120);
+  EXPECT_EQ(s.chunks[2].num_samples(), 60);
+  auto got = Read(head, s);
+  ASSERT_EQ(got.size(), 300u);
+  EXPECT_EQ(got[299], std::make_pair(int64_t{299 * 15000}, B(299)));
+  // A range inside the middle chunk.
+  auto mid = Read(head, s, 130 * 15000, 135 * 15000);
+  ASSERT_EQ(mid.size(), 6u);
+  EXPECT_EQ(mid.front().first, 130 * 15000);
+  EXPECT_EQ(head.MinTime(), 0);
+  EXPECT_EQ(head.MaxTime(), 299 * 15000);
+}
+
+TEST(HeadTest, SameTimestampSameValueIsADuplicateOtherwiseRejected) {
+  Head head({});
+  MemSeries& s = Series(head, L({{"__name__", "up"}}));
+  ASSERT_EQ(AppendFloat(head, s, 1000, 1), Verdict::kAppend);
+  EXPECT_EQ(AppendFloat(head, s, 1000, 1), Verdict::kDuplicate);
+  EXPECT_EQ(AppendFloat(head, s, 1000, 2), Verdict::kRejectDuplicate);
+  EXPECT_EQ(VerdictMessage(Verdict::kRejectDuplicate), "duplicate sample for timestamp");
+  ASSERT_EQ(AppendFloat(head, s, 2000, std::nan("")), Verdict::kAppend);
+  EXPECT_EQ(AppendFloat(head, s, 2000, std::nan("")), Verdict::kDuplicate) << "same bits";
+  EXPECT_EQ(AppendFloat(head, s, 2000, model::StaleNaN()), Verdict::kRejectDuplicate);
+  EXPECT_EQ(Read(head, s).size(), 2u);
+}
+
+TEST(HeadTest, OlderSamplesAreOutOfOrderWithoutAWindow) {
+  Head head({});
+  MemSeries& s = Series(head, L({{"__name__", "up"}}));
+  ASSERT_EQ(AppendFloat(head, s, 10000, 1), Verdict::kAppend);
+  EXPECT_EQ(AppendFloat(head, s, 9999, 1), Verdict::kRejectOutOfOrder);
+  EXPECT_EQ(VerdictMessage(Verdict::kRejectOutOfOrder), "out of order sample");
+  EXPECT_EQ(Read(head, s).size(), 1u);
+}
+
+TEST(HeadTest, SamplesOlderThanHeadMaxMinusAnHourAreTooOld) {
+  Head head({});
+  MemSeries& a = Series(head, L({{"__name__", "a"}}));
+  MemSeries& b = Series(head, L({{"__name__", "b"}}));
+  ASSERT_EQ(AppendFloat(head, a, 10 * kHour, 1), Verdict::kAppend);
+  // A fresh series is still bound by the head's max time.
+  EXPECT_EQ(AppendFloat(head, b, 9 * kHour - 1, 1), Verdict::kRejectTooOld);
+  EXPECT_EQ(AppendFloat(head, b, 9 * kHour, 1), Verdict::kAppend);
+  EXPECT_EQ(AppendFloat(head, b, 9 * kHour - 5, 1), Verdict::kRejectTooOld);
+  EXPECT_EQ(VerdictMessage(Verdict::kRejectTooOld), "too old sample");
+}
+
+TEST(HeadTest, OutOfOrderWindowAcceptsIntoABufferMergedOnRead) {
+  Head head({.out_of_order_time_window_ms = 2 * kHour});
+  MemSeries& s = Series(head, L({{"__name__", "up"}}));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(AppendFloat(head, s, 10 * kHour + i * 1000, i), Verdict::kAppend);
+  EXPECT_EQ(AppendFloat(head, s, 10 * kHour + 1500, 100), Verdict::kAppendOutOfOrder);
+  EXPECT_EQ(AppendFloat(head, s, 10 * kHour - 90 * 60 * 1000, 200), Verdict::kAppendOutOfOrder)
+      << "older than the 1h bound but inside the window";
+  EXPECT_EQ(AppendFloat(head, s, 8 * kHour - 1, 1), Verdict::kRejectTooOld);
+  EXPECT_EQ(AppendFloat(head, s, 10 * kHour + 1500, 100), Verdict::kDuplicate);
+  EXPECT_EQ(AppendFloat(head, s, 10 * kHour + 1500, 101), Verdict::kRejectDuplicate);
+  // An out-of-order sample landing on an in-order timestamp.
+  EXPECT_EQ(AppendFloat(head, s, 10 * kHour + 3000, 3), Verdict::kDuplicate);
+  EXPECT_EQ(AppendFloat(head, s, 10 * kHour + 3000, 4), Verdict::kRejectDuplicate);
+  auto got = Read(head, s);
+  ASSERT_EQ(got.size(), 12u);
+  for (size_t i = 1; i < got.size(); ++i) EXPECT_LT(got[i - 1].first, got[i].first);
+  EXPECT_EQ(got[0], std::make_pair(10 * kHour - 90 * 60 * 1000, B(200)));
+  EXPECT_EQ(got[3], std::make_pair(10 * kHour + 1500, B(100)));
+  // Seek lands on the out-of-order sample between two in-order ones.
+  auto snap = head.Snapshot(s, INT64_MIN, INT64_MAX);
+  SnapshotIterator it(std::make_shared<const SeriesSnapshot>(std::move(*snap)), INT64_MIN,
+                      INT64_MAX);
+  ASSERT_EQ(it.Seek(10 * kHour + 1001), SampleIterator::ValueType::kFloat);
+  EXPECT_EQ(it.AtTime(), 10 * kHour + 1500);
+  EXPECT_EQ(it.AtFloat(), 100);
+  ASSERT_EQ(it.Next(), SampleIterator::ValueType::kFloat);
+  EXPECT_EQ(it.AtTime(), 10 * kHour + 2000);
+}
+
+TEST(HeadTest, NewSeriesWithOnlyOutOfOrderDataStillDetectsDuplicates) {
+  Head head({.out_of_order_time_window_ms = 3 * kHour});
+  MemSeries& a = Series(head, L({{"__name__", "a"}}));
+  MemSeries& b = Series(head, L({{"__name__", "b"}}));
+  ASSERT_EQ(AppendFloat(head, a, 10 * kHour, 1), Verdict::kAppend);
+  // Older than the 1h bound: b's first samples go to the out-of-order buffer.
+  ASSERT_EQ(AppendFloat(head, b, 8 * kHour, 1), Verdict::kAppendOutOfOrder);
+  ASSERT_EQ(AppendFloat(head, b, 8 * kHour + 2000, 2), Verdict::kAppendOutOfOrder);
+  // In-order data older than the out-of-order samples is fine...
+  ASSERT_EQ(AppendFloat(head, b, 9 * kHour + 1000, 3), Verdict::kAppend);
+  ASSERT_EQ(AppendFloat(head, b, 8 * kHour + 1000, 4), Verdict::kAppendOutOfOrder);
+  EXPECT_EQ(AppendFloat(head, b, 8 * kHour + 2000, 5), Verdict::kRejectDuplicate);
+  auto got = Read(head, b);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[2], std::make_pair(8 * kHour + 2000, B(2)));
+}
+
+TEST(HeadTest, StaleMarkersAreStoredAsSamples) {
+  Head head({});
+  MemSeries& s = Series(head, L({{"__name__", "up"}}));
+  ASSERT_EQ(AppendFloat(head, s, 1000, 1), Verdict::kAppend);
+  ASSERT_EQ(AppendFloat(head, s, 2000, model::StaleNaN()), Verdict::kAppend);
+  auto got = Read(head, s);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].second, model::kStaleNaNBits);
+}
+
+model::HistogramSample H(int64_t t, double count) {
+  model::HistogramSample h;
+  h.timestamp_ms = t;
+  h.count = count;
+  h.sum = count * 2;
+  h.positive_spans = {{0, 2}};
+  h.positive_buckets = {count / 2, count / 2};
+  return h;
+}
+
+TEST(HeadTest, HistogramRulesAndAlternationWithFloats) {
+  Head head({});
+  MemSeries& s = Series(head, L({{"__name__", "h"}}));
+  ASSERT_EQ(AppendHistogram(head, s, H(1000, 4)), Verdict::kAppend);
+  EXPECT_EQ(AppendHistogram(head, s, H(1000, 4)), Verdict::kDuplicate);
+  EXPECT_EQ(AppendHistogram(head, s, H(1000, 6)), Verdict::kRejectDuplicate);
+  EXPECT_EQ(AppendHistogram(head, s, H(500, 6)), Verdict::kRejectOutOfOrder);
+  EXPECT_EQ(AppendFloat(head, s, 1000, 4), Verdict::kRejectDuplicate) << "another type";
+  ASSERT_EQ(AppendFloat(head, s, 2000, 7), Verdict::kAppend);
+  ASSERT_EQ(AppendHistogram(head, s, H(3000, 8)), Verdict::kAppend);
+  EXPECT_EQ(s.chunks.size(), 3u) << "a type change cuts a chunk";
+  auto got = Read(head, s);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], std::make_pair(int64_t{1000}, B(4)));
+  EXPECT_EQ(got[1], std::make_pair(int64_t{2000}, B(7)));
+  EXPECT_EQ(got[2], std::make_pair(int64_t{3000}, B(8)));
+}
+
+TEST(HeadTest, StagedSamplesOfOneWriteAreSeenByLaterChecks) {
+  Head head({});
+  MemSeries& s = Series(head, L({{"__name__", "up"}}));
+  std::lock_guard lock(s.append_mu);
+  Staged st = Staged::Of(s);
+  Verdict v = head.CheckFloat(s, st, 1000, 1, head.MaxTime());
+  ASSERT_EQ(v, Verdict::kAppend);
+  Head::RecordFloat(st, v, 1000, 1);
+  EXPECT_EQ(head.CheckFloat(s, st, 1000, 2, 1000), Verdict::kRejectDuplicate);
+  EXPECT_EQ(head.CheckFloat(s, st, 999, 2, 1000), Verdict::kRejectOutOfOrder);
+  EXPECT_EQ(head.CheckFloat(s, st, 1001, 2, 1000), Verdict::kAppend);
+}
+
+TEST(HeadTest, SeriesAreFoundByLabelsAndTheLimitIsEnforced) {
+  Head head({});
+  model::Labels a = L({{"__name__", "a"}});
+  model::Labels b = L({{"__name__", "b"}});
+  model::Labels c = L({{"__name__", "c"}});
+  std::vector<const model::Labels*> first = {&a, &b, &a};
+  std::vector<bool> created;
+  auto got = head.GetOrCreate(first, 2, &created);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)[0], (*got)[2]) << "the same labels twice in one batch";
+  EXPECT_EQ(created, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(head.NumSeries(), 2u);
+  std::vector<const model::Labels*> second = {&a, &c};
+  auto over = head.GetOrCreate(second, 2, &created);
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(head.NumSeries(), 2u);
+  std::vector<const model::Labels*> existing = {&b};
+  EXPECT_TRUE(head.GetOrCreate(existing, 2, nullptr).ok()) << "existing series need no room";
+  EXPECT_EQ(head.Get((*got)[1]->ref)->labels, b);
+}
+
+TEST(HeadTest, HashCollisionsAreToldApartByLabels) {
+  HeadOptions options;
+  options.label_hash = [](const model::Labels&) -> uint64_t { return 42; };
+  Head head(options);
+  MemSeries& a = Series(head, L({{"__name__", "a"}}));
+  MemSeries& b = Series(head, L({{"__name__", "b"}}));
+  EXPECT_NE(&a, &b);
+  EXPECT_EQ(&Series(head, L({{"__name__", "a"}})), &a);
+  EXPECT_EQ(&Series(head, L({{"__name__", "b"}})), &b);
+  EXPECT_EQ(head.NumSeries(), 2u);
+  ASSERT_EQ(AppendFloat(head, a, 1000, 1), Verdict::kAppend);
+  ASSERT_EQ(AppendFloat(head, b, 1000, 2), Verdict::kAppend) << "not a duplicate of a's sample";
+  EXPECT_TRUE(head.CreateWithRef(7, L({{"__name__", "c"}})).ok());
+  EXPECT_EQ(head.CreateWithRef(8, L({{"__name__", "a"}})).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(HeadTest, ReplayedRefsMustAgree) {
+  Head head({});
+  ASSERT_TRUE(head.CreateWithRef(5, L({{"__name__", "a"}})).ok());
+  EXPECT_TRUE(head.CreateWithRef(5, L({{"__name__", "a"}})).ok());
+  EXPECT_EQ(head.CreateWithRef(5, L({{"__name__", "b"}})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(head.CreateWithRef(6, L({{"__name__", "a"}})).code(), absl::StatusCode::kDataLoss);
+  // New series get refs after the replayed ones.
+  MemSeries& s = Series(head, L({{"__name__", "c"}}));
+  EXPECT_EQ(s.ref, 6u);
+}
+
+TEST(HeadTest, MetadataLatestWins) {
+  Head head({});
+  head.SetMetadata({"b_total", model::MetricType::kCounter, "old", ""});
+  head.SetMetadata({"b_total", model::MetricType::kCounter, "new", ""});
+  head.SetMetadata({"a", model::MetricType::kGauge, "g", "bytes"});
+  auto all = head.Metadata("", 0);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].metric_family, "a");
+  EXPECT_EQ(all[1].help, "new");
+  EXPECT_EQ(head.Metadata("", 1).size(), 1u);
+  ASSERT_EQ(head.Metadata("a", 0).size(), 1u);
+  EXPECT_EQ(head.Metadata("a", 0)[0].unit, "bytes");
+  EXPECT_TRUE(head.Metadata("nope", 0).empty());
+}
+
+TEST(ExemplarStorageTest, RingEvictsOldestOverallAndKeepsPerSeriesOrder) {
+  ExemplarStorage ex(3);
+  auto e = [](int64_t t) { return model::Exemplar{L({{"trace_id", "x"}}), double(t), t}; };
+  ex.Add(1, e(10));
+  ex.Add(2, e(20));
+  ex.Add(1, e(30));
+  EXPECT_EQ(ex.Get(1, 0, 100).size(), 2u);
+  ex.Add(2, e(40));  // evicts series 1's t=10
+  auto one = ex.Get(1, 0, 100);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].timestamp_ms, 30);
+  ex.Add(3, e(50));  // evicts series 2's t=20
+  ex.Add(3, e(60));  // evicts series 1's t=30: series 1 is gone
+  EXPECT_TRUE(ex.Get(1, 0, 100).empty());
+  EXPECT_FALSE(ex.Newest(1).has_value());
+  auto three = ex.Get(3, 0, 100);
+  ASSERT_EQ(three.size(), 2u);
+  EXPECT_EQ(three[1].timestamp_ms, 60);
+  EXPECT_EQ(ex.Get(3, 55, 100).size(), 1u);
+  EXPECT_EQ(ex.size(), 3u);
+  EXPECT_EQ(ex.Newest(2)->timestamp_ms, 40);
+}
+
+TEST(ExemplarStorageTest, CountsCharactersNotBytes) {
+  EXPECT_EQ(ExemplarLabelChars(L({{"ab", "\xc3\xa9t\xc3\xa9"}})), 5u);
+}
+
+}  // namespace
+}  // namespace oriel::tsdb

@@ -1,0 +1,166 @@
+#include "tsdb/series_iterator.h"
+
+#include <algorithm>
+
+#include "base/check.h"
+
+namespace oriel::tsdb {
+
+SnapshotIterator::SnapshotIterator(std::shared_ptr<const SeriesSnapshot> snapshot, int64_t mint,
+                                   int64_t maxt)
+    : snap_(std::move(snapshot)), mint_(mint), maxt_(maxt) {}
+
+void SnapshotIterator::OpenChunk(size_t i) {
+  chunk_ = i;
+  xor_it_.reset();
+  hist_it_.reset();
+  if (i >= snap_->chunks.size()) return;
+  const SeriesSnapshot::Chunk& c = snap_->chunks[i];
+  if (c.is_float) {
+    xor_it_.emplace(c.bytes, c.num_samples);
+  } else {
+    hist_it_.emplace(c.bytes, c.num_samples);
+  }
+}
+
+void SnapshotIterator::InOrderAdvance() {
+  while (chunk_ < snap_->chunks.size()) {
+    if (xor_it_.has_value() && xor_it_->Next()) {
+      io_valid_ = true;
+      io_t_ = xor_it_->t();
+      io_float_ = true;
+      return;
+    }
+    if (hist_it_.has_value() && hist_it_->Next()) {
+      io_valid_ = true;
+      io_t_ = hist_it_->t();
+      io_float_ = false;
+      return;
+    }
+    OpenChunk(chunk_ + 1);
+  }
+  io_valid_ = false;
+}
+
+void SnapshotIterator::InOrderSeek(int64_t t) {
+  if (io_valid_ && io_t_ >= t) return;
+  // Whole chunks before `t` are skipped without decoding.
+  size_t i = chunk_;
+  while (i < snap_->chunks.size() && snap_->chunks[i].max_time < t) ++i;
+  if (i != chunk_) OpenChunk(i);
+  while (chunk_ < snap_->chunks.size()) {
+    bool found = false;
+    if (xor_it_.has_value() && xor_it_->Seek(t)) {
+      io_t_ = xor_it_->t();
+      io_float_ = true;
+      found = true;
+    } else if (hist_it_.has_value() && hist_it_->Seek(t)) {
+      io_t_ = hist_it_->t();
+      io_float_ = false;
+      found = true;
+    }
+    if (found) {
+      io_valid_ = true;
+      return;
+    }
+    OpenChunk(chunk_ + 1);
+  }
+  io_valid_ = false;
+}
+
+SampleIterator::ValueType SnapshotIterator::Pick() {
+  const auto& ooo = snap_->ooo;
+  bool io = io_valid_ && io_t_ <= maxt_;
+  if (io && ooo_ < ooo.size() && ooo[ooo_].timestamp_ms == io_t_) ++ooo_;
+  bool oo = ooo_ < ooo.size() && ooo[ooo_].timestamp_ms <= maxt_;
+  if (!io && !oo) {
+    current_ = Source::kNone;
+    return ValueType::kNone;
+  }
+  if (io && (!oo || io_t_ < ooo[ooo_].timestamp_ms)) {
+    current_ = Source::kInOrder;
+    return io_float_ ? ValueType::kFloat : ValueType::kHistogram;
+  }
+  current_ = Source::kOutOfOrder;
+  return ValueType::kFloat;
+}
+
+SampleIterator::ValueType SnapshotIterator::Next() {
+  if (!started_) return Seek(mint_);
+  switch (current_) {
+    case Source::kNone:
+      return ValueType::kNone;
+    case Source::kInOrder:
+      InOrderAdvance();
+      break;
+    case Source::kOutOfOrder:
+      ++ooo_;
+      break;
+  }
+  return Pick();
+}
+
+SampleIterator::ValueType SnapshotIterator::Seek(int64_t t) {
+  if (!started_) {
+    started_ = true;
+    OpenChunk(0);
+    io_valid_ = false;
+    current_ = Source::kNone;
+  } else if (current_ == Source::kNone) {
+    return ValueType::kNone;
+  } else if (AtTime() >= t) {
+    return current_ == Source::kOutOfOrder || io_float_ ? ValueType::kFloat : ValueType::kHistogram;
+  }
+  t = std::max(t, mint_);
+  InOrderSeek(t);
+  const auto& ooo = snap_->ooo;
+  auto it = std::lower_bound(ooo.begin() + static_cast<ptrdiff_t>(ooo_), ooo.end(), t,
+                             [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
+  ooo_ = static_cast<size_t>(it - ooo.begin());
+  return Pick();
+}
+
+int64_t SnapshotIterator::AtTime() const {
+  return current_ == Source::kOutOfOrder ? snap_->ooo[ooo_].timestamp_ms : io_t_;
+}
+
+double SnapshotIterator::AtFloat() const {
+  if (current_ == Source::kOutOfOrder) return snap_->ooo[ooo_].value;
+  ORIEL_CHECK(current_ == Source::kInOrder && io_float_);
+  return xor_it_->v();
+}
+
+const model::HistogramSample& SnapshotIterator::AtHistogram() const {
+  ORIEL_CHECK(current_ == Source::kInOrder && !io_float_);
+  return hist_it_->at();
+}
+
+HeadSeriesSet::HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, int64_t mint,
+                             int64_t maxt)
+    : head_(head), series_(std::move(series)), mint_(mint), maxt_(maxt) {}
+
+bool HeadSeriesSet::Next() {
+  while (next_ < series_.size()) {
+    std::optional<SeriesSnapshot> snap = head_.Snapshot(*series_[next_++], mint_, maxt_);
+    if (!snap.has_value()) continue;
+    current_ = std::make_shared<const SeriesSnapshot>(std::move(*snap));
+    // A chunk can overlap the range without a sample inside it: such a series is not selected.
+    if (SnapshotIterator(current_, mint_, maxt_).Next() != SampleIterator::ValueType::kNone) {
+      return true;
+    }
+  }
+  current_.reset();
+  return false;
+}
+
+const model::Labels& HeadSeriesSet::labels() const {
+  ORIEL_CHECK(current_ != nullptr);
+  return current_->labels;
+}
+
+std::unique_ptr<SampleIterator> HeadSeriesSet::Samples() const {
+  ORIEL_CHECK(current_ != nullptr);
+  return std::make_unique<SnapshotIterator>(current_, mint_, maxt_);
+}
+
+}  // namespace oriel::tsdb

@@ -1,0 +1,72 @@
+// Reading the head: a sample iterator over a series snapshot (in-order chunks merged with the
+// out-of-order buffer) and the series set a select returns.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "tsdb/head.h"
+#include "tsdb/metrics_store.h"
+
+namespace oriel::tsdb {
+
+// Iterates the samples of `snapshot` within [mint, maxt] in time order. When the in-order data
+// and the out-of-order buffer hold the same timestamp, the in-order sample wins. Shares the
+// immutable snapshot (shared_ptr: a series set hands out any number of iterators over it).
+class SnapshotIterator final : public SampleIterator {
+ public:
+  SnapshotIterator(std::shared_ptr<const SeriesSnapshot> snapshot, int64_t mint, int64_t maxt);
+
+  ValueType Next() override;
+  ValueType Seek(int64_t t) override;
+  int64_t AtTime() const override;
+  double AtFloat() const override;
+  const model::HistogramSample& AtHistogram() const override;
+
+ private:
+  enum class Source : uint8_t { kNone, kInOrder, kOutOfOrder };
+  void OpenChunk(size_t i);
+  void InOrderAdvance();
+  void InOrderSeek(int64_t t);
+  ValueType Pick();
+
+  std::shared_ptr<const SeriesSnapshot> snap_;
+  int64_t mint_;
+  int64_t maxt_;
+  bool started_ = false;
+  Source current_ = Source::kNone;
+
+  // In-order stream: the chunk being read and its sample under the cursor.
+  size_t chunk_ = 0;
+  std::optional<XorIterator> xor_it_;
+  std::optional<HistogramIterator> hist_it_;
+  bool io_valid_ = false;
+  int64_t io_t_ = 0;
+  bool io_float_ = true;
+
+  size_t ooo_ = 0;  // next candidate in snap_->ooo
+};
+
+// The series of a select, in label order. Snapshots each series when the caller reaches it, so
+// memory stays bounded by one series at a time (plus what the caller keeps). The head must
+// outlive the set.
+class HeadSeriesSet final : public SeriesSet {
+ public:
+  // `series` sorted by labels.
+  HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, int64_t mint, int64_t maxt);
+
+  bool Next() override;
+  const model::Labels& labels() const override;
+  std::unique_ptr<SampleIterator> Samples() const override;
+
+ private:
+  const Head& head_;
+  std::vector<MemSeries*> series_;
+  int64_t mint_;
+  int64_t maxt_;
+  size_t next_ = 0;
+  std::shared_ptr<const SeriesSnapshot> current_;
+};
+
+}  // namespace oriel::tsdb
