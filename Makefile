@@ -14,8 +14,16 @@ export CCACHE_MAXSIZE ?= 5G
 
 all: build
 
-deps:
+JS_DIR := tests/e2e/js
+
+deps: $(JS_DIR)/node_modules/.installed
 	@scripts/install-deps.sh build test
+
+# Real JS clients for the e2e tests, pinned by the committed lockfile.
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package-lock.json
+	@scripts/install-deps.sh build test
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -11,9 +11,15 @@
 #include "base/process_metrics.h"
 #include "base/status.h"
 #include "fmt/format.h"
+#include "ingest/otlp/metrics_ingester.h"
+#include "ingest/otlp/otlp_http.h"
+#include "ingest/otlp/otlp_metrics_grpc.h"
 #include "net/address.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
+// Only for grpc::Service's destructor: the service object is owned here.
+#include <grpcpp/impl/codegen/service_type.h>
+
 #include "ingest/pushgateway/pushgateway_handler.h"
 #include "ingest/pushgateway/pushgateway_store.h"
 #include "ingest/remote_write/remote_write_handler.h"
@@ -92,7 +98,9 @@ void Server::RegisterAdminRoutes() {
                 "Metrics:  /metrics (Oriel's own)\n"
                 "Ingest:   POST /api/v1/write (remote_write 1.0/2.0), /metrics/job/<job> "
                 "(Pushgateway)\n"
-                "OTLP:     POST /v1/traces  /v1/metrics  /v1/logs  (gRPC on the gRPC listener)\n");
+                "OTLP:     POST /v1/metrics (gRPC MetricsService on the gRPC listener)\n"
+                "Query:    /api/v1/series  /api/v1/labels  /api/v1/label/<name>/values  "
+                "/api/v1/metadata\n");
   });
 }
 
@@ -101,6 +109,10 @@ absl::Status Server::Start() {
   auto dir = storage::DataDir::Open(config_.storage.data_dir);
   if (!dir.ok()) return dir.status();
   data_dir_ = std::move(*dir);
+  net::GrpcServerOptions grpc_options;
+  grpc_options.max_receive_message_bytes =
+      static_cast<int>(std::min<int64_t>(config_.limits.max_grpc_message_bytes, INT32_MAX));
+  grpc_ = std::make_unique<net::GrpcServer>(grpc_options);
   if (absl::Status s = OpenEngines(); !s.ok()) return s;
 
   net::HttpServerOptions http_options;
@@ -118,10 +130,6 @@ absl::Status Server::Start() {
     if (absl::Status s = http_->Listen(address); !s.ok()) return s;
   }
 
-  net::GrpcServerOptions grpc_options;
-  grpc_options.max_receive_message_bytes =
-      static_cast<int>(std::min<int64_t>(config_.limits.max_grpc_message_bytes, INT32_MAX));
-  grpc_ = std::make_unique<net::GrpcServer>(grpc_options);
   if (!config_.server.grpc_listen.empty()) {
     if (absl::Status s = grpc_->Start(config_.server.grpc_listen); !s.ok()) return s;
   }
@@ -160,6 +168,11 @@ absl::Status Server::OpenEngines() {
 
   ingest::RegisterRemoteWriteRoutes(router_, *metrics_db_, registry_);
   api::RegisterSeriesApiRoutes(router_, *metrics_db_);
+  otlp_metrics_ = std::make_unique<ingest::otlp::OtlpMetricsIngester>(
+      *metrics_db_, ingest::otlp::TranslatorOptions{}, &registry_);
+  ingest::otlp::RegisterOtlpMetricsHttpRoute(router_, *otlp_metrics_);
+  otlp_metrics_grpc_ = ingest::otlp::NewOtlpMetricsGrpcService(*otlp_metrics_);
+  grpc_->AddService(otlp_metrics_grpc_.get());
   const BuildInfo& build = CurrentBuild();
   ingest::PushgatewayApiOptions push_options;
   push_options.build_information = {{"version", std::string(build.version)},
@@ -252,6 +265,8 @@ void Server::Shutdown() {
   grpc_.reset();
   // Engines close after the servers, so that no handler is still using them.
   pushgateway_.reset();
+  otlp_metrics_grpc_.reset();
+  otlp_metrics_.reset();
   metrics_db_.reset();
   data_dir_.reset();
   log::Info("stopped");

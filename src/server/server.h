@@ -5,9 +5,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +29,12 @@ class DB;
 }
 namespace oriel::ingest {
 class PushgatewayStore;
+}
+namespace oriel::ingest::otlp {
+class OtlpMetricsIngester;
+}
+namespace grpc {
+class Service;
 }
 
 namespace oriel::server {
@@ -81,6 +87,8 @@ class Server {
   std::unique_ptr<storage::DataDir> data_dir_;
   std::unique_ptr<tsdb::DB> metrics_db_;
   std::unique_ptr<ingest::PushgatewayStore> pushgateway_;
+  std::unique_ptr<ingest::otlp::OtlpMetricsIngester> otlp_metrics_;
+  std::unique_ptr<grpc::Service> otlp_metrics_grpc_;
   std::thread pushgateway_flusher_;
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;

@@ -17,13 +17,20 @@ struct ErrorInfo {
 
 ErrorInfo Info(ErrorType type) {
   switch (type) {
-    case ErrorType::kBadData: return {"bad_data", 400};
-    case ErrorType::kExecution: return {"execution", 422};
-    case ErrorType::kTimeout: return {"timeout", 503};
-    case ErrorType::kCanceled: return {"canceled", 499};
-    case ErrorType::kNotFound: return {"not_found", 404};
-    case ErrorType::kInternal: return {"internal", 500};
-    case ErrorType::kUnavailable: return {"unavailable", 503};
+    case ErrorType::kBadData:
+      return {"bad_data", 400};
+    case ErrorType::kExecution:
+      return {"execution", 422};
+    case ErrorType::kTimeout:
+      return {"timeout", 503};
+    case ErrorType::kCanceled:
+      return {"canceled", 499};
+    case ErrorType::kNotFound:
+      return {"not_found", 404};
+    case ErrorType::kInternal:
+      return {"internal", 500};
+    case ErrorType::kUnavailable:
+      return {"unavailable", 503};
   }
   return {"internal", 500};
 }
@@ -45,11 +52,21 @@ std::string JsonString(std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += fmt::format("\\u{:04x}", c);
@@ -63,7 +80,8 @@ std::string JsonString(std::string_view s) {
 }
 
 void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
-                    const std::vector<std::string>& warnings, const std::vector<std::string>& infos) {
+                    const std::vector<std::string>& warnings,
+                    const std::vector<std::string>& infos) {
   std::string body = "{\"status\":\"success\",\"data\":";
   body.append(data_json);
   if (!warnings.empty()) {
@@ -100,8 +118,7 @@ absl::StatusOr<int64_t> ParseTimeMs(std::string_view text) {
   if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err)) {
     return absl::ToUnixMillis(t);
   }
-  return absl::InvalidArgumentError(
-      fmt::format("cannot parse \"{}\" to a valid timestamp", text));
+  return absl::InvalidArgumentError(fmt::format("cannot parse \"{}\" to a valid timestamp", text));
 }
 
 absl::StatusOr<int64_t> TimeParam(const net::Params& form, std::string_view name,
@@ -122,7 +139,8 @@ absl::StatusOr<size_t> LimitParam(const net::Params& form) {
   int64_t n = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   if (ec != std::errc() || end != v->data() + v->size() || n < 0) {
-    return absl::InvalidArgumentError(fmt::format("limit must be a non-negative number, got \"{}\"", *v));
+    return absl::InvalidArgumentError(
+        fmt::format("limit must be a non-negative number, got \"{}\"", *v));
   }
   return static_cast<size_t>(n);
 }

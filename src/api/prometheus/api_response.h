@@ -14,7 +14,15 @@
 namespace oriel::api {
 
 // Prometheus' error types and the HTTP status each one maps to.
-enum class ErrorType { kBadData, kExecution, kTimeout, kCanceled, kNotFound, kInternal, kUnavailable };
+enum class ErrorType {
+  kBadData,
+  kExecution,
+  kTimeout,
+  kCanceled,
+  kNotFound,
+  kInternal,
+  kUnavailable
+};
 
 // Writes {"status":"success","data":<data_json>[,"warnings":[...]]}.
 void RespondSuccess(net::HttpResponse& res, std::string_view data_json,

@@ -135,8 +135,7 @@ void HandleLabels(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpR
   RespondSuccess(res, StringArray(*names, count), warnings);
 }
 
-void HandleLabelValues(tsdb::MetricsReader& reader, net::HttpRequest& req,
-                       net::HttpResponse& res) {
+void HandleLabelValues(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpResponse& res) {
   std::string name(req.PathParam("name"));
   // Prometheus 3 accepts any UTF-8 name here; the empty name is the one it refuses.
   if (name.empty()) {
@@ -164,14 +163,22 @@ void HandleLabelValues(tsdb::MetricsReader& reader, net::HttpRequest& req,
 
 std::string_view TypeName(model::MetricType type) {
   switch (type) {
-    case model::MetricType::kCounter: return "counter";
-    case model::MetricType::kGauge: return "gauge";
-    case model::MetricType::kHistogram: return "histogram";
-    case model::MetricType::kGaugeHistogram: return "gaugehistogram";
-    case model::MetricType::kSummary: return "summary";
-    case model::MetricType::kInfo: return "info";
-    case model::MetricType::kStateSet: return "stateset";
-    case model::MetricType::kUnknown: return "unknown";
+    case model::MetricType::kCounter:
+      return "counter";
+    case model::MetricType::kGauge:
+      return "gauge";
+    case model::MetricType::kHistogram:
+      return "histogram";
+    case model::MetricType::kGaugeHistogram:
+      return "gaugehistogram";
+    case model::MetricType::kSummary:
+      return "summary";
+    case model::MetricType::kInfo:
+      return "info";
+    case model::MetricType::kStateSet:
+      return "stateset";
+    case model::MetricType::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -215,8 +222,9 @@ void HandleExemplars(tsdb::MetricsReader& reader, net::HttpRequest& req, net::Ht
   // the PromQL engine.
   auto matchers = promql::ParseMetricSelector(*query);
   if (!matchers.ok()) {
-    return RespondError(res, ErrorType::kBadData,
-                        fmt::format("invalid parameter \"query\": {}", matchers.status().message()));
+    return RespondError(
+        res, ErrorType::kBadData,
+        fmt::format("invalid parameter \"query\": {}", matchers.status().message()));
   }
   std::string data = "[";
   bool first = true;

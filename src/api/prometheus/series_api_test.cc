@@ -30,8 +30,10 @@ class SeriesApiTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     model::MetricBatch batch;
-    batch.series.push_back(Series({{"__name__", "up"}, {"job", "api"}, {"instance", "a:1"}}, 1000, 1));
-    batch.series.push_back(Series({{"__name__", "up"}, {"job", "web"}, {"instance", "b:1"}}, 1000, 0));
+    batch.series.push_back(
+        Series({{"__name__", "up"}, {"job", "api"}, {"instance", "a:1"}}, 1000, 1));
+    batch.series.push_back(
+        Series({{"__name__", "up"}, {"job", "web"}, {"instance", "b:1"}}, 1000, 0));
     batch.series.push_back(Series({{"__name__", "http_requests_total"}, {"job", "api"}}, 2000, 5));
     batch.metadata.push_back({"http_requests_total", model::MetricType::kCounter, "Requests.", ""});
     ASSERT_TRUE(db_->Write(std::move(batch)).ok());
@@ -67,8 +69,8 @@ TEST_F(SeriesApiTest, SeriesByMatchersWithLimitWarning) {
             std::string::npos)
       << limited.body;
   // Two selectors: the union.
-  auto both = Get("/api/v1/series", {{"match[]", "up{job=\"web\"}"},
-                                     {"match[]", "http_requests_total"}});
+  auto both =
+      Get("/api/v1/series", {{"match[]", "up{job=\"web\"}"}, {"match[]", "http_requests_total"}});
   EXPECT_NE(both.body.find("http_requests_total"), std::string::npos);
   EXPECT_NE(both.body.find("b:1"), std::string::npos);
   EXPECT_EQ(both.body.find("a:1"), std::string::npos);
@@ -94,13 +96,16 @@ TEST_F(SeriesApiTest, LabelsAndValuesWithTimeRange) {
   EXPECT_EQ(Get("/api/v1/label/job/values", {{"match[]", "up{instance=\"b:1\"}"}}).body,
             R"({"status":"success","data":["web"]})");
   // RFC 3339 and float seconds; a range before any sample finds nothing.
-  EXPECT_EQ(Get("/api/v1/label/__name__/values", {{"start", "1.5"}, {"end", "1970-01-01T00:00:03Z"}}).body,
-            R"({"status":"success","data":["http_requests_total"]})");
+  EXPECT_EQ(
+      Get("/api/v1/label/__name__/values", {{"start", "1.5"}, {"end", "1970-01-01T00:00:03Z"}})
+          .body,
+      R"({"status":"success","data":["http_requests_total"]})");
 }
 
 TEST_F(SeriesApiTest, MetadataByFamily) {
-  EXPECT_EQ(Get("/api/v1/metadata", {}).body,
-            R"({"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests.","unit":""}]}})");
+  EXPECT_EQ(
+      Get("/api/v1/metadata", {}).body,
+      R"({"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests.","unit":""}]}})");
 }
 
 TEST(ApiResponseTest, ParsesTimesAndFormatsValues) {

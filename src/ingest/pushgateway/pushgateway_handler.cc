@@ -66,13 +66,14 @@ void RegisterPushgatewayRoutes(net::Router& router, PushgatewayStore& store,
   router.Handle("GET", "/api/v1/metrics", [&store](net::HttpRequest&, net::HttpResponse& res) {
     res.SetJson(200, RenderMetricsJson(store.Snapshot()));
   });
-  router.Handle("PUT", "/api/v1/admin/wipe", [&store, opts](net::HttpRequest&, net::HttpResponse& res) {
-    absl::Status st = store.Wipe();
-    if (!st.ok()) return ErrorText(res, st);
-    if (opts->on_change) opts->on_change();
-    res.status = 202;
-    res.body.clear();
-  });
+  router.Handle("PUT", "/api/v1/admin/wipe",
+                [&store, opts](net::HttpRequest&, net::HttpResponse& res) {
+                  absl::Status st = store.Wipe();
+                  if (!st.ok()) return ErrorText(res, st);
+                  if (opts->on_change) opts->on_change();
+                  res.status = 202;
+                  res.body.clear();
+                });
 }
 
 }  // namespace oriel::ingest
