@@ -242,7 +242,7 @@ void ReadLimits(Reader& r, const YAML::Node& node, LimitsConfig& c) {
   if (!r.CheckMap(node, "limits",
                   {"max_request_body_size", "max_decompressed_body_size", "max_grpc_message_size",
                    "max_inflight_requests", "max_labels_per_series", "max_label_name_length",
-                   "max_label_value_length", "max_active_series"})) {
+                   "max_label_value_length", "max_active_series", "memory_limit"})) {
     return;
   }
   r.Bytes(node, "max_request_body_size", "limits", &c.max_request_body_bytes);
@@ -253,6 +253,7 @@ void ReadLimits(Reader& r, const YAML::Node& node, LimitsConfig& c) {
   r.Integer(node, "max_label_name_length", "limits", &c.max_label_name_length, int64_t{0});
   r.Integer(node, "max_label_value_length", "limits", &c.max_label_value_length, int64_t{0});
   r.Integer(node, "max_active_series", "limits", &c.max_active_series, int64_t{0});
+  r.Bytes(node, "memory_limit", "limits", &c.memory_limit_bytes);
 }
 
 void ReadGlobal(Reader& r, const YAML::Node& node, GlobalConfig& c) {

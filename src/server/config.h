@@ -47,6 +47,7 @@ struct LimitsConfig {
   int64_t max_label_name_length = 1024;
   int64_t max_label_value_length = 4096;
   int64_t max_active_series = 0;  // 0: no limit; over it writes get 429
+  int64_t memory_limit_bytes = 0;  // resident memory over which writes get 429; 0: 80% of RAM
 };
 
 // Prometheus' `global` block.

@@ -15,6 +15,7 @@
 #include "ingest/otlp/otlp_http.h"
 #include "ingest/otlp/otlp_metrics_grpc.h"
 #include "net/address.h"
+#include "pipeline/memory_limiter.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 // Only for grpc::Service's destructor: the service object is owned here.
@@ -160,16 +161,19 @@ absl::Status Server::OpenEngines() {
   if (!db.ok()) return db.status();
   metrics_db_ = std::move(*db);
   log::Info("metrics engine open", {{"replay", absl::FormatDuration(absl::Now() - start)}});
+  memory_limiter_ =
+      std::make_unique<pipeline::MemoryLimiter>(config_.limits.memory_limit_bytes, registry_);
+  metrics_writer_ = std::make_unique<pipeline::MemoryLimitedWriter>(*metrics_db_, *memory_limiter_);
 
   auto store = ingest::PushgatewayStore::Open(
-      data_dir_->path() + "/" + std::string(ingest::kPushgatewayFileInDataDir), *metrics_db_);
+      data_dir_->path() + "/" + std::string(ingest::kPushgatewayFileInDataDir), *metrics_writer_);
   if (!store.ok()) return store.status();
   pushgateway_ = std::move(*store);
 
-  ingest::RegisterRemoteWriteRoutes(router_, *metrics_db_, registry_);
+  ingest::RegisterRemoteWriteRoutes(router_, *metrics_writer_, registry_);
   api::RegisterSeriesApiRoutes(router_, *metrics_db_);
   otlp_metrics_ = std::make_unique<ingest::otlp::OtlpMetricsIngester>(
-      *metrics_db_, ingest::otlp::TranslatorOptions{}, &registry_);
+      *metrics_writer_, ingest::otlp::TranslatorOptions{}, &registry_);
   ingest::otlp::RegisterOtlpMetricsHttpRoute(router_, *otlp_metrics_);
   otlp_metrics_grpc_ = ingest::otlp::NewOtlpMetricsGrpcService(*otlp_metrics_);
   grpc_->AddService(otlp_metrics_grpc_.get());
@@ -267,6 +271,8 @@ void Server::Shutdown() {
   pushgateway_.reset();
   otlp_metrics_grpc_.reset();
   otlp_metrics_.reset();
+  metrics_writer_.reset();
+  memory_limiter_.reset();
   metrics_db_.reset();
   data_dir_.reset();
   log::Info("stopped");

@@ -30,6 +30,10 @@ class DB;
 namespace oriel::ingest {
 class PushgatewayStore;
 }
+namespace oriel::pipeline {
+class MemoryLimiter;
+class MemoryLimitedWriter;
+}  // namespace oriel::pipeline
 namespace oriel::ingest::otlp {
 class OtlpMetricsIngester;
 }
@@ -86,6 +90,9 @@ class Server {
   net::Router router_;
   std::unique_ptr<storage::DataDir> data_dir_;
   std::unique_ptr<tsdb::DB> metrics_db_;
+  std::unique_ptr<pipeline::MemoryLimiter> memory_limiter_;
+  // What every ingest path writes through: the engine behind the memory limiter.
+  std::unique_ptr<pipeline::MemoryLimitedWriter> metrics_writer_;
   std::unique_ptr<ingest::PushgatewayStore> pushgateway_;
   std::unique_ptr<ingest::otlp::OtlpMetricsIngester> otlp_metrics_;
   std::unique_ptr<grpc::Service> otlp_metrics_grpc_;

@@ -1,0 +1,565 @@
+#include "promql/engine/evaluator.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "base/status.h"
+#include "fmt/format.h"
+#include "model/sample.h"
+#include "promql/parser/check.h"
+
+namespace oriel::promql {
+namespace {
+
+int64_t DurationMs(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+// Time offset of a selector or subquery; duration expressions are evaluated against the query.
+absl::StatusOr<int64_t> OffsetMs(const Offset& o, int64_t step, int64_t range) {
+  if (o.expr != nullptr && !o.expr->IsConstant()) {
+    ORIEL_ASSIGN_OR_RETURN(double s,
+                           o.expr->Evaluate(absl::Milliseconds(step), absl::Milliseconds(range)));
+    return DurationMs(SecondsToDuration(s));
+  }
+  return DurationMs(o.offset);
+}
+
+}  // namespace
+
+Evaluator::Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
+                     int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline)
+    : reader_(reader),
+      options_(options),
+      start_(start_ms),
+      end_(end_ms),
+      step_(step_ms),
+      lookback_(lookback_ms),
+      deadline_(deadline) {}
+
+void Evaluator::Warn(std::string msg, const PosRange* pos) {
+  if (pos != nullptr && !query_text.empty()) {
+    msg += fmt::format(" ({})", PositionString(query_text, pos->start));
+  }
+  if (seen_annotations_.emplace("w" + msg, true).second) warnings.push_back(std::move(msg));
+}
+void Evaluator::Info(std::string msg, const PosRange* pos) {
+  if (pos != nullptr && !query_text.empty()) {
+    msg += fmt::format(" ({})", PositionString(query_text, pos->start));
+  }
+  if (seen_annotations_.emplace("i" + msg, true).second) infos.push_back(std::move(msg));
+}
+
+int64_t Evaluator::AtTime(const AtModifier& at, int64_t ts) const {
+  switch (at.kind) {
+    case AtKind::kNone:
+      return ts;
+    case AtKind::kTimestamp:
+      return at.timestamp_ms;
+    case AtKind::kStart:
+      return start_;
+    case AtKind::kEnd:
+      return end_;
+  }
+  return ts;
+}
+
+void Evaluator::Prepare(const Expr& root) { PrepareWalk(root, start_, end_); }
+
+void Evaluator::PrepareWalk(const Expr& e, int64_t mint, int64_t maxt) {
+  auto span = [&](const AtModifier& at, const Offset& off, int64_t back, int64_t* lo, int64_t* hi) {
+    int64_t a = at.kind == AtKind::kNone ? mint : AtTime(at, mint);
+    int64_t b = at.kind == AtKind::kNone ? maxt : AtTime(at, maxt);
+    auto o = OffsetMs(off, step_, end_ - start_);
+    int64_t offset = o.ok() ? *o : 0;
+    *lo = a - offset - back;
+    *hi = b - offset;
+  };
+  switch (e.kind()) {
+    case NodeKind::kVectorSelector: {
+      const auto& vs = e.As<VectorSelector>();
+      int64_t lo, hi;
+      span(vs.at, vs.offset, lookback_, &lo, &hi);
+      if (vs.range_modifier == RangeModifier::kSmoothed) hi += lookback_;
+      auto& sel = selections_[&vs];
+      if (!sel.loaded && sel.mint == 0 && sel.maxt == 0) {
+        sel.mint = lo;
+        sel.maxt = hi;
+      } else {
+        sel.mint = std::min(sel.mint, lo);
+        sel.maxt = std::max(sel.maxt, hi);
+      }
+      return;
+    }
+    case NodeKind::kMatrixSelector: {
+      const auto& ms = e.As<MatrixSelector>();
+      const auto& vs = ms.selector();
+      int64_t range = DurationMs(ms.range);
+      if (ms.range_expr != nullptr) {
+        auto r =
+            ms.range_expr->Evaluate(absl::Milliseconds(step_), absl::Milliseconds(end_ - start_));
+        if (r.ok()) range = DurationMs(SecondsToDuration(*r));
+      }
+      int64_t lo, hi;
+      bool edges = vs.range_modifier != RangeModifier::kNone;
+      span(vs.at, vs.offset, range + (edges ? lookback_ : 0), &lo, &hi);
+      if (vs.range_modifier == RangeModifier::kSmoothed) hi += lookback_;
+      auto& sel = selections_[&vs];
+      if (sel.mint == 0 && sel.maxt == 0) {
+        sel.mint = lo;
+        sel.maxt = hi;
+      } else {
+        sel.mint = std::min(sel.mint, lo);
+        sel.maxt = std::max(sel.maxt, hi);
+      }
+      return;
+    }
+    case NodeKind::kSubquery: {
+      const auto& sq = e.As<SubqueryExpr>();
+      int64_t range = DurationMs(sq.range);
+      if (sq.range_expr != nullptr) {
+        auto r =
+            sq.range_expr->Evaluate(absl::Milliseconds(step_), absl::Milliseconds(end_ - start_));
+        if (r.ok()) range = DurationMs(SecondsToDuration(*r));
+      }
+      int64_t lo, hi;
+      span(sq.at, sq.offset, range, &lo, &hi);
+      PrepareWalk(*sq.expr, lo, hi);
+      return;
+    }
+    case NodeKind::kParen:
+      PrepareWalk(*e.As<ParenExpr>().expr, mint, maxt);
+      return;
+    case NodeKind::kUnary:
+      PrepareWalk(*e.As<UnaryExpr>().expr, mint, maxt);
+      return;
+    case NodeKind::kBinary:
+      PrepareWalk(*e.As<BinaryExpr>().lhs, mint, maxt);
+      PrepareWalk(*e.As<BinaryExpr>().rhs, mint, maxt);
+      return;
+    case NodeKind::kAggregate:
+      if (e.As<AggregateExpr>().param) PrepareWalk(*e.As<AggregateExpr>().param, mint, maxt);
+      PrepareWalk(*e.As<AggregateExpr>().expr, mint, maxt);
+      return;
+    case NodeKind::kCall:
+      for (const auto& a : e.As<Call>().args) PrepareWalk(*a, mint, maxt);
+      return;
+    default:
+      return;
+  }
+}
+
+absl::Status Evaluator::CheckDeadline() const {
+  if (absl::Now() > deadline_) {
+    return absl::DeadlineExceededError("query timed out in expression evaluation");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Evaluator::CountSamples(int64_t n) {
+  samples_in_step_ += n;
+  if (samples_in_step_ > options_.max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query execution");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSelector& vs,
+                                                                      int64_t mint, int64_t maxt) {
+  auto& sel = selections_[&vs];
+  if (sel.loaded && mint >= sel.mint && maxt <= sel.maxt) return &sel.series;
+  if (!sel.loaded && sel.mint == 0 && sel.maxt == 0) {
+    // Not seen by Prepare: load the whole query span at once rather than step by step.
+    sel.mint = std::min(mint, start_ - lookback_);
+    sel.maxt = std::max(maxt, end_);
+  }
+  sel.mint = std::min(sel.mint, mint);
+  sel.maxt = std::max(sel.maxt, maxt);
+  sel.series.clear();
+  tsdb::SelectHints hints;
+  hints.start_ms = sel.mint;
+  hints.end_ms = sel.maxt;
+  hints.step_ms = step_;
+  auto set = reader_.Select(sel.mint, sel.maxt, vs.matchers, &hints);
+  int64_t total = 0;
+  while (set->Next()) {
+    Loaded l;
+    l.metric = set->labels();
+    auto it = set->Samples();
+    for (auto t = it->Seek(sel.mint); t != tsdb::SampleIterator::ValueType::kNone; t = it->Next()) {
+      if (it->AtTime() > sel.maxt) break;
+      if (t == tsdb::SampleIterator::ValueType::kFloat) {
+        l.points.push_back({it->AtTime(), it->AtFloat()});
+      }
+    }
+    total += static_cast<int64_t>(l.points.size());
+    if (!l.points.empty()) sel.series.push_back(std::move(l));
+  }
+  ORIEL_RETURN_IF_ERROR(set->status());
+  if (total > options_.max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query execution");
+  }
+  sel.loaded = true;
+  return &sel.series;
+}
+
+absl::StatusOr<Value> Evaluator::EvalVectorSelector(const VectorSelector& vs, int64_t ts) {
+  ORIEL_ASSIGN_OR_RETURN(int64_t offset, OffsetMs(vs.offset, step_, end_ - start_));
+  int64_t ref = AtTime(vs.at, ts) - offset;
+  ORIEL_ASSIGN_OR_RETURN(
+      const auto* series,
+      Load(vs, ref - lookback_,
+           ref + (vs.range_modifier == RangeModifier::kSmoothed ? lookback_ : 0)));
+  Value v;
+  v.type = ValueType::kVector;
+  for (const auto& s : *series) {
+    auto it = std::upper_bound(s.points.begin(), s.points.end(), ref,
+                               [](int64_t t, const FloatPoint& p) { return t < p.t; });
+    if (it == s.points.begin()) continue;
+    --it;
+    if (it->t <= ref - lookback_ || model::IsStaleNaN(it->f)) continue;
+    double f = it->f;
+    auto next = it + 1;
+    if (vs.range_modifier == RangeModifier::kSmoothed && it->t < ref && next != s.points.end() &&
+        next->t < ref + lookback_ && !model::IsStaleNaN(next->f)) {
+      // smoothed (experimental): interpolate between the samples around the evaluation time.
+      f = it->f + (next->f - it->f) * static_cast<double>(ref - it->t) /
+                      static_cast<double>(next->t - it->t);
+    }
+    v.vec.push_back({s.metric, f, it->t, false});
+  }
+  ORIEL_RETURN_IF_ERROR(CountSamples(static_cast<int64_t>(v.vec.size())));
+  return v;
+}
+
+absl::StatusOr<Value> Evaluator::EvalMatrixSelector(const MatrixSelector& ms, int64_t ts) {
+  const auto& vs = ms.selector();
+  ORIEL_ASSIGN_OR_RETURN(int64_t offset, OffsetMs(vs.offset, step_, end_ - start_));
+  int64_t range = DurationMs(ms.range);
+  if (ms.range_expr != nullptr) {
+    ORIEL_ASSIGN_OR_RETURN(double r, ms.range_expr->Evaluate(absl::Milliseconds(step_),
+                                                             absl::Milliseconds(end_ - start_)));
+    range = DurationMs(SecondsToDuration(r));
+  }
+  int64_t ref = AtTime(vs.at, ts) - offset;
+  // anchored/smoothed (experimental) also read the samples around the window's edges.
+  bool anchored = vs.range_modifier == RangeModifier::kAnchored;
+  bool smoothed = vs.range_modifier == RangeModifier::kSmoothed;
+  int64_t extra = (anchored || smoothed) ? lookback_ : 0;
+  ORIEL_ASSIGN_OR_RETURN(const auto* series,
+                         Load(vs, ref - range - extra, ref + (smoothed ? lookback_ : 0)));
+  Value v;
+  v.type = ValueType::kMatrix;
+  int64_t n = 0;
+  const int64_t start = ref - range;
+  for (const auto& s : *series) {
+    auto lo = std::upper_bound(s.points.begin(), s.points.end(), start,
+                               [](int64_t t, const FloatPoint& p) { return t < p.t; });
+    auto hi = std::upper_bound(s.points.begin(), s.points.end(), ref,
+                               [](int64_t t, const FloatPoint& p) { return t < p.t; });
+    EvalSeries out;
+    for (auto it = lo; it < hi; ++it) {
+      if (!model::IsStaleNaN(it->f)) out.points.push_back(*it);
+    }
+    if (smoothed && out.points.empty() && lo != s.points.begin() && hi != s.points.end()) {
+      // No sample inside: both edges interpolate between the samples around the window.
+      const FloatPoint& a = *(lo - 1);
+      const FloatPoint& b = *hi;
+      if (a.t > start - lookback_ && b.t < ref + lookback_ && !model::IsStaleNaN(a.f) &&
+          !model::IsStaleNaN(b.f)) {
+        auto at = [&](int64_t t) {
+          return a.f + (b.f - a.f) * static_cast<double>(t - a.t) / static_cast<double>(b.t - a.t);
+        };
+        out.points.push_back({start, at(start)});
+        out.points.push_back({ref, at(ref)});
+      }
+    } else if ((anchored || smoothed) && !out.points.empty()) {
+      // An anchored window without samples of its own stays empty.
+      // The last sample at or before the window start (within the lookback), if any.
+      const FloatPoint* before = nullptr;
+      if (lo != s.points.begin()) {
+        auto b = lo - 1;
+        if (b->t > start - lookback_ && !model::IsStaleNaN(b->f)) before = &*b;
+      }
+      if (before != nullptr) {
+        double f = before->f;
+        if (smoothed && !out.points.empty() && before->t < start) {
+          const FloatPoint& after = out.points.front();
+          f = before->f + (after.f - before->f) * static_cast<double>(start - before->t) /
+                              static_cast<double>(after.t - before->t);
+        }
+        if (out.points.empty() || out.points.front().t != start) {
+          out.points.insert(out.points.begin(), {start, f});
+        }
+      }
+      if (smoothed && !out.points.empty() && out.points.back().t < ref) {
+        const FloatPoint last = out.points.back();
+        double f = last.f;
+        if (hi != s.points.end() && hi->t < ref + lookback_ && !model::IsStaleNaN(hi->f)) {
+          f = last.f + (hi->f - last.f) * static_cast<double>(ref - last.t) /
+                           static_cast<double>(hi->t - last.t);
+        }
+        out.points.push_back({ref, f});
+      }
+    }
+    if (out.points.empty()) continue;
+    n += static_cast<int64_t>(out.points.size());
+    out.metric = s.metric;
+    v.mat.push_back(std::move(out));
+  }
+  ORIEL_RETURN_IF_ERROR(CountSamples(n));
+  return v;
+}
+
+absl::StatusOr<Value> Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts) {
+  ORIEL_ASSIGN_OR_RETURN(int64_t offset, OffsetMs(sq.offset, step_, end_ - start_));
+  int64_t range = DurationMs(sq.range);
+  if (sq.range_expr != nullptr) {
+    ORIEL_ASSIGN_OR_RETURN(double r, sq.range_expr->Evaluate(absl::Milliseconds(step_),
+                                                             absl::Milliseconds(end_ - start_)));
+    range = DurationMs(SecondsToDuration(r));
+  }
+  int64_t step = DurationMs(sq.step);
+  if (sq.step_expr != nullptr) {
+    ORIEL_ASSIGN_OR_RETURN(double s, sq.step_expr->Evaluate(absl::Milliseconds(step_),
+                                                            absl::Milliseconds(end_ - start_)));
+    step = DurationMs(SecondsToDuration(s));
+  }
+  if (step <= 0) step = options_.default_subquery_step_ms;
+  int64_t ref = AtTime(sq.at, ts) - offset;
+  int64_t first = step * ((ref - range) / step);
+  if (first <= ref - range) first += step;
+  // Series of the subquery, keyed by labels and the name-dropping flag, in first-seen order.
+  std::map<std::pair<model::Labels, bool>, size_t> index;
+  Value v;
+  v.type = ValueType::kMatrix;
+  int64_t n = 0;
+  for (int64_t t = first; t <= ref; t += step) {
+    ORIEL_RETURN_IF_ERROR(CheckDeadline());
+    ORIEL_ASSIGN_OR_RETURN(Value inner, Eval(*sq.expr, t));
+    if (inner.type == ValueType::kScalar) {
+      inner.vec.push_back({model::Labels(), inner.scalar, t, false});
+    }
+    for (auto& s : inner.vec) {
+      auto [it, inserted] = index.try_emplace({s.metric, s.drop_name}, v.mat.size());
+      if (inserted) v.mat.push_back({std::move(s.metric), {}, s.drop_name});
+      v.mat[it->second].points.push_back({t, s.f});
+      ++n;
+    }
+    // Checked as the points accumulate, so that a tiny step over a huge range fails early.
+    if (samples_in_step_ + n > options_.max_samples) {
+      return absl::ResourceExhaustedError(
+          "query processing would load too many samples into memory in query execution");
+    }
+  }
+  ORIEL_RETURN_IF_ERROR(CountSamples(n));
+  return v;
+}
+
+absl::StatusOr<Value> Evaluator::Eval(const Expr& e, int64_t ts) {
+  switch (e.kind()) {
+    case NodeKind::kNumberLiteral: {
+      Value v;
+      v.type = ValueType::kScalar;
+      v.scalar = e.As<NumberLiteral>().value;
+      return v;
+    }
+    case NodeKind::kStringLiteral: {
+      Value v;
+      v.type = ValueType::kString;
+      v.str = e.As<StringLiteral>().value;
+      return v;
+    }
+    case NodeKind::kVectorSelector:
+      return EvalVectorSelector(e.As<VectorSelector>(), ts);
+    case NodeKind::kMatrixSelector:
+      return EvalMatrixSelector(e.As<MatrixSelector>(), ts);
+    case NodeKind::kSubquery:
+      return EvalSubquery(e.As<SubqueryExpr>(), ts);
+    case NodeKind::kParen:
+      return Eval(*e.As<ParenExpr>().expr, ts);
+    case NodeKind::kUnary: {
+      const auto& u = e.As<UnaryExpr>();
+      ORIEL_ASSIGN_OR_RETURN(Value v, Eval(*u.expr, ts));
+      if (!u.negate) return v;
+      if (v.type == ValueType::kScalar) {
+        v.scalar = -v.scalar;
+      } else {
+        for (auto& s : v.vec) {
+          s.f = -s.f;
+          s.drop_name = true;
+          s.t = ts;
+        }
+      }
+      return v;
+    }
+    case NodeKind::kBinary:
+      return EvalBinary(e.As<BinaryExpr>(), ts);
+    case NodeKind::kAggregate:
+      return EvalAggregate(e.As<AggregateExpr>(), ts);
+    case NodeKind::kCall:
+      return EvalCall(e.As<Call>(), ts);
+  }
+  return absl::InternalError("cannot evaluate expression: unknown node kind");
+}
+
+absl::StatusOr<Value> Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
+  Value param;
+  if (a.param) {
+    ORIEL_ASSIGN_OR_RETURN(param, Eval(*a.param, ts));
+  }
+  ORIEL_ASSIGN_OR_RETURN(Value in, Eval(*a.expr, ts));
+  return Aggregate(*this, a, std::move(param), std::move(in.vec), ts);
+}
+
+absl::StatusOr<Value> Evaluator::EvalInfo(const Call& c, int64_t ts) {
+  ORIEL_ASSIGN_OR_RETURN(Value base, Eval(*c.args[0], ts));
+  auto& sel = info_selectors_[&c];
+  if (sel == nullptr) {
+    sel = std::make_unique<VectorSelector>();
+    if (c.args.size() > 1) {
+      const auto& given = Unparen(*c.args[1]).As<VectorSelector>();
+      sel->matchers = given.matchers;
+    }
+    bool has_name = std::any_of(sel->matchers.begin(), sel->matchers.end(),
+                                [](const auto& m) { return m.name() == model::kMetricName; });
+    if (!has_name) {
+      auto m = model::Matcher::Create(model::MatchType::kEqual, std::string(model::kMetricName),
+                                      "target_info");
+      ORIEL_RETURN_IF_ERROR(m.status());
+      sel->matchers.push_back(*m);
+    }
+  }
+  std::vector<const model::Matcher*> name_matchers, data_matchers;
+  for (const auto& m : sel->matchers) {
+    (m.name() == model::kMetricName ? name_matchers : data_matchers).push_back(&m);
+  }
+  // Info series are read at the time the base series were sampled (its @ and offsets).
+  int64_t info_ts = ts;
+  for (const Expr* e = c.args[0].get(); e != nullptr;) {
+    switch (e->kind()) {
+      case NodeKind::kParen:
+        e = e->As<ParenExpr>().expr.get();
+        continue;
+      case NodeKind::kUnary:
+        e = e->As<UnaryExpr>().expr.get();
+        continue;
+      case NodeKind::kAggregate:
+        e = e->As<AggregateExpr>().expr.get();
+        continue;
+      case NodeKind::kBinary:
+        e = e->As<BinaryExpr>().lhs.get();
+        continue;
+      case NodeKind::kCall: {
+        const Expr* next = nullptr;
+        for (const auto& a : e->As<Call>().args) {
+          if (a->type() == ValueType::kVector || a->type() == ValueType::kMatrix) {
+            next = a.get();
+            break;
+          }
+        }
+        e = next;
+        continue;
+      }
+      case NodeKind::kSubquery: {
+        const auto& sq = e->As<SubqueryExpr>();
+        info_ts = AtTime(sq.at, info_ts) - absl::ToInt64Milliseconds(sq.offset.offset);
+        e = sq.expr.get();
+        continue;
+      }
+      case NodeKind::kMatrixSelector:
+        e = e->As<MatrixSelector>().vector_selector.get();
+        continue;
+      case NodeKind::kVectorSelector: {
+        const auto& vs = e->As<VectorSelector>();
+        info_ts = AtTime(vs.at, info_ts) - absl::ToInt64Milliseconds(vs.offset.offset);
+        e = nullptr;
+        continue;
+      }
+      default:
+        e = nullptr;
+    }
+  }
+  ORIEL_ASSIGN_OR_RETURN(Value infos, EvalVectorSelector(*sel, info_ts));
+  // Without a positive name matcher, only metrics named *_info count as info metrics.
+  bool positive = std::any_of(name_matchers.begin(), name_matchers.end(), [](const auto* m) {
+    return m->type() == model::MatchType::kEqual || m->type() == model::MatchType::kRegexMatch;
+  });
+  auto is_info_metric = [&](const model::Labels& l) {
+    return (positive || l.MetricName().ends_with("_info")) &&
+           std::all_of(name_matchers.begin(), name_matchers.end(),
+                       [&](const auto* m) { return m->Matches(l.MetricName()); });
+  };
+  std::erase_if(infos.vec, [&](const EvalSample& i) { return !is_info_metric(i.metric); });
+  static constexpr std::string_view kIdentifying[] = {"instance", "job"};
+  Value out;
+  out.type = ValueType::kVector;
+  for (auto& s : base.vec) {
+    if (is_info_metric(s.metric)) {
+      out.vec.push_back(std::move(s));
+      continue;
+    }
+    model::LabelsBuilder b(s.metric);
+    bool found = false;
+    std::vector<const EvalSample*> matches;
+    for (const auto& info : infos.vec) {
+      bool same =
+          std::all_of(std::begin(kIdentifying), std::end(kIdentifying),
+                      [&](std::string_view l) { return info.metric.Get(l) == s.metric.Get(l); });
+      if (same) matches.push_back(&info);
+    }
+    // Of several series of one info metric (churn), the most recently sampled one counts.
+    absl::flat_hash_map<std::string_view, int64_t> newest;
+    for (const auto* m : matches) {
+      auto [it, inserted] = newest.try_emplace(m->metric.MetricName(), m->t);
+      if (!inserted) it->second = std::max(it->second, m->t);
+    }
+    for (const auto* mp : matches) {
+      const EvalSample& info = *mp;
+      if (info.t != newest[info.metric.MetricName()]) continue;
+      found = true;
+      for (const auto& l : info.metric) {
+        if (l.name == model::kMetricName || l.name == "instance" || l.name == "job") continue;
+        if (!data_matchers.empty() &&
+            std::none_of(data_matchers.begin(), data_matchers.end(),
+                         [&](const auto* m) { return m->name() == l.name; })) {
+          continue;
+        }
+        if (!s.metric.Get(l.name).empty()) continue;
+        std::string_view prev = b.Get(l.name);
+        if (!prev.empty() && prev != l.value) {
+          return absl::FailedPreconditionError(
+              fmt::format("cannot evaluate info(): conflicting label {} in the info series of {}",
+                          l.name, s.metric.ToString()));
+        }
+        b.Set(l.name, l.value);
+      }
+    }
+    if (!found) {
+      // Without a matching info series, the base series survives only if every data matcher
+      // accepts a missing label.
+      bool keep = std::all_of(data_matchers.begin(), data_matchers.end(),
+                              [](const auto* m) { return m->Matches(""); });
+      if (!keep) continue;
+    }
+    s.metric = b.Build();
+    s.t = ts;
+    out.vec.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<Value> Evaluator::EvalCall(const Call& c, int64_t ts) {
+  if (c.func->name == "info") return EvalInfo(c, ts);
+  ORIEL_RETURN_IF_ERROR(ValidateRangeModifier(c));
+  std::vector<Value> args;
+  args.reserve(c.args.size());
+  for (const auto& a : c.args) {
+    ORIEL_ASSIGN_OR_RETURN(Value v, Eval(*a, ts));
+    args.push_back(std::move(v));
+  }
+  return CallFunction(*this, c, args, ts);
+}
+
+}  // namespace oriel::promql

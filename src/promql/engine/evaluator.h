@@ -1,0 +1,143 @@
+// The step evaluator behind Engine: evaluates an expression at one timestamp at a time, over
+// series it loads once per selector for the whole query. Internal to the engine.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "model/labels.h"
+#include "promql/engine/engine.h"
+#include "promql/parser/ast.h"
+#include "tsdb/metrics_store.h"
+
+namespace oriel::promql {
+
+// A sample while evaluating: `drop_name` marks a __name__ that is removed only at the end
+// (Prometheus 3's delayed name removal), so that label_replace and by(__name__) still see it.
+struct EvalSample {
+  model::Labels metric;
+  double f = 0;
+  int64_t t = 0;  // the sample's own timestamp for raw selectors, else the evaluation time
+  bool drop_name = false;
+};
+using EvalVector = std::vector<EvalSample>;
+
+struct LabelsHash {
+  size_t operator()(const model::Labels& l) const { return static_cast<size_t>(l.Hash()); }
+};
+
+struct EvalSeries {
+  model::Labels metric;
+  std::vector<FloatPoint> points;
+  bool drop_name = false;
+};
+using EvalMatrix = std::vector<EvalSeries>;
+
+struct Value {
+  ValueType type = ValueType::kNone;
+  double scalar = 0;
+  std::string str;
+  EvalVector vec;
+  EvalMatrix mat;
+};
+
+class Evaluator {
+ public:
+  Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
+            int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline);
+
+  // Computes the time span each selector needs; call once before Eval.
+  void Prepare(const Expr& root);
+  [[nodiscard]] absl::StatusOr<Value> Eval(const Expr& e, int64_t ts);
+
+  std::vector<std::string> warnings;
+  std::vector<std::string> infos;
+  // Adds an annotation once; `pos` (when the query text is known) appends " (line:col)".
+  void Warn(std::string msg, const PosRange* pos = nullptr);
+  void Info(std::string msg, const PosRange* pos = nullptr);
+  // The query text, for annotation positions ("" when evaluating a rewritten expression).
+  std::string query_text;
+
+  // Resets the per-step sample count (max_samples applies to one step of the top level).
+  void BeginStep() { samples_in_step_ = 0; }
+  [[nodiscard]] absl::Status CheckDeadline() const;
+  int64_t start_ms() const { return start_; }
+  int64_t end_ms() const { return end_; }
+  int64_t step_ms() const { return step_; }
+
+ private:
+  struct Loaded {
+    model::Labels metric;
+    std::vector<FloatPoint> points;
+  };
+  struct Selection {
+    int64_t mint = 0;
+    int64_t maxt = 0;
+    bool loaded = false;
+    std::vector<Loaded> series;
+  };
+
+  void PrepareWalk(const Expr& e, int64_t mint, int64_t maxt);
+  int64_t AtTime(const AtModifier& at, int64_t ts) const;
+  [[nodiscard]] absl::StatusOr<const std::vector<Loaded>*> Load(const VectorSelector& vs,
+                                                                int64_t mint, int64_t maxt);
+  [[nodiscard]] absl::Status CountSamples(int64_t n);
+
+  [[nodiscard]] absl::StatusOr<Value> EvalVectorSelector(const VectorSelector& vs, int64_t ts);
+  [[nodiscard]] absl::StatusOr<Value> EvalMatrixSelector(const MatrixSelector& ms, int64_t ts);
+  [[nodiscard]] absl::StatusOr<Value> EvalSubquery(const SubqueryExpr& sq, int64_t ts);
+  [[nodiscard]] absl::StatusOr<Value> EvalBinary(const BinaryExpr& b, int64_t ts);
+  [[nodiscard]] absl::StatusOr<Value> EvalAggregate(const AggregateExpr& a, int64_t ts);
+  [[nodiscard]] absl::StatusOr<Value> EvalCall(const Call& c, int64_t ts);
+  [[nodiscard]] absl::StatusOr<Value> EvalInfo(const Call& c, int64_t ts);
+
+  tsdb::MetricsReader& reader_;
+  const EngineOptions& options_;
+  int64_t start_;
+  int64_t end_;
+  int64_t step_;
+  int64_t lookback_;
+  absl::Time deadline_;
+  int64_t samples_in_step_ = 0;
+  absl::flat_hash_map<const VectorSelector*, Selection> selections_;
+  absl::flat_hash_map<std::string, bool> seen_annotations_;
+  // info()'s selection of info series, built once per call site.
+  absl::flat_hash_map<const Call*, std::unique_ptr<VectorSelector>> info_selectors_;
+};
+
+// Binary operator helpers (binary.cc).
+[[nodiscard]] absl::StatusOr<double> ScalarBinop(BinaryOp op, double lhs, double rhs);
+// Applies an arithmetic or comparison op; `keep` is false when a comparison filters out the pair.
+double ArithOrCompare(BinaryOp op, double lhs, double rhs, bool return_bool, bool* keep);
+
+// Function dispatch (functions.cc). `args` are the evaluated arguments.
+[[nodiscard]] absl::StatusOr<Value> CallFunction(Evaluator& ev, const Call& call,
+                                                 std::vector<Value>& args, int64_t ts);
+
+// Aggregation (aggregate.cc).
+[[nodiscard]] absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value param,
+                                              EvalVector input, int64_t ts);
+
+// Kahan-compensated summation step (as Prometheus uses for sums and averages).
+inline void KahanAdd(double inc, double& sum, double& c) {
+  double t = sum + inc;
+  if (std::isinf(t)) {
+    c = 0;
+  } else if (std::fabs(sum) >= std::fabs(inc)) {
+    c += (sum - t) + inc;
+  } else {
+    c += (inc - t) + sum;
+  }
+  sum = t;
+}
+
+// Prometheus' quantile over float values (sorts `values`).
+double Quantile(double q, std::vector<double>& values);
+
+}  // namespace oriel::promql
