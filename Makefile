@@ -38,11 +38,19 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# Peer systems side by side on this machine; writes BENCHMARKS.md (BENCH_FLAGS=--quick: under 3 min).
+bench: build
+	scripts/install-deps.sh bench && python3 bench/run.py --build-dir $(BUILD_DIR) $(BENCH_FLAGS)
+
+# Oriel on its default ports with a load generator feeding it; Ctrl-C stops both.
+demo: build
+	BUILD_DIR=$(BUILD_DIR) bench/demo.sh
+
 clean:
 	rm -rf $(BUILD_DIR)
 
 format:
-	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 # Fuzz every *_fuzz target with libFuzzer for FUZZ_SECONDS each (clang, ASan/UBSan).
 FUZZ_SECONDS ?= 30

@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "api/admin/admin_api.h"
+#include "api/prometheus/query_api.h"
 #include "api/prometheus/series_api.h"
+#include "promql/engine/engine.h"
 #include "base/build_info.h"
 #include "base/log.h"
 #include "base/process_metrics.h"
@@ -100,7 +102,7 @@ void Server::RegisterAdminRoutes() {
                 "Ingest:   POST /api/v1/write (remote_write 1.0/2.0), /metrics/job/<job> "
                 "(Pushgateway)\n"
                 "OTLP:     POST /v1/metrics (gRPC MetricsService on the gRPC listener)\n"
-                "Query:    /api/v1/series  /api/v1/labels  /api/v1/label/<name>/values  "
+                "Query:    /api/v1/query  /api/v1/query_range  /api/v1/series  /api/v1/labels  /api/v1/label/<name>/values  "
                 "/api/v1/metadata\n");
   });
 }
@@ -172,6 +174,8 @@ absl::Status Server::OpenEngines() {
 
   ingest::RegisterRemoteWriteRoutes(router_, *metrics_writer_, registry_);
   api::RegisterSeriesApiRoutes(router_, *metrics_db_);
+  promql_engine_ = std::make_unique<promql::Engine>(promql::EngineOptions{});
+  api::RegisterQueryApiRoutes(router_, *promql_engine_, *metrics_db_);
   otlp_metrics_ = std::make_unique<ingest::otlp::OtlpMetricsIngester>(
       *metrics_writer_, ingest::otlp::TranslatorOptions{}, &registry_);
   ingest::otlp::RegisterOtlpMetricsHttpRoute(router_, *otlp_metrics_);
@@ -273,6 +277,7 @@ void Server::Shutdown() {
   otlp_metrics_.reset();
   metrics_writer_.reset();
   memory_limiter_.reset();
+  promql_engine_.reset();
   metrics_db_.reset();
   data_dir_.reset();
   log::Info("stopped");

@@ -27,6 +27,9 @@ class DataDir;
 namespace oriel::tsdb {
 class DB;
 }
+namespace oriel::promql {
+class Engine;
+}
 namespace oriel::ingest {
 class PushgatewayStore;
 }
@@ -90,6 +93,7 @@ class Server {
   net::Router router_;
   std::unique_ptr<storage::DataDir> data_dir_;
   std::unique_ptr<tsdb::DB> metrics_db_;
+  std::unique_ptr<promql::Engine> promql_engine_;
   std::unique_ptr<pipeline::MemoryLimiter> memory_limiter_;
   // What every ingest path writes through: the engine behind the memory limiter.
   std::unique_ptr<pipeline::MemoryLimitedWriter> metrics_writer_;

@@ -1,0 +1,305 @@
+// oriel-loadgen: simulates a fleet (node_exporter-like hosts) and a multi-service application,
+// and sends their telemetry to a target: Prometheus remote_write 1.0/2.0, OTLP/HTTP protobuf
+// traces and logs. Reports what was sent, acknowledged and rejected every --report-every seconds
+// and at the end (text on stderr, or one JSON object on stdout with --json).
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "fmt/format.h"
+#include "loadgen/loki_encoder.h"
+#include "loadgen/node_series.h"
+#include "loadgen/otlp_encoder.h"
+#include "loadgen/otlp_metrics_generator.h"
+#include "loadgen/remote_write_encoder.h"
+#include "loadgen/send_stats.h"
+#include "loadgen/sender.h"
+#include "loadgen/trace_generator.h"
+
+namespace oriel::loadgen {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) { g_interrupted.store(true); }
+
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  std::string target = "http://127.0.0.1:9090";
+  std::string otlp_target;  // defaults to target
+  std::string remote_write_path = "/api/v1/write";
+  std::string signals = "metrics,traces";
+  double rate = -1;  // samples/s; -1: one scrape round per interval, 0: unlimited
+  double trace_rate = 20;
+  int64_t series = 10000;
+  int services = 8;
+  double duration = 60;
+  int64_t ticks = 0;
+  int64_t max_traces = 0;
+  uint64_t seed = 1;
+  int concurrency = 4;
+  int remote_write_version = 1;
+  int64_t batch = 2000;
+  int64_t trace_batch = 10;
+  double interval = 15;
+  double error_rate = 0.02;
+  double report_every = 10;
+  double timeout = 30;
+  bool json = false;
+};
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Sleeps until `items` at `rate` per second are due since `start`, or the run stops.
+void Pace(Clock::time_point start, double items, double rate, const std::atomic<bool>& stop) {
+  if (rate <= 0) return;
+  const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(items / rate));
+  while (!stop.load() && Clock::now() < due) {
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(100)));
+  }
+}
+
+void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& stop) {
+  NodeSeriesSet set({.series = flags.series, .seed = flags.seed});
+  const double realtime_rate = static_cast<double>(flags.series) / flags.interval;
+  const double rate = flags.rate < 0 ? realtime_rate : flags.rate;
+  // Faster than real time, samples are backfilled from the past (up to an hour, which Prometheus'
+  // head still accepts) so that they do not run far into the future.
+  double ahead_s = 0;
+  if (rate == 0 || rate > realtime_rate * 1.01) {
+    const double ticks = flags.ticks > 0 ? static_cast<double>(flags.ticks)
+                         : rate > 0      ? flags.duration * rate / std::max<double>(1, flags.series)
+                                         : 3600 / flags.interval;
+    ahead_s = std::min(ticks * flags.interval, 3600.0);
+  }
+  const int64_t t0_ms = NowUnixMs() - static_cast<int64_t>(ahead_s * 1000);
+  const std::string url = flags.target + flags.remote_write_path;
+  const auto start = Clock::now();
+  double sent = 0;
+  for (int64_t tick = 0; !stop.load() && (flags.ticks == 0 || tick < flags.ticks); ++tick) {
+    if (tick > 0) set.Advance();
+    const int64_t ts = t0_ms + static_cast<int64_t>(tick * flags.interval * 1000);
+    for (size_t begin = 0; begin < set.size() && !stop.load();
+         begin += static_cast<size_t>(flags.batch)) {
+      const size_t end = std::min(set.size(), begin + static_cast<size_t>(flags.batch));
+      RemoteWriteBody body = flags.remote_write_version == 2
+                                 ? EncodeRemoteWrite(BuildWriteRequestV2(set, begin, end, ts))
+                                 : EncodeRemoteWrite(BuildWriteRequestV1(set, begin, end, ts));
+      sender.Submit({Signal::kMetrics, url, std::move(body.headers), std::move(body.body),
+                     static_cast<int64_t>(end - begin)});
+      sent += static_cast<double>(end - begin);
+      Pace(start, sent, rate, stop);
+    }
+    if (set.size() == 0) Pace(start, tick + 1, 1 / flags.interval, stop);
+  }
+}
+
+void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_loki, Sender& sender,
+               const std::atomic<bool>& stop) {
+  TraceGenerator generator(
+      {.services = flags.services, .error_rate = flags.error_rate, .seed = flags.seed});
+  const std::string base = flags.otlp_target.empty() ? flags.target : flags.otlp_target;
+  const auto start = Clock::now();
+  int64_t made = 0;
+  std::vector<GeneratedTrace> batch;
+  while (!stop.load() && (flags.max_traces == 0 || made < flags.max_traces)) {
+    batch.clear();
+    while (static_cast<int64_t>(batch.size()) < flags.trace_batch &&
+           (flags.max_traces == 0 || made < flags.max_traces)) {
+      batch.push_back(generator.Next(NowUnixMs() * 1'000'000));
+      ++made;
+    }
+    if (send_traces) {
+      auto request = BuildTraceRequest(generator, batch);
+      const int64_t spans = CountSpans(request);
+      sender.Submit({Signal::kTraces, base + "/v1/traces", OtlpProtobufHeaders(),
+                     request.SerializeAsString(), spans});
+    }
+    if (send_logs) {
+      auto request = BuildLogsRequest(generator, batch);
+      const int64_t records = CountLogRecords(request);
+      sender.Submit({Signal::kLogs, base + "/v1/logs", OtlpProtobufHeaders(),
+                     request.SerializeAsString(), records});
+    }
+    if (send_loki) {
+      auto request = BuildLokiPush(generator, batch);
+      const int64_t entries = CountLokiEntries(request);
+      LokiBody body = EncodeLokiPush(request);
+      sender.Submit({Signal::kLoki, base + "/loki/api/v1/push", std::move(body.headers),
+                     std::move(body.body), entries});
+    }
+    Pace(start, static_cast<double>(made), flags.trace_rate, stop);
+  }
+}
+
+// OTLP metrics go out once per interval, in real time, like an SDK's periodic reader.
+void RunOtlpMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& stop) {
+  TraceGenerator traces({.services = flags.services, .seed = flags.seed});
+  OtlpMetricsGenerator generator(traces, flags.seed, NowUnixMs() * 1'000'000);
+  const std::string url =
+      (flags.otlp_target.empty() ? flags.target : flags.otlp_target) + "/v1/metrics";
+  const auto start = Clock::now();
+  for (int64_t round = 0; !stop.load(); ++round) {
+    auto request = generator.Next(NowUnixMs() * 1'000'000);
+    const int64_t points = OtlpMetricsGenerator::CountPoints(request);
+    sender.Submit(
+        {Signal::kOtlpMetrics, url, OtlpProtobufHeaders(), request.SerializeAsString(), points});
+    Pace(start, static_cast<double>(round + 1), 1 / flags.interval, stop);
+  }
+}
+
+int Main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app{"oriel-loadgen: sends a simulated fleet's and application's telemetry"};
+  app.add_option("--target", flags.target, "Base URL of the receiver")->capture_default_str();
+  app.add_option("--otlp-target", flags.otlp_target,
+                 "Base URL for OTLP/HTTP and Loki push (default: --target)");
+  app.add_option("--remote-write-path", flags.remote_write_path, "Path of remote_write")
+      ->capture_default_str();
+  app.add_option(
+         "--signals", flags.signals,
+         "Comma-separated: metrics (remote_write), otlp-metrics, traces, logs (OTLP), loki (push)")
+      ->capture_default_str();
+  app.add_option("--rate", flags.rate,
+                 "Metric samples per second; 0 unlimited; default one scrape round per interval");
+  app.add_option("--trace-rate", flags.trace_rate, "Traces per second; 0 unlimited")
+      ->capture_default_str();
+  app.add_option("--series", flags.series, "Active series")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  app.add_option("--services", flags.services, "Services in the application, frontend included")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000));
+  app.add_option("--duration", flags.duration, "Seconds to run; 0 until interrupted")
+      ->capture_default_str();
+  app.add_option("--ticks", flags.ticks, "Stop metrics after this many scrape rounds; 0 no limit");
+  app.add_option("--traces", flags.max_traces, "Stop traces after this many; 0 no limit");
+  app.add_option("--seed", flags.seed, "Seed of the simulated workload")->capture_default_str();
+  app.add_option("--concurrency", flags.concurrency, "Parallel HTTP connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--remote-write-version", flags.remote_write_version, "1 (1.0) or 2 (2.0)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({1, 2}));
+  app.add_option("--batch", flags.batch, "Samples per remote_write request")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--trace-batch", flags.trace_batch, "Traces per OTLP request")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  app.add_option("--interval", flags.interval, "Scrape interval in seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--error-rate", flags.error_rate, "Share of traces that fail")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--report-every", flags.report_every, "Seconds between progress reports; 0 none")
+      ->capture_default_str();
+  app.add_option("--timeout", flags.timeout, "Seconds per request")->capture_default_str();
+  app.add_flag("--json", flags.json, "Print the final report as JSON on stdout");
+  CLI11_PARSE(app, argc, argv);
+
+  bool metrics = false, traces = false, logs = false, otlp_metrics = false, loki = false;
+  for (size_t pos = 0; pos <= flags.signals.size();) {
+    size_t comma = flags.signals.find(',', pos);
+    if (comma == std::string::npos) comma = flags.signals.size();
+    const std::string s = flags.signals.substr(pos, comma - pos);
+    if (s == "metrics") {
+      metrics = true;
+    } else if (s == "traces") {
+      traces = true;
+    } else if (s == "logs") {
+      logs = true;
+    } else if (s == "otlp-metrics") {
+      otlp_metrics = true;
+    } else if (s == "loki") {
+      loki = true;
+    } else if (!s.empty()) {
+      fmt::print(stderr,
+                 "cannot parse --signals: unknown signal \"{}\" (want metrics, otlp-metrics, "
+                 "traces, logs)\n",
+                 s);
+      return 2;
+    }
+    pos = comma + 1;
+  }
+  for (std::string* url : {&flags.target, &flags.otlp_target}) {
+    if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      fmt::print(stderr, "cannot parse target URL \"{}\": want http://host:port\n", *url);
+      return 2;
+    }
+    while (!url->empty() && url->back() == '/') url->pop_back();
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  SendStats stats;
+  std::atomic<bool> stop{false};
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  {
+    Sender sender(flags.concurrency, static_cast<size_t>(flags.concurrency) * 2, flags.timeout,
+                  &stats);
+    std::atomic<int> running{0};
+    std::vector<std::thread> producers;
+    if (metrics) {
+      ++running;
+      producers.emplace_back([&] {
+        RunMetrics(flags, sender, stop);
+        --running;
+      });
+    }
+    if (traces || logs || loki) {
+      ++running;
+      producers.emplace_back([&] {
+        RunTraces(flags, traces, logs, loki, sender, stop);
+        --running;
+      });
+    }
+    if (otlp_metrics) {
+      ++running;
+      producers.emplace_back([&] {
+        RunOtlpMetrics(flags, sender, stop);
+        --running;
+      });
+    }
+    double next_report = flags.report_every;
+    while (running.load() > 0 && !g_interrupted.load() &&
+           (flags.duration <= 0 || elapsed() < flags.duration)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (flags.report_every > 0 && elapsed() >= next_report) {
+        fmt::print(stderr, "[{:.0f}s]\n{}", elapsed(), FormatText(stats.Snapshot(), elapsed()));
+        next_report += flags.report_every;
+      }
+    }
+    stop.store(true);
+    for (std::thread& t : producers) t.join();
+    sender.Close();
+  }
+  const StatsSnapshot final_stats = stats.Snapshot();
+  fmt::print(stderr, "[done after {:.1f}s]\n{}", elapsed(), FormatText(final_stats, elapsed()));
+  if (flags.json) fmt::print("{}\n", FormatJson(final_stats, elapsed()));
+  curl_global_cleanup();
+  return 0;
+}
+
+}  // namespace
+}  // namespace oriel::loadgen
+
+int main(int argc, char** argv) { return oriel::loadgen::Main(argc, argv); }

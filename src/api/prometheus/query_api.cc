@@ -1,0 +1,208 @@
+#include "api/prometheus/query_api.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "absl/time/clock.h"
+#include "api/prometheus/api_response.h"
+#include "base/status.h"
+#include "base/units.h"
+#include "fmt/format.h"
+#include "promql/parser/parser.h"
+
+namespace oriel::api {
+namespace {
+
+// Prometheus refuses range queries that would return more points than this per series.
+constexpr int64_t kMaxPointsPerSeries = 11000;
+
+std::string LabelsJson(const model::Labels& labels) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& l : labels) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += JsonString(l.name) + ":" + JsonString(l.value);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string Point(int64_t t, double v) {
+  return fmt::format("[{},{}]", FormatTimestamp(t), JsonString(FormatValue(v)));
+}
+
+// A duration parameter: float seconds ("30", "1.5") or a Prometheus duration ("5m").
+absl::StatusOr<int64_t> DurationMs(std::string_view name, std::string_view text) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (!std::isfinite(seconds) || seconds * 1000 > 9.2e15) {
+      return absl::InvalidArgumentError(fmt::format(
+          "invalid parameter \"{}\": cannot parse \"{}\" to a valid duration. It overflows int64",
+          name, text));
+    }
+    return static_cast<int64_t>(std::llround(seconds * 1000));
+  }
+  auto d = ParseDuration(text);
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid parameter \"{}\": cannot parse \"{}\" to a valid duration", name, text));
+  }
+  return absl::ToInt64Milliseconds(*d);
+}
+
+ErrorType EngineErrorType(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument: return ErrorType::kBadData;
+    case absl::StatusCode::kDeadlineExceeded: return ErrorType::kTimeout;
+    case absl::StatusCode::kCancelled: return ErrorType::kCanceled;
+    default: return ErrorType::kExecution;
+  }
+}
+
+// The per-query options shared by both endpoints (timeout, lookback_delta).
+absl::StatusOr<promql::QueryOptions> Options(const net::Params& form) {
+  promql::QueryOptions options;
+  if (auto t = net::FirstValue(form, "timeout"); t && !t->empty()) {
+    ORIEL_ASSIGN_OR_RETURN(int64_t ms, DurationMs("timeout", *t));
+    options.timeout = absl::Milliseconds(ms);
+  }
+  if (auto l = net::FirstValue(form, "lookback_delta"); l && !l->empty()) {
+    ORIEL_ASSIGN_OR_RETURN(int64_t ms, DurationMs("lookback_delta", *l));
+    if (ms < 0) return absl::InvalidArgumentError("invalid parameter \"lookback_delta\": negative");
+    options.lookback_delta_ms = ms;
+  }
+  return options;
+}
+
+// Renders a result; `limit` > 0 truncates vectors and matrices (with a warning), as
+// Prometheus 3's limit parameter does.
+std::string ResultJson(promql::QueryResult& result, size_t limit, std::vector<std::string>& warnings) {
+  std::string out;
+  if (auto* scalar = std::get_if<promql::Scalar>(&result.value)) {
+    return "{\"resultType\":\"scalar\",\"result\":" + Point(scalar->t, scalar->v) + "}";
+  }
+  if (auto* str = std::get_if<promql::String>(&result.value)) {
+    return fmt::format("{{\"resultType\":\"string\",\"result\":[{},{}]}}", FormatTimestamp(str->t),
+                       JsonString(str->v));
+  }
+  if (auto* vec = std::get_if<promql::Vector>(&result.value)) {
+    if (limit > 0 && vec->size() > limit) {
+      vec->resize(limit);
+      warnings.push_back("results truncated due to limit");
+    }
+    out = "{\"resultType\":\"vector\",\"result\":[";
+    for (size_t i = 0; i < vec->size(); ++i) {
+      const auto& s = (*vec)[i];
+      if (i > 0) out.push_back(',');
+      out += "{\"metric\":" + LabelsJson(s.metric) + ",\"value\":" + Point(s.t, s.f) + "}";
+    }
+    return out + "]}";
+  }
+  auto& matrix = std::get<promql::Matrix>(result.value);
+  if (limit > 0 && matrix.size() > limit) {
+    matrix.resize(limit);
+    warnings.push_back("results truncated due to limit");
+  }
+  out = "{\"resultType\":\"matrix\",\"result\":[";
+  for (size_t i = 0; i < matrix.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += "{\"metric\":" + LabelsJson(matrix[i].metric) + ",\"values\":[";
+    for (size_t j = 0; j < matrix[i].floats.size(); ++j) {
+      if (j > 0) out.push_back(',');
+      out += Point(matrix[i].floats[j].t, matrix[i].floats[j].f);
+    }
+    out += "]}";
+  }
+  return out + "]}";
+}
+
+void Respond(net::HttpResponse& res, absl::StatusOr<promql::QueryResult> result, size_t limit) {
+  if (!result.ok()) return RespondError(res, EngineErrorType(result.status()), result.status());
+  std::vector<std::string> warnings = result->warnings;
+  std::string data = ResultJson(*result, limit, warnings);
+  RespondSuccess(res, data, warnings, result->infos);
+}
+
+void HandleInstant(const promql::Engine& engine, tsdb::MetricsReader& reader,
+                   net::HttpRequest& req, net::HttpResponse& res) {
+  net::Params form = req.Form();
+  std::string query(net::FirstValue(form, "query").value_or(""));
+  auto time = TimeParam(form, "time", absl::ToUnixMillis(absl::Now()));
+  if (!time.ok()) return RespondError(res, ErrorType::kBadData, time.status());
+  auto options = Options(form);
+  if (!options.ok()) return RespondError(res, ErrorType::kBadData, options.status());
+  auto limit = LimitParam(form);
+  if (!limit.ok()) return RespondError(res, ErrorType::kBadData, limit.status());
+  Respond(res, engine.InstantQuery(reader, query, *time, *options), *limit);
+}
+
+void HandleRange(const promql::Engine& engine, tsdb::MetricsReader& reader,
+                 net::HttpRequest& req, net::HttpResponse& res) {
+  net::Params form = req.Form();
+  std::string query(net::FirstValue(form, "query").value_or(""));
+  auto missing = [&](std::string_view name) {
+    RespondError(res, ErrorType::kBadData,
+                 fmt::format("invalid parameter \"{}\": cannot parse \"\" to a valid {}", name,
+                             name == "step" ? "duration" : "timestamp"));
+  };
+  if (!net::FirstValue(form, "start")) return missing("start");
+  if (!net::FirstValue(form, "end")) return missing("end");
+  if (!net::FirstValue(form, "step")) return missing("step");
+  auto start = TimeParam(form, "start", 0);
+  if (!start.ok()) return RespondError(res, ErrorType::kBadData, start.status());
+  auto end = TimeParam(form, "end", 0);
+  if (!end.ok()) return RespondError(res, ErrorType::kBadData, end.status());
+  if (*end < *start) {
+    return RespondError(res, ErrorType::kBadData,
+                        "invalid parameter \"end\": end timestamp must not be before start time");
+  }
+  auto step = DurationMs("step", *net::FirstValue(form, "step"));
+  if (!step.ok()) return RespondError(res, ErrorType::kBadData, step.status());
+  if (*step <= 0) {
+    return RespondError(res, ErrorType::kBadData,
+                        "invalid parameter \"step\": zero or negative query resolution step "
+                        "widths are not accepted. Try a positive integer");
+  }
+  if ((*end - *start) / *step > kMaxPointsPerSeries) {
+    return RespondError(res, ErrorType::kBadData,
+                        "exceeded maximum resolution of 11,000 points per timeseries. Try "
+                        "decreasing the query resolution (?step=XX)");
+  }
+  auto options = Options(form);
+  if (!options.ok()) return RespondError(res, ErrorType::kBadData, options.status());
+  auto limit = LimitParam(form);
+  if (!limit.ok()) return RespondError(res, ErrorType::kBadData, limit.status());
+  Respond(res, engine.RangeQuery(reader, query, *start, *end, *step, *options), *limit);
+}
+
+void HandleFormat(const promql::Engine& engine, net::HttpRequest& req, net::HttpResponse& res) {
+  net::Params form = req.Form();
+  std::string query(net::FirstValue(form, "query").value_or(""));
+  auto expr = promql::ParseExpr(query, engine.options().parse_options);
+  if (!expr.ok()) return RespondError(res, ErrorType::kBadData, expr.status());
+  RespondSuccess(res, JsonString((*expr)->String()));
+}
+
+}  // namespace
+
+void RegisterQueryApiRoutes(net::Router& router, const promql::Engine& engine,
+                            tsdb::MetricsReader& reader) {
+  for (const char* method : {"GET", "POST"}) {
+    router.Handle(method, "/api/v1/query", [&engine, &reader](net::HttpRequest& req,
+                                                              net::HttpResponse& res) {
+      HandleInstant(engine, reader, req, res);
+    });
+    router.Handle(method, "/api/v1/query_range", [&engine, &reader](net::HttpRequest& req,
+                                                                    net::HttpResponse& res) {
+      HandleRange(engine, reader, req, res);
+    });
+    router.Handle(method, "/api/v1/format_query",
+                  [&engine](net::HttpRequest& req, net::HttpResponse& res) {
+                    HandleFormat(engine, req, res);
+                  });
+  }
+}
+
+}  // namespace oriel::api

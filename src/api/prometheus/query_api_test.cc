@@ -1,0 +1,99 @@
+#include "api/prometheus/query_api.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tsdb/db.h"
+
+namespace oriel::api {
+namespace {
+
+class QueryApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("oriel-query-api-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto db = tsdb::DB::Open(dir_.string(), {});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    model::MetricBatch batch;
+    for (const char* job : {"api", "web"}) {
+      model::SeriesData s;
+      s.labels = model::Labels::FromUnsorted({{"__name__", "requests_total"}, {"job", job}});
+      for (int i = 0; i <= 10; ++i) s.samples.push_back({i * 60000, i * 60.0 * (job[0] == 'a' ? 1 : 2)});
+      batch.series.push_back(std::move(s));
+    }
+    ASSERT_TRUE(db_->Write(std::move(batch)).ok());
+    RegisterQueryApiRoutes(router_, engine_, *db_);
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  net::HttpResponse Call(std::string method, std::string path, net::Params params) {
+    net::HttpRequest req;
+    req.method = std::move(method);
+    req.path = std::move(path);
+    if (req.method == "POST") {
+      req.headers.Add("Content-Type", "application/x-www-form-urlencoded");
+      for (auto& [k, v] : params) req.body += (req.body.empty() ? "" : "&") + k + "=" + v;
+    } else {
+      req.query = std::move(params);
+    }
+    net::HttpResponse res;
+    router_.Dispatch(req, res);
+    return res;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<tsdb::DB> db_;
+  promql::Engine engine_{promql::EngineOptions{}};
+  net::Router router_;
+};
+
+TEST_F(QueryApiTest, InstantVectorAndScalar) {
+  auto res = Call("GET", "/api/v1/query", {{"query", "sum(rate(requests_total[5m]))"}, {"time", "600"}});
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body,
+            R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[600,"3"]}]}})");
+  auto scalar = Call("POST", "/api/v1/query", {{"query", "1%2B2"}, {"time", "1.5"}});
+  EXPECT_EQ(scalar.body,
+            R"({"status":"success","data":{"resultType":"scalar","result":[1.5,"3"]}})");
+}
+
+TEST_F(QueryApiTest, RangeMatrix) {
+  auto res = Call("GET", "/api/v1/query_range",
+                  {{"query", "requests_total{job=\"web\"}"}, {"start", "0"}, {"end", "120"}, {"step", "1m"}});
+  EXPECT_EQ(res.body,
+            R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"requests_total","job":"web"},"values":[[0,"0"],[60,"120"],[120,"240"]]}]}})");
+}
+
+TEST_F(QueryApiTest, ErrorsUsePrometheusTypesAndCodes) {
+  auto parse = Call("GET", "/api/v1/query", {{"query", "sum(("}});
+  EXPECT_EQ(parse.status, 400);
+  EXPECT_NE(parse.body.find("\"errorType\":\"bad_data\""), std::string::npos);
+  auto step = Call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "10"}, {"step", "0"}});
+  EXPECT_EQ(step.status, 400);
+  EXPECT_NE(step.body.find("zero or negative query resolution step"), std::string::npos);
+  auto points = Call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}});
+  EXPECT_EQ(points.status, 400);
+  EXPECT_NE(points.body.find("11,000 points"), std::string::npos);
+  auto missing = Call("GET", "/api/v1/query_range", {{"query", "up"}});
+  EXPECT_EQ(missing.status, 400);
+  auto exec = Call("GET", "/api/v1/query",
+                   {{"query", "requests_total + on() requests_total"}, {"time", "600"}});
+  EXPECT_EQ(exec.status, 422);
+  EXPECT_NE(exec.body.find("\"errorType\":\"execution\""), std::string::npos);
+}
+
+TEST_F(QueryApiTest, FormatQuery) {
+  auto res = Call("GET", "/api/v1/format_query", {{"query", "sum(rate(x{a=\"b\"}[5m]))by(job)"}});
+  EXPECT_EQ(res.body, R"json({"status":"success","data":"sum by (job) (rate(x{a=\"b\"}[5m]))"})json");
+}
+
+}  // namespace
+}  // namespace oriel::api
