@@ -613,6 +613,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated systems (Oriel,Prometheus,...)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     args = ap.parse_args()
+    # Servers run with their temp dir as working directory: the binaries need absolute paths.
+    args.build_dir = os.path.abspath(args.build_dir)
     started = datetime.datetime.now(datetime.timezone.utc)
     command = "python3 bench/run.py" + "".join(f" {a}" for a in sys.argv[1:])
     notes = []
