@@ -1,0 +1,84 @@
+// The trace engine's narrow write and read interfaces. Spans are kept in the OTLP data model
+// (opentelemetry.proto.trace.v1: resource, scope and span, nothing lost); ingest writes through
+// TraceWriter, the Jaeger APIs and trace search read through TraceReader. server/ is the only
+// code that names the concrete engine.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+
+namespace oriel::tracestore {
+
+// One trace: its spans grouped by resource and scope as OTLP does (one ResourceSpans per
+// resource, its ScopeSpans holding the spans).
+struct Trace {
+  std::string trace_id;  // 16 raw bytes
+  std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans;
+};
+
+struct TraceWriteResult {
+  int64_t spans_written = 0;
+  int64_t spans_rejected = 0;   // e.g. invalid trace or span id, empty span
+  std::string first_rejection;  // e.g. `span 3 of resource 0: trace_id must be 16 bytes`
+};
+
+class TraceWriter {
+ public:
+  virtual ~TraceWriter() = default;
+  // Stores the valid spans of `resource_spans`; returns once they are durable (WAL, fsync'd,
+  // group commit). Thread-safe. Errors reject everything: kResourceExhausted (retry later),
+  // kUnavailable (storage cannot write now).
+  [[nodiscard]] virtual absl::StatusOr<TraceWriteResult> Write(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) = 0;
+};
+
+// A search like Jaeger's /api/traces: every given condition must hold for one span of a trace
+// (tags match span attributes, event attributes, resource attributes or scope attributes), and
+// the whole trace is returned.
+struct TraceQuery {
+  std::string service;    // required
+  std::string operation;  // "" for any
+  std::optional<int32_t> span_kind;  // OTLP SpanKind value
+  std::vector<std::pair<std::string, std::string>> tags;
+  int64_t start_unix_nano = 0;  // span start time range; 0 = unbounded
+  int64_t end_unix_nano = 0;
+  int64_t min_duration_nano = 0;  // 0 = unbounded
+  int64_t max_duration_nano = 0;
+  size_t limit = 20;  // traces, most recent first
+};
+
+struct Operation {
+  std::string name;
+  int32_t span_kind = 0;  // OTLP SpanKind value
+};
+
+// A service dependency: `parent` called `child` `call_count` times.
+struct DependencyLink {
+  std::string parent;
+  std::string child;
+  int64_t call_count = 0;
+};
+
+class TraceReader {
+ public:
+  virtual ~TraceReader() = default;
+  // The trace with this 16-byte id, or nullopt. Thread-safe (as are all methods).
+  virtual std::optional<Trace> GetTrace(std::string_view trace_id) = 0;
+  // Service names (resource attribute service.name), sorted.
+  virtual std::vector<std::string> Services() = 0;
+  // Operations (span names) of `service`, sorted by name then kind; `span_kind` filters.
+  virtual std::vector<Operation> Operations(std::string_view service,
+                                            std::optional<int32_t> span_kind) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Trace>> FindTraces(const TraceQuery& query) = 0;
+  // Parent/child service calls with spans ending in (end - lookback, end].
+  virtual std::vector<DependencyLink> Dependencies(int64_t end_unix_nano,
+                                                   int64_t lookback_nano) = 0;
+};
+
+}  // namespace oriel::tracestore
