@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "base/json.h"
 #include "fmt/format.h"
 
 namespace oriel::loadgen {
@@ -109,35 +110,7 @@ std::string FormatText(const StatsSnapshot& stats, double elapsed_seconds) {
   return out;
 }
 
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonQuote(std::string_view s) { return JsonString(s); }
 
 std::string FormatJson(const StatsSnapshot& stats, double elapsed_seconds) {
   const double elapsed = elapsed_seconds > 0 ? elapsed_seconds : 1e-9;

@@ -1,37 +1,10 @@
 #include "api/admin/admin_api.h"
 
+#include "base/json.h"
 #include "base/status.h"
 #include "fmt/format.h"
 
 namespace oriel::api {
-namespace {
-
-// JSON string contents: the few values here are build strings, but escape them properly anyway.
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 void RegisterAdminRoutes(net::Router& router, AdminApi api) {
   router.Handle("GET", "/-/healthy", [](net::HttpRequest&, net::HttpResponse& res) {
@@ -69,9 +42,9 @@ void RegisterAdminRoutes(net::Router& router, AdminApi api) {
       [&build = api.build, &readiness = api.readiness](net::HttpRequest&, net::HttpResponse& res) {
         bool ready = readiness.Get().ready;
         res.SetJson(ready ? 200 : 503,
-                    fmt::format("{{\"commit\":\"{}\",\"database\":\"{}\",\"version\":\"{}\"}}",
-                                JsonEscape(build.revision), ready ? "ok" : "failing",
-                                JsonEscape(build.version)));
+                    fmt::format("{{\"commit\":{},\"database\":\"{}\",\"version\":{}}}",
+                                JsonString(build.revision), ready ? "ok" : "failing",
+                                JsonString(build.version)));
       });
 
   router.Handle("GET", "/metrics",

@@ -46,36 +46,17 @@ void AppendStringArray(std::string& out, const std::vector<std::string>& items) 
 
 }  // namespace
 
-std::string JsonString(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
+std::string LabelsJson(const model::Labels& labels) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& l : labels) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(out, l.name);
+    out.push_back(':');
+    AppendJsonString(out, l.value);
   }
-  out.push_back('"');
+  out.push_back('}');
   return out;
 }
 

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/json.h"
+#include "model/labels.h"
 #include "net/http_message.h"
 
 namespace oriel::api {
@@ -34,8 +36,10 @@ void RespondError(net::HttpResponse& res, ErrorType type, std::string_view messa
 // The same with the status's message.
 void RespondError(net::HttpResponse& res, ErrorType type, const absl::Status& status);
 
-// A JSON string literal (with quotes) for `s`.
-std::string JsonString(std::string_view s);
+using oriel::JsonString;
+
+// A label set as a JSON object, {"name":"value",...}, in label order.
+std::string LabelsJson(const model::Labels& labels);
 
 // Timestamps as the API accepts them: Unix seconds (float) or RFC 3339; in milliseconds.
 [[nodiscard]] absl::StatusOr<int64_t> ParseTimeMs(std::string_view text);

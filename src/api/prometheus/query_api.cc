@@ -16,18 +16,6 @@ namespace {
 // Prometheus refuses range queries that would return more points than this per series.
 constexpr int64_t kMaxPointsPerSeries = 11000;
 
-std::string LabelsJson(const model::Labels& labels) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& l : labels) {
-    if (!first) out.push_back(',');
-    first = false;
-    out += JsonString(l.name) + ":" + JsonString(l.value);
-  }
-  out.push_back('}');
-  return out;
-}
-
 std::string Point(int64_t t, double v) {
   return fmt::format("[{},{}]", FormatTimestamp(t), JsonString(FormatValue(v)));
 }

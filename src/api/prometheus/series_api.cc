@@ -12,20 +12,6 @@
 namespace oriel::api {
 namespace {
 
-std::string LabelsJson(const model::Labels& labels) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& l : labels) {
-    if (!first) out.push_back(',');
-    first = false;
-    out += JsonString(l.name);
-    out.push_back(':');
-    out += JsonString(l.value);
-  }
-  out.push_back('}');
-  return out;
-}
-
 std::string StringArray(const std::vector<std::string>& items, size_t count) {
   std::string out = "[";
   for (size_t i = 0; i < count; ++i) {
