@@ -325,6 +325,7 @@ void ReadOpaqueMap(Reader& r, const YAML::Node& node, std::string_view path,
 absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   Config config;
   config.source = std::string(source);
+  config.text = std::string(text);
   Reader r(source);
   // yaml-cpp reports errors by throwing; this is the one place that catches them.
   try {

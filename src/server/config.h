@@ -71,6 +71,7 @@ struct Config {
   std::string alerting_yaml;
   std::string notify_yaml;
   std::string source;  // the file it came from, "" for defaults
+  std::string text;    // the file's content, as served by /api/v1/status/config
 };
 
 // Parses a config from YAML text; `source` names it in errors ("oriel.yml:12:3: ...").

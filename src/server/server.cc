@@ -1,16 +1,19 @@
 #include "server/server.h"
 
 #include <cstdio>
+#include <map>
 #include <filesystem>
 #include <thread>
 
 #include "api/admin/admin_api.h"
 #include "api/prometheus/query_api.h"
 #include "api/prometheus/series_api.h"
+#include "api/prometheus/status_api.h"
 #include "promql/engine/engine.h"
 #include "base/build_info.h"
 #include "base/log.h"
 #include "base/process_metrics.h"
+#include "base/units.h"
 #include "base/status.h"
 #include "fmt/format.h"
 #include "ingest/otlp/metrics_ingester.h"
@@ -176,6 +179,20 @@ absl::Status Server::OpenEngines() {
   api::RegisterSeriesApiRoutes(router_, *metrics_db_);
   promql_engine_ = std::make_unique<promql::Engine>(promql::EngineOptions{});
   api::RegisterQueryApiRoutes(router_, *promql_engine_, *metrics_db_);
+  std::map<std::string, std::string> flags = {{"config", flags_.config_file},
+                                              {"data-dir", config_.storage.data_dir},
+                                              {"log-level", config_.server.log_level}};
+  flags["http-listen"] = fmt::format("{}", fmt::join(config_.server.http_listen, ","));
+  flags["grpc-listen"] = fmt::format("{}", fmt::join(config_.server.grpc_listen, ","));
+  api::RegisterStatusApiRoutes(
+      router_, {CurrentBuild(), *metrics_db_, start_time_, std::move(flags),
+                DurationString(config_.storage.retention_time),
+                [this] {
+                  std::lock_guard<std::mutex> lock(reload_mu_);
+                  return config_.text;
+                },
+                [this] { return last_reload_ok_.load(); },
+                [this] { return absl::FromUnixMillis(last_reload_unix_ms_.load()); }});
   otlp_metrics_ = std::make_unique<ingest::otlp::OtlpMetricsIngester>(
       *metrics_writer_, ingest::otlp::TranslatorOptions{}, &registry_);
   ingest::otlp::RegisterOtlpMetricsHttpRoute(router_, *otlp_metrics_);
@@ -235,6 +252,7 @@ absl::Status Server::Reload() {
   auto next = LoadEffectiveConfig(flags_);
   if (!next.ok()) {
     reload_ok_->Set(0);
+    last_reload_ok_ = false;
     log::Error("cannot reload config", {{"err", next.status()}});
     return next.status();
   }
@@ -246,7 +264,10 @@ absl::Status Server::Reload() {
   }
   if (auto level = log::ParseLevel(next->server.log_level); level.ok()) log::SetLevel(*level);
   config_.server.log_level = next->server.log_level;
+  config_.text = next->text;
   reload_ok_->Set(1);
+  last_reload_ok_ = true;
+  last_reload_unix_ms_ = absl::ToUnixMillis(absl::Now());
   reload_time_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   log::Info("config reloaded", {{"file", flags_.config_file}});
   return absl::OkStatus();

@@ -2,6 +2,7 @@
 // This is the only place that names concrete implementations (see DESIGN.md).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/metrics.h"
 #include "base/readiness.h"
 #include "net/router.h"
@@ -106,6 +108,9 @@ class Server {
   bool stopping_ = false;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::GrpcServer> grpc_;
+  const absl::Time start_time_ = absl::Now();
+  std::atomic<bool> last_reload_ok_{true};
+  std::atomic<int64_t> last_reload_unix_ms_{absl::ToUnixMillis(absl::Now())};
   metrics::Gauge* reload_ok_ = nullptr;
   metrics::Gauge* reload_time_ = nullptr;
 };
