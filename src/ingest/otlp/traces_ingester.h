@@ -1,0 +1,38 @@
+// The one code path behind OTLP/HTTP and OTLP/gRPC traces: hand an export request's spans to the
+// trace engine and report what it refused as the response's partial success.
+#pragma once
+
+#include "absl/status/status.h"
+#include "base/metrics.h"
+#include "tracestore/trace_store.h"
+
+namespace opentelemetry::proto::collector::trace::v1 {
+class ExportTraceServiceRequest;
+class ExportTraceServiceResponse;
+}  // namespace opentelemetry::proto::collector::trace::v1
+
+namespace oriel::ingest::otlp {
+
+class OtlpTracesIngester {
+ public:
+  // `writer` is not owned and must outlive the ingester. With a `registry` (not owned; at most
+  // one ingester per registry) it counts spans as oriel_otlp_spans_{accepted,rejected}_total.
+  explicit OtlpTracesIngester(tracestore::TraceWriter& writer,
+                              metrics::Registry* registry = nullptr);
+
+  // Writes the spans of `request`. On success fills `response`: its partial_success holds the
+  // number of spans the engine refused and its first reason (left unset when none was refused).
+  // Otherwise returns the writer's error unchanged (kResourceExhausted, kUnavailable, ...), in
+  // which case nothing was stored. An empty request is accepted without calling the writer.
+  // Thread-safe.
+  [[nodiscard]] absl::Status Export(
+      const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request,
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response);
+
+ private:
+  tracestore::TraceWriter& writer_;
+  metrics::Counter* accepted_ = nullptr;
+  metrics::Counter* rejected_ = nullptr;
+};
+
+}  // namespace oriel::ingest::otlp
