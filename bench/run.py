@@ -9,7 +9,11 @@ and writes a markdown table with absolute numbers and Oriel/peer ratios to BENCH
 A scenario that a system does not support is reported as such (with the HTTP answer that says
 so), never left out. Python 3 standard library only.
 
+The scrape-load scenario runs oriel-loadgen as exporters (--exporter-listen) and lets each
+system scrape them; what it ingested is read back from its own scrape_samples_scraped and up.
+
 Usage: python3 bench/run.py [--quick] [--with-1m] [--build-dir build] [--out BENCHMARKS.md]
+                            [--only Oriel,Prometheus] [--scenarios rw,scrape]
 """
 import argparse
 import datetime
@@ -103,6 +107,22 @@ class System:
         self.proc = None
         self.port = 0
         self.log_file = None
+        # Set by the scrape-load scenario before start(): exporter host:ports and interval (s).
+        self.scrape_targets = []
+        self.scrape_interval = 15
+
+    def scrape_config(self):
+        """A Prometheus-format scrape configuration of self.scrape_targets."""
+        lines = ["global:", f"  scrape_interval: {self.scrape_interval}s",
+                 f"  scrape_timeout: {self.scrape_interval}s"]
+        if not self.scrape_targets:
+            return "\n".join(lines + ["scrape_configs: []"]) + "\n"
+        lines += ["scrape_configs:", "  - job_name: loadgen", "    static_configs:",
+                  "      - targets: [" + ", ".join(f"'{t}'" for t in self.scrape_targets) + "]"]
+        return "\n".join(lines) + "\n"
+
+    def supports_scrape(self):
+        return True
 
     def command(self, data_dir, work_dir):
         raise NotImplementedError
@@ -175,6 +195,9 @@ class Oriel(System):
     def otlp_base(self):
         return self.base_url()
 
+    def supports_scrape(self):
+        return False  # no scrape manager yet
+
 
 class Prometheus(System):
     def __init__(self):
@@ -188,7 +211,7 @@ class Prometheus(System):
     def command(self, data_dir, work_dir):
         config = os.path.join(work_dir, "prometheus.yml")
         with open(config, "w") as f:
-            f.write("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+            f.write(self.scrape_config())
         return [self.binary, f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--web.enable-remote-write-receiver", "--log.level=warn"]
@@ -210,9 +233,17 @@ class VictoriaMetrics(System):
         # Prometheus has no cap on the series a query selects; VictoriaMetrics' default
         # (300,000) fails the 1M-series dashboard queries, so it is lifted to compare like with
         # like.
-        return [self.binary, f"-storageDataPath={data_dir}",
-                f"-httpListenAddr=127.0.0.1:{self.port}", "-loggerLevel=ERROR",
-                "-search.maxUniqueTimeseries=100000000"]
+        cmd = [self.binary, f"-storageDataPath={data_dir}",
+               f"-httpListenAddr=127.0.0.1:{self.port}", "-loggerLevel=ERROR",
+               "-search.maxUniqueTimeseries=100000000"]
+        if self.scrape_targets:
+            config = os.path.join(work_dir, "scrape.yml")
+            with open(config, "w") as f:
+                f.write(self.scrape_config())
+            # Queries right after the window must see its last scrapes (default offset: 30s).
+            cmd += [f"-promscrape.config={config}", "-search.latencyOffset=1s",
+                    "-search.disableCache"]
+        return cmd
 
     def ready_url(self):
         return "/health"
@@ -227,8 +258,13 @@ class Scenario:
         self.title = title
         self.unit = unit  # what one item is: samples, spans, records
         self.loadgen_args = loadgen_args
-        self.needs = needs  # "remote_write" or "otlp"
+        self.needs = needs  # "remote_write", "otlp", "loki" or "scrape"
         self.peers_comparable = peers_comparable
+        # Scrape load: exporters (loadgen processes), series each, scrape interval and window (s).
+        self.exporters = 0
+        self.exporter_series = 0
+        self.scrape_interval = 15
+        self.window = 0
 
 
 def run_loadgen(loadgen, system, scenario, timeout):
@@ -340,6 +376,117 @@ def measure(system, scenario, loadgen, keep, timeout):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def query_scalar(base, query, at):
+    """The value of a one-element instant query at time `at`, or None."""
+    params = urllib.parse.urlencode({"query": query, "time": f"{at:.3f}", "nocache": "1"})
+    status, body = http_get(f"{base}/api/v1/query?{params}", timeout=30)
+    if status != 200:
+        raise RuntimeError(f"HTTP {status} for {query}: {body.decode(errors='replace')[-200:]}")
+    result = json.loads(body)["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+def measure_scrape(system, scenario, loadgen, keep):
+    """Scrape load: the system scrapes `scenario.exporters` oriel-loadgen exporter endpoints
+    for `scenario.window` seconds; what it ingested is read back from its own per-scrape series
+    (scrape_samples_scraped, up, scrape_duration_seconds), which Prometheus and VictoriaMetrics
+    both record."""
+    result = {"system": system.name, "scenario": scenario.key}
+    if not system.supports_scrape():
+        result["status"] = "not supported yet (no scraping)"
+        return result
+    work = tempfile.mkdtemp(prefix=f"oriel-bench-{system.name.lower()}-")
+    exporters = []
+    try:
+        ports = [free_port() for _ in range(scenario.exporters)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for i, port in enumerate(ports):
+            cmd = [loadgen, "--signals", "none", "--exporter-listen", f"127.0.0.1:{port}",
+                   "--series", str(scenario.exporter_series), "--seed", str(i + 1),
+                   "--interval", str(scenario.scrape_interval), "--duration", "0", "--json",
+                   "--report-every", "0"]
+            exporters.append(subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL))
+        for port in ports:
+            deadline = time.time() + 30
+            while http_get(f"http://127.0.0.1:{port}/metrics", timeout=5)[0] != 200:
+                if time.time() > deadline:
+                    raise RuntimeError(f"exporter on port {port} did not come up")
+                time.sleep(0.2)
+        system.scrape_targets = [f"127.0.0.1:{p}" for p in ports]
+        system.scrape_interval = scenario.scrape_interval
+        data_dir = system.start(work)
+        pid = system.proc.pid
+        # The window opens once every target has been scraped (Prometheus syncs its targets
+        # after about 5 s, then spreads them over the interval), so that it sees every scrape.
+        up = 'up{job="loadgen",exported_job=""}'  # not the exporters' own, renamed `up`
+        deadline = time.time() + 60
+        while (query_scalar(system.base_url(), f"count({up} == 1)", time.time()) or 0) < len(ports):
+            if time.time() > deadline:
+                raise RuntimeError("the exporters were not all scraped within 60 s")
+            time.sleep(0.5)
+        time.sleep(scenario.scrape_interval)
+        cpu0 = proc_cpu_seconds(pid)
+        t0 = time.time()
+        time.sleep(scenario.window)
+        t1 = time.time()
+        cpu1 = proc_cpu_seconds(pid)
+        hwm, rss = proc_memory(pid)
+        time.sleep(2)  # the last scrapes of the window become queryable
+        w = int(t1 - t0)
+        base = system.base_url()
+        samples = query_scalar(base, f"sum(sum_over_time(scrape_samples_scraped[{w}s]))", t1) or 0
+        scrapes = query_scalar(base, f"sum(count_over_time({up}[{w}s]))", t1) or 0
+        # One expression, so that both counts see the same points.
+        failed = query_scalar(base, f"sum(count_over_time({up}[{w}s]) - sum_over_time({up}[{w}s]))",
+                              t1) or 0
+        p99 = query_scalar(base, "max(quantile_over_time(0.99, "
+                                 f"scrape_duration_seconds[{w}s]))", t1) or 0
+        served = 0
+        for e in exporters:
+            e.send_signal(signal.SIGTERM)
+            out, _ = e.communicate(timeout=30)
+            try:
+                served += json.loads(out.decode().strip().splitlines()[-1])["exporter"]["scrapes"]
+            except (ValueError, KeyError, IndexError):
+                pass
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        system.stop()
+        result.update({
+            "status": "ok" if samples > 0 else "failed: no samples scraped",
+            "items_sent": int(samples),
+            "items_acked": int(samples),
+            "rejected": {},
+            "transport_errors": int(failed),  # failed scrapes (up == 0)
+            "last_error": "",
+            "throughput": samples / max(w, 1),
+            "latency_p99": p99,
+            "elapsed": w,
+            "cpu_seconds": cpu1 - cpu0,
+            "loadgen_cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+            "peak_rss": hwm,
+            "final_rss": rss,
+            "disk_bytes": dir_bytes(data_dir),
+            "scrapes": int(scrapes),
+            "scrapes_served": served,
+        })
+        return result
+    except Exception as e:  # a failing system is a row in the table, not a crashed harness
+        result["status"] = f"failed: {e}"
+        return result
+    finally:
+        for e in exporters:
+            if e.poll() is None:
+                e.kill()
+                e.wait()
+        system.stop()
+        system.scrape_targets = []
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 # Panels of a node_exporter dashboard, over the series oriel-loadgen sends.
 DASHBOARD_QUERIES = [
     'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[1m]))',
@@ -408,6 +555,9 @@ def scenarios(args):
     else:
         series, ticks, traces, reps = 100_000, 30, 40_000, 10
     common = ["--concurrency", "4", "--rate", "0", "--seed", "1"]
+    # Scrape load: exporters x series each, scraped every `interval` s for `window` s.
+    exporters, exporter_series, interval, window = ((3, 5_000, 2, 16) if args.quick else
+                                                    (10, 10_000, 5, 60))
     out = [Scenario(f"rw-{series // 1000}k",
                     f"Metrics ingest: remote_write 1.0, {series:,} active series x {ticks} "
                     "scrapes (node_exporter-like)", "samples",
@@ -420,6 +570,14 @@ def scenarios(args):
                             ["--signals", "metrics", "--series", "1000000", "--ticks", "5",
                              "--duration", "900", "--batch", "2000"] + common,
                             "remote_write", True, 5, reps))
+    scrape = Scenario(f"scrape-{exporters * exporter_series // 1000}k",
+                      f"Scrape load: {exporters} exporters x {exporter_series:,} series "
+                      f"(node_exporter-like), scraped every {interval} s for {window} s; "
+                      "p99 is the slowest target's p99 scrape duration as the scraper recorded it",
+                      "samples", [], "scrape", True)
+    scrape.exporters, scrape.exporter_series = exporters, exporter_series
+    scrape.scrape_interval, scrape.window = interval, window
+    out.append(scrape)
     out.append(Scenario("otlp-traces", f"Trace ingest: OTLP/HTTP protobuf, {traces:,} traces "
                         "(5-50 spans, 8 services)", "spans",
                         ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
@@ -440,7 +598,6 @@ def scenarios(args):
 
 # Scenarios from the issue that the harness does not drive yet; listed so that none is silent.
 NOT_YET = [
-    "Scrape load (Oriel scraping exporters)",
     "Trace queries (by id, search)",
     "LogQL scans",
     "Disk bytes after compaction (the numbers above are after a clean shutdown, before any "
@@ -532,7 +689,9 @@ def render(results, scenario_list, systems, command, started, notes):
                 continue
             acked = r["items_acked"]
             status = "ok" if r["status"] == "ok" else r["status"]
-            if r.get("rejected") or r.get("transport_errors"):
+            if sc.needs == "scrape" and r.get("transport_errors"):
+                status += f"; {r['transport_errors']} of {r.get('scrapes', 0)} scrapes failed"
+            elif r.get("rejected") or r.get("transport_errors"):
                 rej = sum(v["items"] for v in r["rejected"].values())
                 status += (f"; {rej:,} rejected ({', '.join(sorted(r['rejected']))}), "
                            f"{r['transport_errors']} transport errors")
@@ -612,6 +771,8 @@ def main():
                     help="do not install missing peers (they are reported as skipped)")
     ap.add_argument("--only", default="", help="comma-separated systems (Oriel,Prometheus,...)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
+    ap.add_argument("--scenarios", default="",
+                    help="comma-separated scenario keys or prefixes (rw,scrape,otlp-traces,...)")
     args = ap.parse_args()
     # Servers run with their temp dir as working directory: the binaries need absolute paths.
     args.build_dir = os.path.abspath(args.build_dir)
@@ -635,6 +796,10 @@ def main():
         wanted = {s.strip().lower() for s in args.only.split(",")}
         systems = [s for s in systems if s.name.lower() in wanted]
     scenario_list = scenarios(args)
+    if args.scenarios:
+        prefixes = [p.strip() for p in args.scenarios.split(",") if p.strip()]
+        scenario_list = [sc for sc in scenario_list
+                         if any(sc.key.startswith(p) for p in prefixes)]
     timeout = 170 if args.quick else 1000
     results = []
     for sc in scenario_list:
@@ -644,10 +809,15 @@ def main():
             if not sc.peers_comparable and s.name != "Oriel":
                 continue
             log(f"{sc.key}: {s.name}")
-            r = measure(s, sc, loadgen, args.keep, timeout)
+            if sc.needs == "scrape":
+                r = measure_scrape(s, sc, loadgen, args.keep)
+            else:
+                r = measure(s, sc, loadgen, args.keep, timeout)
             log(f"{sc.key}: {s.name}: {r['status']}" +
                 (f", {r['items_acked']:,} {sc.unit} acked at {r['throughput']:,.0f}/s, "
-                 f"{r['cpu_seconds']:.1f} CPU s" if "items_acked" in r else ""))
+                 f"{r['cpu_seconds']:.1f} CPU s" if "items_acked" in r else "") +
+                (f", {r['scrapes']} scrapes in the window ({r['scrapes_served']} served in all)"
+                 if "scrapes" in r else ""))
             results.append(r)
     elapsed = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
     notes.append(f"The harness took {elapsed:.0f} s.")

@@ -1,7 +1,9 @@
 // oriel-loadgen: simulates a fleet (node_exporter-like hosts) and a multi-service application,
-// and sends their telemetry to a target: Prometheus remote_write 1.0/2.0, OTLP/HTTP protobuf
-// traces and logs. Reports what was sent, acknowledged and rejected every --report-every seconds
-// and at the end (text on stderr, or one JSON object on stdout with --json).
+// and sends their telemetry to a target: Prometheus remote_write 1.0/2.0, OTLP traces, metrics
+// and logs (HTTP protobuf, HTTP JSON or gRPC), Loki push; and/or serves the fleet's series as a
+// scrape target (--exporter-listen). Reports what was sent, acknowledged and rejected every
+// --report-every seconds and at the end (text on stderr, or one JSON object on stdout with
+// --json).
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -9,15 +11,22 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "base/status.h"
 #include "fmt/format.h"
+#include "loadgen/exporter_server.h"
+#include "loadgen/exposition.h"
+#include "loadgen/grpc_sender.h"
 #include "loadgen/loki_encoder.h"
 #include "loadgen/node_series.h"
 #include "loadgen/otlp_encoder.h"
+#include "loadgen/otlp_json.h"
 #include "loadgen/otlp_metrics_generator.h"
 #include "loadgen/remote_write_encoder.h"
 #include "loadgen/send_stats.h"
@@ -37,6 +46,9 @@ struct Flags {
   std::string target = "http://127.0.0.1:9090";
   std::string otlp_target;  // defaults to target
   std::string remote_write_path = "/api/v1/write";
+  std::string otlp_protocol = "http-protobuf";  // or http-json, grpc
+  std::string otlp_grpc_target = "127.0.0.1:4317";
+  std::string exporter_listen;  // host:port; empty: no scrape target
   std::string signals = "metrics,traces";
   double rate = -1;  // samples/s; -1: one scrape round per interval, 0: unlimited
   double trace_rate = 20;
@@ -74,6 +86,43 @@ void Pace(Clock::time_point start, double items, double rate, const std::atomic<
   }
 }
 
+// Where OTLP requests go: OTLP/HTTP with a protobuf or JSON body, or OTLP/gRPC.
+class OtlpOut {
+ public:
+  OtlpOut(const Flags& flags, Sender& http, GrpcSender* grpc)
+      : base_(flags.otlp_target.empty() ? flags.target : flags.otlp_target),
+        json_(flags.otlp_protocol == "http-json"),
+        http_(http),
+        grpc_(grpc) {}
+
+  // `path` is the OTLP/HTTP path ("/v1/traces"); gRPC picks the service by the request type.
+  template <typename Request>
+  void Send(Signal signal, const char* path, Request request, int64_t items) {
+    if (grpc_ != nullptr) {
+      grpc_->Submit({signal, std::move(request), items});
+      return;
+    }
+    if (!json_) {
+      http_.Submit(
+          {signal, base_ + path, OtlpProtobufHeaders(), request.SerializeAsString(), items});
+      return;
+    }
+    absl::StatusOr<std::string> body = ToOtlpJson(request);
+    if (!body.ok()) {
+      // Cannot happen for generated messages; say so rather than send something else.
+      fmt::print(stderr, "{}\n", body.status().message());
+      return;
+    }
+    http_.Submit({signal, base_ + path, OtlpJsonHeaders(), std::move(*body), items});
+  }
+
+ private:
+  const std::string base_;
+  const bool json_;
+  Sender& http_;
+  GrpcSender* grpc_;
+};
+
 void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& stop) {
   NodeSeriesSet set({.series = flags.series, .seed = flags.seed});
   const double realtime_rate = static_cast<double>(flags.series) / flags.interval;
@@ -110,7 +159,7 @@ void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& sto
 }
 
 void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_loki, Sender& sender,
-               const std::atomic<bool>& stop) {
+               OtlpOut& otlp, const std::atomic<bool>& stop) {
   TraceGenerator generator(
       {.services = flags.services, .error_rate = flags.error_rate, .seed = flags.seed});
   const std::string base = flags.otlp_target.empty() ? flags.target : flags.otlp_target;
@@ -127,14 +176,12 @@ void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_l
     if (send_traces) {
       auto request = BuildTraceRequest(generator, batch);
       const int64_t spans = CountSpans(request);
-      sender.Submit({Signal::kTraces, base + "/v1/traces", OtlpProtobufHeaders(),
-                     request.SerializeAsString(), spans});
+      otlp.Send(Signal::kTraces, "/v1/traces", std::move(request), spans);
     }
     if (send_logs) {
       auto request = BuildLogsRequest(generator, batch);
       const int64_t records = CountLogRecords(request);
-      sender.Submit({Signal::kLogs, base + "/v1/logs", OtlpProtobufHeaders(),
-                     request.SerializeAsString(), records});
+      otlp.Send(Signal::kLogs, "/v1/logs", std::move(request), records);
     }
     if (send_loki) {
       auto request = BuildLokiPush(generator, batch);
@@ -148,20 +195,55 @@ void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_l
 }
 
 // OTLP metrics go out once per interval, in real time, like an SDK's periodic reader.
-void RunOtlpMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& stop) {
+void RunOtlpMetrics(const Flags& flags, OtlpOut& otlp, const std::atomic<bool>& stop) {
   TraceGenerator traces({.services = flags.services, .seed = flags.seed});
   OtlpMetricsGenerator generator(traces, flags.seed, NowUnixMs() * 1'000'000);
-  const std::string url =
-      (flags.otlp_target.empty() ? flags.target : flags.otlp_target) + "/v1/metrics";
   const auto start = Clock::now();
   for (int64_t round = 0; !stop.load(); ++round) {
     auto request = generator.Next(NowUnixMs() * 1'000'000);
     const int64_t points = OtlpMetricsGenerator::CountPoints(request);
-    sender.Submit(
-        {Signal::kOtlpMetrics, url, OtlpProtobufHeaders(), request.SerializeAsString(), points});
+    otlp.Send(Signal::kOtlpMetrics, "/v1/metrics", std::move(request), points);
     Pace(start, static_cast<double>(round + 1), 1 / flags.interval, stop);
   }
 }
+
+// The fleet's series as a scrape target: values move one interval at a time, in real time, and
+// every scrape sees the latest ones.
+class Exporter {
+ public:
+  explicit Exporter(const Flags& flags)
+      : set_({.series = flags.series, .seed = flags.seed}), writer_(set_) {}
+
+  absl::Status Listen(const std::string& address) {
+    absl::StatusOr<std::unique_ptr<ExporterServer>> server = ExporterServer::Start(address, [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return writer_.Render();
+    });
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    return absl::OkStatus();
+  }
+  int port() const { return server_->port(); }
+  size_t series() const { return set_.size(); }
+  int64_t scrapes() const { return server_ ? server_->scrapes() : 0; }
+
+  void Run(double interval, const std::atomic<bool>& stop) {
+    const auto start = Clock::now();
+    for (int64_t tick = 1; !stop.load(); ++tick) {
+      Pace(start, static_cast<double>(tick), 1 / interval, stop);
+      if (stop.load()) break;
+      std::lock_guard<std::mutex> lock(mu_);
+      set_.Advance();
+    }
+    server_->Stop();
+  }
+
+ private:
+  std::mutex mu_;
+  NodeSeriesSet set_;
+  ExpositionWriter writer_;
+  std::unique_ptr<ExporterServer> server_;
+};
 
 int Main(int argc, char** argv) {
   Flags flags;
@@ -171,9 +253,20 @@ int Main(int argc, char** argv) {
                  "Base URL for OTLP/HTTP and Loki push (default: --target)");
   app.add_option("--remote-write-path", flags.remote_write_path, "Path of remote_write")
       ->capture_default_str();
-  app.add_option(
-         "--signals", flags.signals,
-         "Comma-separated: metrics (remote_write), otlp-metrics, traces, logs (OTLP), loki (push)")
+  app.add_option("--otlp-protocol", flags.otlp_protocol,
+                 "OTLP transport: http-protobuf, http-json (to --otlp-target) or grpc (to "
+                 "--otlp-grpc-target)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"http-protobuf", "http-json", "grpc"}));
+  app.add_option("--otlp-grpc-target", flags.otlp_grpc_target,
+                 "host:port of the OTLP/gRPC receiver (--otlp-protocol grpc)")
+      ->capture_default_str();
+  app.add_option("--exporter-listen", flags.exporter_listen,
+                 "Serve --series node_exporter-like series on host:port/metrics to be scraped "
+                 "(values move every --interval)");
+  app.add_option("--signals", flags.signals,
+                 "Comma-separated: metrics (remote_write), otlp-metrics, traces, logs (OTLP), loki "
+                 "(push); none to only serve --exporter-listen")
       ->capture_default_str();
   app.add_option("--rate", flags.rate,
                  "Metric samples per second; 0 unlimited; default one scrape round per interval");
@@ -229,10 +322,10 @@ int Main(int argc, char** argv) {
       otlp_metrics = true;
     } else if (s == "loki") {
       loki = true;
-    } else if (!s.empty()) {
+    } else if (!s.empty() && s != "none") {
       fmt::print(stderr,
                  "cannot parse --signals: unknown signal \"{}\" (want metrics, otlp-metrics, "
-                 "traces, logs)\n",
+                 "traces, logs, loki, none)\n",
                  s);
       return 2;
     }
@@ -246,6 +339,17 @@ int Main(int argc, char** argv) {
     while (!url->empty() && url->back() == '/') url->pop_back();
   }
 
+  std::unique_ptr<Exporter> exporter;
+  if (!flags.exporter_listen.empty()) {
+    exporter = std::make_unique<Exporter>(flags);
+    if (absl::Status status = exporter->Listen(flags.exporter_listen); !status.ok()) {
+      fmt::print(stderr, "{}\n", status.message());
+      return 2;
+    }
+    fmt::print(stderr, "exporter: serving {} series on port {} (/metrics), moving every {} s\n",
+               exporter->series(), exporter->port(), flags.interval);
+  }
+
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -256,6 +360,13 @@ int Main(int argc, char** argv) {
   {
     Sender sender(flags.concurrency, static_cast<size_t>(flags.concurrency) * 2, flags.timeout,
                   &stats);
+    std::unique_ptr<GrpcSender> grpc;
+    if (flags.otlp_protocol == "grpc") {
+      grpc = std::make_unique<GrpcSender>(flags.otlp_grpc_target, flags.concurrency,
+                                          static_cast<size_t>(flags.concurrency) * 2, flags.timeout,
+                                          &stats);
+    }
+    OtlpOut otlp(flags, sender, grpc.get());
     std::atomic<int> running{0};
     std::vector<std::thread> producers;
     if (metrics) {
@@ -268,14 +379,21 @@ int Main(int argc, char** argv) {
     if (traces || logs || loki) {
       ++running;
       producers.emplace_back([&] {
-        RunTraces(flags, traces, logs, loki, sender, stop);
+        RunTraces(flags, traces, logs, loki, sender, otlp, stop);
         --running;
       });
     }
     if (otlp_metrics) {
       ++running;
       producers.emplace_back([&] {
-        RunOtlpMetrics(flags, sender, stop);
+        RunOtlpMetrics(flags, otlp, stop);
+        --running;
+      });
+    }
+    if (exporter) {
+      ++running;
+      producers.emplace_back([&] {
+        exporter->Run(flags.interval, stop);
         --running;
       });
     }
@@ -291,10 +409,19 @@ int Main(int argc, char** argv) {
     stop.store(true);
     for (std::thread& t : producers) t.join();
     sender.Close();
+    if (grpc) grpc->Close();
   }
   const StatsSnapshot final_stats = stats.Snapshot();
   fmt::print(stderr, "[done after {:.1f}s]\n{}", elapsed(), FormatText(final_stats, elapsed()));
-  if (flags.json) fmt::print("{}\n", FormatJson(final_stats, elapsed()));
+  std::string json = FormatJson(final_stats, elapsed());
+  if (exporter) {
+    fmt::print(stderr, "exporter: served {} scrapes of {} series\n", exporter->scrapes(),
+               exporter->series());
+    json.pop_back();  // the closing brace
+    json += fmt::format(",\"exporter\":{{\"scrapes\":{},\"series\":{}}}}}", exporter->scrapes(),
+                        exporter->series());
+  }
+  if (flags.json) fmt::print("{}\n", json);
   curl_global_cleanup();
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "loadgen/send_stats.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "base/json.h"
@@ -54,6 +56,37 @@ double SignalTotals::LatencyQuantile(double q) const {
 
 void SendStats::Record(Signal signal, int64_t items, int64_t bytes, int http_code,
                        std::string_view error, double latency_seconds) {
+  if (http_code >= 200 && http_code < 300) {
+    RecordOutcome(signal, items, bytes, false, "", "", latency_seconds);
+  } else if (http_code == 0) {
+    RecordOutcome(signal, items, bytes, true, "", std::string(error), latency_seconds);
+  } else {
+    RecordOutcome(signal, items, bytes, false, std::to_string(http_code),
+                  fmt::format("HTTP {}: {}", http_code, error), latency_seconds);
+  }
+}
+
+void SendStats::RecordGrpc(Signal signal, int64_t items, int64_t bytes, int grpc_code,
+                           std::string_view error, double latency_seconds,
+                           int64_t partially_rejected) {
+  if (grpc_code == 0) {
+    partially_rejected = std::clamp<int64_t>(partially_rejected, 0, items);
+    RecordOutcome(signal, items, bytes, false, "",
+                  partially_rejected > 0
+                      ? fmt::format("gRPC OK with partial_success: {} rejected: {}",
+                                    partially_rejected, error)
+                      : "",
+                  latency_seconds, partially_rejected);
+  } else {
+    const std::string name = GrpcCodeName(grpc_code);
+    RecordOutcome(signal, items, bytes, false, name, fmt::format("gRPC {}: {}", name, error),
+                  latency_seconds);
+  }
+}
+
+void SendStats::RecordOutcome(Signal signal, int64_t items, int64_t bytes, bool transport,
+                              const std::string& rejected_as, std::string last_error,
+                              double latency_seconds, int64_t partially_rejected) {
   size_t bucket = 0;
   double bound = kLatencyBase;
   while (bucket + 1 < SignalTotals{}.latency_buckets.size() && latency_seconds >= bound) {
@@ -66,17 +99,22 @@ void SendStats::Record(Signal signal, int64_t items, int64_t bytes, int http_cod
   t.items_sent += items;
   t.bytes_sent += bytes;
   ++t.latency_buckets[bucket];
-  if (http_code >= 200 && http_code < 300) {
-    ++t.requests_acked;
-    t.items_acked += items;
-  } else if (http_code == 0) {
+  if (transport) {
     ++t.transport_errors;
     t.transport_error_items += items;
-    t.last_error = std::string(error);
+    t.last_error = std::move(last_error);
+  } else if (!rejected_as.empty()) {
+    ++t.rejected_requests[rejected_as];
+    t.rejected_items[rejected_as] += items;
+    t.last_error = std::move(last_error);
   } else {
-    ++t.rejected_requests[http_code];
-    t.rejected_items[http_code] += items;
-    t.last_error = fmt::format("HTTP {}: {}", http_code, error);
+    ++t.requests_acked;
+    t.items_acked += items - partially_rejected;
+    if (partially_rejected > 0) {
+      ++t.rejected_requests["partial_success"];
+      t.rejected_items["partial_success"] += partially_rejected;
+      t.last_error = std::move(last_error);
+    }
   }
 }
 
@@ -108,6 +146,30 @@ std::string FormatText(const StatsSnapshot& stats, double elapsed_seconds) {
   }
   if (out.empty()) out = "nothing sent yet\n";
   return out;
+}
+
+std::string GrpcCodeName(int code) {
+  // The codes of grpc/include/grpcpp/impl/codegen/status_code_enum.h, which the gRPC
+  // specification (doc/statuscodes.md) fixes.
+  static constexpr std::array<const char*, 17> kNames = {"OK",
+                                                         "CANCELLED",
+                                                         "UNKNOWN",
+                                                         "INVALID_ARGUMENT",
+                                                         "DEADLINE_EXCEEDED",
+                                                         "NOT_FOUND",
+                                                         "ALREADY_EXISTS",
+                                                         "PERMISSION_DENIED",
+                                                         "RESOURCE_EXHAUSTED",
+                                                         "FAILED_PRECONDITION",
+                                                         "ABORTED",
+                                                         "OUT_OF_RANGE",
+                                                         "UNIMPLEMENTED",
+                                                         "INTERNAL",
+                                                         "UNAVAILABLE",
+                                                         "DATA_LOSS",
+                                                         "UNAUTHENTICATED"};
+  if (code >= 0 && code < static_cast<int>(kNames.size())) return kNames[code];
+  return fmt::format("CODE_{}", code);
 }
 
 std::string JsonQuote(std::string_view s) { return JsonString(s); }

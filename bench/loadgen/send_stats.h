@@ -1,5 +1,6 @@
 // What the load generator sent and what the target answered, per signal: requests and items
-// sent, acknowledged (2xx), rejected by status code, transport failures, request latency. The
+// sent, acknowledged (HTTP 2xx, gRPC OK), rejected by status code (the HTTP status as a number,
+// the gRPC code by name, e.g. "RESOURCE_EXHAUSTED"), transport failures, request latency. The
 // report is text for people and JSON for bench/run.py.
 #pragma once
 
@@ -26,8 +27,10 @@ struct SignalTotals {
   int64_t bytes_sent = 0;
   int64_t requests_acked = 0;
   int64_t items_acked = 0;
-  std::map<int, int64_t> rejected_requests;  // by HTTP status code
-  std::map<int, int64_t> rejected_items;
+  // By status: "404" for HTTP, "UNAVAILABLE" for gRPC (whose refused connections and deadlines
+  // are statuses too, so they land here rather than under transport errors).
+  std::map<std::string, int64_t> rejected_requests;
+  std::map<std::string, int64_t> rejected_items;
   int64_t transport_errors = 0;  // no HTTP answer (refused, reset, timeout)
   int64_t transport_error_items = 0;
   std::string last_error;  // the latest rejection or transport error, with a body excerpt
@@ -50,9 +53,20 @@ class SendStats {
   // rejection `error` is the start of the answer's body.
   void Record(Signal signal, int64_t items, int64_t bytes, int http_code, std::string_view error,
               double latency_seconds);
+  // One finished gRPC call: `grpc_code` 0 (OK) is acknowledged, any other is rejected under its
+  // name; `error` is the status message. An OK answer whose OTLP partial_success rejected
+  // `partially_rejected` of the items counts those under "partial_success" (the request under
+  // both acknowledged and "partial_success").
+  void RecordGrpc(Signal signal, int64_t items, int64_t bytes, int grpc_code,
+                  std::string_view error, double latency_seconds, int64_t partially_rejected = 0);
   StatsSnapshot Snapshot() const;
 
  private:
+  // `rejected_as` empty: acknowledged (or a transport error when `transport`).
+  void RecordOutcome(Signal signal, int64_t items, int64_t bytes, bool transport,
+                     const std::string& rejected_as, std::string last_error, double latency,
+                     int64_t partially_rejected = 0);
+
   mutable std::mutex mu_;
   StatsSnapshot totals_;
 };
@@ -61,6 +75,8 @@ class SendStats {
 std::string FormatText(const StatsSnapshot& stats, double elapsed_seconds);
 // One JSON object: {"elapsed_seconds":..,"signals":{"metrics":{...},...}} with every signal used.
 std::string FormatJson(const StatsSnapshot& stats, double elapsed_seconds);
+// The name of gRPC status code `code` ("OK", "UNAVAILABLE", ...), or "CODE_<n>" when unknown.
+std::string GrpcCodeName(int code);
 // `s` as a JSON string literal, quotes included.
 std::string JsonQuote(std::string_view s);
 

@@ -18,8 +18,8 @@ TEST(SendStatsTest, CountsAcknowledgedRejectedAndFailedSeparately) {
   EXPECT_EQ(m.items_sent, 5000);
   EXPECT_EQ(m.requests_acked, 2);
   EXPECT_EQ(m.items_acked, 4000);
-  EXPECT_EQ(m.rejected_requests.at(404), 1);
-  EXPECT_EQ(m.rejected_items.at(404), 500);
+  EXPECT_EQ(m.rejected_requests.at("404"), 1);
+  EXPECT_EQ(m.rejected_items.at("404"), 500);
   EXPECT_EQ(m.transport_errors, 1);
   EXPECT_EQ(m.last_error, "Connection refused");
   EXPECT_GE(m.LatencyQuantile(0.99), 0.004);
@@ -36,6 +36,23 @@ TEST(SendStatsTest, CountsAcknowledgedRejectedAndFailedSeparately) {
   const std::string text = FormatText(s, 2.0);
   EXPECT_NE(text.find("metrics: sent 5000 samples in 4 requests"), std::string::npos) << text;
   EXPECT_NE(text.find("1x404"), std::string::npos) << text;
+}
+
+TEST(SendStatsTest, GrpcStatusesAreCountedByName) {
+  SendStats stats;
+  stats.RecordGrpc(Signal::kTraces, 30, 900, 0, "", 0.002);
+  stats.RecordGrpc(Signal::kTraces, 20, 600, 8, "too much", 0.002);
+  stats.RecordGrpc(Signal::kTraces, 10, 300, 14, "failed to connect", 0.002);
+  const StatsSnapshot snapshot = stats.Snapshot();
+  const SignalTotals& t = snapshot[static_cast<int>(Signal::kTraces)];
+  EXPECT_EQ(t.requests_acked, 1);
+  EXPECT_EQ(t.items_acked, 30);
+  EXPECT_EQ(t.rejected_items.at("RESOURCE_EXHAUSTED"), 20);
+  EXPECT_EQ(t.rejected_items.at("UNAVAILABLE"), 10);
+  EXPECT_EQ(t.transport_errors, 0);
+  EXPECT_EQ(t.last_error, "gRPC UNAVAILABLE: failed to connect");
+  EXPECT_EQ(GrpcCodeName(16), "UNAUTHENTICATED");
+  EXPECT_EQ(GrpcCodeName(99), "CODE_99");
 }
 
 TEST(SendStatsTest, JsonQuoteEscapesControlCharacters) {
