@@ -9,6 +9,8 @@
 #include "api/prometheus/query_api.h"
 #include "api/prometheus/series_api.h"
 #include "api/prometheus/status_api.h"
+#include "api/jaeger/jaeger_api.h"
+#include "tracestore/trace_db.h"
 #include "promql/engine/engine.h"
 #include "base/build_info.h"
 #include "base/log.h"
@@ -19,6 +21,9 @@
 #include "ingest/otlp/metrics_ingester.h"
 #include "ingest/otlp/otlp_http.h"
 #include "ingest/otlp/otlp_metrics_grpc.h"
+#include "ingest/otlp/otlp_traces_grpc.h"
+#include "ingest/otlp/otlp_traces_http.h"
+#include "ingest/otlp/traces_ingester.h"
 #include "net/address.h"
 #include "pipeline/memory_limiter.h"
 #include "net/grpc_server.h"
@@ -104,7 +109,9 @@ void Server::RegisterAdminRoutes() {
                 "Metrics:  /metrics (Oriel's own)\n"
                 "Ingest:   POST /api/v1/write (remote_write 1.0/2.0), /metrics/job/<job> "
                 "(Pushgateway)\n"
-                "OTLP:     POST /v1/metrics (gRPC MetricsService on the gRPC listener)\n"
+                "OTLP:     POST /v1/metrics  /v1/traces (and gRPC on the gRPC listener)\n"
+                "Jaeger:   /api/services  /api/traces  /api/traces/<id>  /api/dependencies  "
+                "/api/v3/*\n"
                 "Query:    /api/v1/query  /api/v1/query_range  /api/v1/series  /api/v1/labels  /api/v1/label/<name>/values  "
                 "/api/v1/metadata\n");
   });
@@ -208,6 +215,19 @@ absl::Status Server::OpenEngines() {
   push_options.on_change = [this] { FlushPushgateway(); };
   ingest::RegisterPushgatewayRoutes(router_, *pushgateway_, std::move(push_options));
   pushgateway_flusher_ = std::thread([this] { RunPushgatewayFlusher(); });
+
+  readiness_.SetNotReady("replaying the traces WAL");
+  tracestore::TraceDBOptions trace_options;
+  trace_options.retention_nano = absl::ToInt64Nanoseconds(config_.storage.retention_time);
+  trace_options.registry = &registry_;
+  auto traces = tracestore::TraceDB::Open(data_dir_->path() + "/traces", trace_options);
+  if (!traces.ok()) return traces.status();
+  trace_db_ = std::move(*traces);
+  otlp_traces_ = std::make_unique<ingest::otlp::OtlpTracesIngester>(*trace_db_, &registry_);
+  ingest::otlp::RegisterOtlpTracesHttpRoute(router_, *otlp_traces_);
+  otlp_traces_grpc_ = ingest::otlp::NewOtlpTracesGrpcService(*otlp_traces_);
+  grpc_->AddService(otlp_traces_grpc_.get());
+  api::jaeger::RegisterJaegerRoutes(router_, *trace_db_);
   return absl::OkStatus();
 }
 
@@ -296,6 +316,9 @@ void Server::Shutdown() {
   pushgateway_.reset();
   otlp_metrics_grpc_.reset();
   otlp_metrics_.reset();
+  otlp_traces_grpc_.reset();
+  otlp_traces_.reset();
+  trace_db_.reset();
   metrics_writer_.reset();
   memory_limiter_.reset();
   promql_engine_.reset();

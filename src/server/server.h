@@ -32,6 +32,9 @@ class DB;
 namespace oriel::promql {
 class Engine;
 }
+namespace oriel::tracestore {
+class TraceDB;
+}
 namespace oriel::ingest {
 class PushgatewayStore;
 }
@@ -41,6 +44,7 @@ class MemoryLimitedWriter;
 }  // namespace oriel::pipeline
 namespace oriel::ingest::otlp {
 class OtlpMetricsIngester;
+class OtlpTracesIngester;
 }
 namespace grpc {
 class Service;
@@ -102,6 +106,9 @@ class Server {
   std::unique_ptr<ingest::PushgatewayStore> pushgateway_;
   std::unique_ptr<ingest::otlp::OtlpMetricsIngester> otlp_metrics_;
   std::unique_ptr<grpc::Service> otlp_metrics_grpc_;
+  std::unique_ptr<tracestore::TraceDB> trace_db_;
+  std::unique_ptr<ingest::otlp::OtlpTracesIngester> otlp_traces_;
+  std::unique_ptr<grpc::Service> otlp_traces_grpc_;
   std::thread pushgateway_flusher_;
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;

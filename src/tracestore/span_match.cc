@@ -1,0 +1,127 @@
+#include "tracestore/span_match.h"
+
+#include "fmt/format.h"
+
+namespace oriel::tracestore {
+namespace {
+
+using opentelemetry::proto::common::v1::AnyValue;
+using opentelemetry::proto::common::v1::KeyValue;
+using opentelemetry::proto::trace::v1::Span;
+using opentelemetry::proto::trace::v1::Status;
+
+bool AttributesMatch(const google::protobuf::RepeatedPtrField<KeyValue>& attributes,
+                     std::string_view key, std::string_view value) {
+  std::string text;
+  for (const KeyValue& kv : attributes) {
+    if (kv.key() != key) continue;
+    if (AttributeValueString(kv.value(), &text) && text == value) return true;
+  }
+  return false;
+}
+
+bool TagMatches(const Span& span, const opentelemetry::proto::resource::v1::Resource& resource,
+                const opentelemetry::proto::common::v1::InstrumentationScope& scope,
+                std::string_view key, std::string_view value) {
+  if (AttributesMatch(span.attributes(), key, value)) return true;
+  for (const auto& event : span.events()) {
+    if (AttributesMatch(event.attributes(), key, value)) return true;
+  }
+  if (AttributesMatch(resource.attributes(), key, value)) return true;
+  if (AttributesMatch(scope.attributes(), key, value)) return true;
+  std::string synthetic;
+  return SyntheticTag(span, key, &synthetic) && synthetic == value;
+}
+
+}  // namespace
+
+bool AttributeValueString(const AnyValue& value, std::string* out) {
+  switch (value.value_case()) {
+    case AnyValue::kStringValue:
+      *out = value.string_value();
+      return true;
+    case AnyValue::kBoolValue:
+      *out = value.bool_value() ? "true" : "false";
+      return true;
+    case AnyValue::kIntValue:
+      *out = fmt::format("{}", value.int_value());
+      return true;
+    case AnyValue::kDoubleValue:
+      // C's %.10g and Go's FormatFloat(v, 'g', 10, 64) agree ("1.5", "123", "1e+21").
+      *out = fmt::format("{:.10g}", value.double_value());
+      return true;
+    case AnyValue::kBytesValue: {
+      out->clear();
+      for (unsigned char c : value.bytes_value()) *out += fmt::format("{:02x}", c);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool SyntheticTag(const Span& span, std::string_view key, std::string* out) {
+  if (key == "span.kind") {
+    switch (span.kind()) {
+      case Span::SPAN_KIND_INTERNAL:
+        *out = "internal";
+        return true;
+      case Span::SPAN_KIND_SERVER:
+        *out = "server";
+        return true;
+      case Span::SPAN_KIND_CLIENT:
+        *out = "client";
+        return true;
+      case Span::SPAN_KIND_PRODUCER:
+        *out = "producer";
+        return true;
+      case Span::SPAN_KIND_CONSUMER:
+        *out = "consumer";
+        return true;
+      default:
+        return false;
+    }
+  }
+  if (key == "otel.status_code") {
+    if (span.status().code() == Status::STATUS_CODE_OK) {
+      *out = "OK";
+      return true;
+    }
+    if (span.status().code() == Status::STATUS_CODE_ERROR) {
+      *out = "ERROR";
+      return true;
+    }
+    return false;
+  }
+  if (key == "otel.status_description") {
+    if (span.status().message().empty()) return false;
+    *out = span.status().message();
+    return true;
+  }
+  if (key == "error") {
+    if (span.status().code() != Status::STATUS_CODE_ERROR) return false;
+    *out = "true";
+    return true;
+  }
+  return false;
+}
+
+bool SpanMatches(const TraceQuery& query, const Span& span,
+                 const opentelemetry::proto::resource::v1::Resource& resource,
+                 const opentelemetry::proto::common::v1::InstrumentationScope& scope) {
+  if (!query.operation.empty() && span.name() != query.operation) return false;
+  if (query.span_kind.has_value() && span.kind() != *query.span_kind) return false;
+  const auto start = static_cast<int64_t>(span.start_time_unix_nano());
+  if (query.start_unix_nano != 0 && start < query.start_unix_nano) return false;
+  if (query.end_unix_nano != 0 && start > query.end_unix_nano) return false;
+  const auto duration =
+      static_cast<int64_t>(span.end_time_unix_nano() - span.start_time_unix_nano());
+  if (query.min_duration_nano != 0 && duration < query.min_duration_nano) return false;
+  if (query.max_duration_nano != 0 && duration > query.max_duration_nano) return false;
+  for (const auto& [key, value] : query.tags) {
+    if (!TagMatches(span, resource, scope, key, value)) return false;
+  }
+  return true;
+}
+
+}  // namespace oriel::tracestore

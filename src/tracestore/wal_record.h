@@ -1,0 +1,32 @@
+// The trace store's WAL record format: one record holds the stored spans of one resource
+// (an opentelemetry.proto.trace.v1.ResourceSpans with only accepted spans).
+//
+//   'R' <serialized ResourceSpans>            uncompressed
+//   'Z' <zstd frame of the serialized ResourceSpans, with its content size>
+//
+// Records under kMinCompressBytes, or that zstd does not shrink, are written as 'R'.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+
+namespace oriel::tracestore {
+
+inline constexpr char kPlainRecord = 'R';
+inline constexpr char kZstdRecord = 'Z';
+inline constexpr size_t kMinCompressBytes = 256;
+// A decoded record larger than this is rejected as corrupt (a batch is far smaller).
+inline constexpr size_t kMaxRecordBytes = 256 << 20;
+
+std::string EncodeWalRecord(const opentelemetry::proto::trace::v1::ResourceSpans& rs);
+
+// Decodes a record; input is untrusted (it comes from disk). Errors are kDataLoss naming the
+// cause, e.g. `unknown record type 0x41`.
+[[nodiscard]] absl::Status DecodeWalRecord(std::string_view record,
+                                           opentelemetry::proto::trace::v1::ResourceSpans* rs);
+
+}  // namespace oriel::tracestore
