@@ -1,22 +1,20 @@
 #include "server/server.h"
 
 #include <cstdio>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "api/admin/admin_api.h"
+#include "api/jaeger/jaeger_api.h"
 #include "api/prometheus/query_api.h"
 #include "api/prometheus/series_api.h"
 #include "api/prometheus/status_api.h"
-#include "api/jaeger/jaeger_api.h"
-#include "tracestore/trace_db.h"
-#include "promql/engine/engine.h"
 #include "base/build_info.h"
 #include "base/log.h"
 #include "base/process_metrics.h"
-#include "base/units.h"
 #include "base/status.h"
+#include "base/units.h"
 #include "fmt/format.h"
 #include "ingest/otlp/metrics_ingester.h"
 #include "ingest/otlp/otlp_http.h"
@@ -25,9 +23,11 @@
 #include "ingest/otlp/otlp_traces_http.h"
 #include "ingest/otlp/traces_ingester.h"
 #include "net/address.h"
-#include "pipeline/memory_limiter.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
+#include "pipeline/memory_limiter.h"
+#include "promql/engine/engine.h"
+#include "tracestore/trace_db.h"
 // Only for grpc::Service's destructor: the service object is owned here.
 #include <grpcpp/impl/codegen/service_type.h>
 
@@ -112,7 +112,8 @@ void Server::RegisterAdminRoutes() {
                 "OTLP:     POST /v1/metrics  /v1/traces (and gRPC on the gRPC listener)\n"
                 "Jaeger:   /api/services  /api/traces  /api/traces/<id>  /api/dependencies  "
                 "/api/v3/*\n"
-                "Query:    /api/v1/query  /api/v1/query_range  /api/v1/series  /api/v1/labels  /api/v1/label/<name>/values  "
+                "Query:    /api/v1/query  /api/v1/query_range  /api/v1/series  /api/v1/labels  "
+                "/api/v1/label/<name>/values  "
                 "/api/v1/metadata\n");
   });
 }
@@ -168,6 +169,8 @@ absl::Status Server::OpenEngines() {
   db_options.max_label_value_length = static_cast<size_t>(config_.limits.max_label_value_length);
   db_options.max_active_series = static_cast<size_t>(config_.limits.max_active_series);
   db_options.registry = &registry_;
+  db_options.retention_time_ms = absl::ToInt64Milliseconds(config_.storage.retention_time);
+  db_options.retention_size_bytes = config_.storage.retention_size_bytes;
   auto start = absl::Now();
   auto db = tsdb::DB::Open(data_dir_->path() + "/metrics", db_options);
   if (!db.ok()) return db.status();

@@ -7,6 +7,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "tsdb/db_internal.h"
+#include "tsdb/merge.h"
 #include "tsdb/series_iterator.h"
 #include "tsdb/wal_records.h"
 
@@ -53,19 +55,6 @@ bool SameExemplar(const model::Exemplar& a, const model::Exemplar& b) {
          a.labels == b.labels;
 }
 
-std::string_view ReasonLabel(Verdict v) {
-  switch (v) {
-    case Verdict::kRejectOutOfOrder:
-      return "out_of_order";
-    case Verdict::kRejectDuplicate:
-      return "duplicate";
-    case Verdict::kRejectTooOld:
-      return "too_old";
-    default:
-      return "";
-  }
-}
-
 // Locks the append_mu of a set of series in ref order (so writers never deadlock) and unlocks
 // them when it goes out of scope.
 class SeriesLocks {
@@ -89,45 +78,11 @@ class SeriesLocks {
 
 }  // namespace
 
-struct DB::SelfMetrics {
-  explicit SelfMetrics(metrics::Registry& r)
-      : head_series(r.AddGauge("oriel_tsdb_head_series", "Series in the metrics head.")),
-        series_created(r.AddCounter("oriel_tsdb_head_series_created_total",
-                                    "Series created in the metrics head.")),
-        samples_appended(r.AddCounterFamily("oriel_tsdb_samples_appended_total",
-                                            "Samples stored by the metrics engine.", {"type"})),
-        ooo_appended(r.AddCounter("oriel_tsdb_out_of_order_samples_appended_total",
-                                  "Samples stored in the out-of-order buffer.")),
-        out_of_order(r.AddCounterFamily(
-            "oriel_tsdb_out_of_order_samples_total",
-            "Samples refused because they were older than their series' last sample.", {"type"})),
-        rejected(r.AddCounterFamily("oriel_tsdb_rejected_samples_total",
-                                    "Samples refused by the append rules.", {"type", "reason"})),
-        exemplars_appended(r.AddCounter("oriel_tsdb_exemplars_appended_total",
-                                        "Exemplars stored by the metrics engine.")),
-        exemplars_rejected(r.AddCounter("oriel_tsdb_exemplars_rejected_total",
-                                        "Exemplars refused (out of order or too long).")),
-        wal_failures(r.AddCounter("oriel_tsdb_wal_append_failures_total",
-                                  "Writes refused because the WAL append failed.")) {}
-
-  void Reject(std::string_view type, Verdict v) {
-    rejected.WithLabels({type, ReasonLabel(v)}).Inc();
-    if (v == Verdict::kRejectOutOfOrder) out_of_order.WithLabels({type}).Inc();
-  }
-
-  metrics::Gauge& head_series;
-  metrics::Counter& series_created;
-  metrics::CounterFamily& samples_appended;
-  metrics::Counter& ooo_appended;
-  metrics::CounterFamily& out_of_order;
-  metrics::CounterFamily& rejected;
-  metrics::Counter& exemplars_appended;
-  metrics::Counter& exemplars_rejected;
-  metrics::Counter& wal_failures;
-};
-
-DB::DB(std::unique_ptr<storage::Wal> wal, DbOptions options)
-    : options_(options), head_(std::make_unique<Head>(options.head)), wal_(std::move(wal)) {
+DB::DB(std::unique_ptr<storage::Wal> wal, DbOptions options, std::string dir)
+    : options_(options),
+      head_(std::make_unique<Head>(options.head)),
+      wal_(std::move(wal)),
+      dir_(std::move(dir)) {
   metrics::Registry* registry = options_.registry;
   if (registry == nullptr) {
     own_registry_ = std::make_unique<metrics::Registry>();
@@ -136,22 +91,46 @@ DB::DB(std::unique_ptr<storage::Wal> wal, DbOptions options)
   metrics_ = std::make_unique<SelfMetrics>(*registry);
 }
 
-DB::~DB() = default;
+DB::~DB() {
+  {
+    std::lock_guard lock(bg_mu_);
+    stop_ = true;
+  }
+  bg_cv_.notify_all();
+  if (bg_thread_.joinable()) bg_thread_.join();
+}
 
 absl::StatusOr<std::unique_ptr<DB>> DB::Open(std::unique_ptr<storage::Wal> wal, DbOptions options) {
-  if (options.head.samples_per_chunk <= 0 || options.head.out_of_order_time_window_ms < 0) {
+  return OpenImpl(std::move(wal), options, "");
+}
+
+absl::StatusOr<std::unique_ptr<DB>> DB::OpenImpl(std::unique_ptr<storage::Wal> wal,
+                                                 DbOptions options, std::string dir) {
+  if (options.head.samples_per_chunk <= 0 || options.head.out_of_order_time_window_ms < 0 ||
+      options.block_range_ms <= 0 || options.retention_time_ms < 0 ||
+      options.retention_size_bytes < 0 ||
+      (options.compaction_factor > 1 &&
+       options.block_range_ms > INT64_MAX / options.compaction_factor)) {
     return absl::InvalidArgumentError(
-        "cannot open metrics engine: samples_per_chunk must be positive and "
-        "out_of_order_time_window_ms not negative");
+        "cannot open metrics engine: samples_per_chunk and block_range_ms must be positive and "
+        "out_of_order_time_window_ms, retention_time_ms and retention_size_bytes not negative");
   }
-  std::unique_ptr<DB> db(new DB(std::move(wal), options));
+  std::unique_ptr<DB> db(new DB(std::move(wal), options, std::move(dir)));
+  if (!db->dir_.empty()) ORIEL_RETURN_IF_ERROR(db->LoadBlocks());
   ORIEL_RETURN_IF_ERROR(db->Replay());
+  if (!db->dir_.empty() && options.background_maintenance) {
+    db->bg_thread_ = std::thread([d = db.get()] { d->BackgroundLoop(); });
+  }
   return db;
 }
 
 absl::Status DB::Replay() {
-  int64_t records = 0, unknown_refs = 0;
-  absl::Status st = wal_->Replay(0, [&](std::string_view bytes) -> absl::Status {
+  int64_t records = 0, unknown_refs = 0, in_blocks = 0;
+  ORIEL_ASSIGN_OR_RETURN(uint64_t first_segment, CheckpointSegment());
+  // Samples the blocks already hold (a crash came between writing a block and truncating the
+  // WAL) are skipped, so nothing is read twice.
+  const int64_t min_valid = head_->MinValidTime();
+  absl::Status st = wal_->Replay(first_segment, [&](std::string_view bytes) -> absl::Status {
     ORIEL_ASSIGN_OR_RETURN(WalRecord rec, DecodeWalRecord(bytes));
     ++records;
     // The WAL only holds samples that were accepted, so they are applied without the checks.
@@ -160,6 +139,10 @@ absl::Status DB::Replay() {
       head_->Get(s.ref)->logged = true;
     }
     for (const WalSample& s : rec.samples) {
+      if (s.t < min_valid) {
+        ++in_blocks;
+        continue;
+      }
       MemSeries* series = head_->Get(s.ref);
       if (series == nullptr) {
         ++unknown_refs;
@@ -168,6 +151,10 @@ absl::Status DB::Replay() {
       head_->ApplyFloat(*series, s.t, s.v);
     }
     for (const WalHistogram& h : rec.histograms) {
+      if (h.h.timestamp_ms < min_valid) {
+        ++in_blocks;
+        continue;
+      }
       MemSeries* series = head_->Get(h.ref);
       if (series == nullptr) {
         ++unknown_refs;
@@ -191,9 +178,15 @@ absl::Status DB::Replay() {
   if (unknown_refs > 0) {
     log::Warn("metrics WAL refers to unknown series", {{"references", unknown_refs}});
   }
+  if (in_blocks > 0) {
+    // Series whose samples were all in blocks.
+    head_->TruncateBefore(min_valid);
+    head_->FreeRetired();
+  }
   metrics_->head_series.Set(static_cast<double>(head_->NumSeries()));
-  log::Info("replayed metrics WAL",
-            {{"records", records}, {"series", static_cast<int64_t>(head_->NumSeries())}});
+  log::Info("replayed metrics WAL", {{"records", records},
+                                     {"series", static_cast<int64_t>(head_->NumSeries())},
+                                     {"skipped_in_blocks", in_blocks}});
   return absl::OkStatus();
 }
 
@@ -253,6 +246,18 @@ absl::Status DB::Validate(const model::MetricBatch& batch) const {
 
 absl::StatusOr<WriteResult> DB::Write(model::MetricBatch batch) {
   ORIEL_RETURN_IF_ERROR(Validate(batch));
+  absl::StatusOr<WriteResult> result = WriteLocked(std::move(batch));
+  if (bg_thread_.joinable() && HeadNeedsPersisting()) {
+    std::lock_guard lock(bg_mu_);
+    kick_ = true;
+    bg_cv_.notify_all();
+  }
+  return result;
+}
+
+absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
+  // Keeps the head's valid range and its series fixed from the checks to applying.
+  absl::ReaderMutexLock gc(&gc_mu_);
   std::vector<const model::Labels*> labels;
   labels.reserve(batch.series.size());
   for (const model::SeriesData& sd : batch.series) labels.push_back(&sd.labels);
@@ -423,21 +428,36 @@ std::vector<MemSeries*> DB::SeriesInRange(int64_t mint, int64_t maxt,
 std::unique_ptr<SeriesSet> DB::Select(int64_t mint_ms, int64_t maxt_ms,
                                       std::span<const model::Matcher> matchers,
                                       const SelectHints* hints) {
+  auto guard = std::make_unique<ReaderGuard>(*this);
+  // Blocks first: where a block and the head hold the same timestamp, the block's sample wins.
+  std::vector<std::unique_ptr<SeriesSet>> sets;
+  for (const auto& b : Blocks()) {
+    if (b->Overlaps(mint_ms, maxt_ms)) sets.push_back(b->Select(mint_ms, maxt_ms, matchers));
+  }
   std::vector<MemSeries*> series = SeriesInRange(mint_ms, maxt_ms, matchers);
   std::sort(series.begin(), series.end(),
             [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
-  return std::make_unique<HeadSeriesSet>(*head_, std::move(series), mint_ms, maxt_ms);
+  sets.push_back(std::make_unique<HeadSeriesSet>(*head_, std::move(series), mint_ms, maxt_ms));
+  std::unique_ptr<SeriesSet> set =
+      sets.size() == 1 ? std::move(sets[0]) : std::make_unique<MergeSeriesSet>(std::move(sets));
+  return std::make_unique<GuardedSeriesSet>(std::move(guard), std::move(set));
 }
 
 absl::StatusOr<std::vector<std::string>> DB::LabelNames(int64_t mint_ms, int64_t maxt_ms,
                                                         std::span<const model::Matcher> matchers) {
+  ReaderGuard guard(*this);
+  absl::flat_hash_set<std::string> names;
   // The index answers directly when the range covers all of the head.
   if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime()) {
-    return head_->LabelNames();
+    for (std::string& n : head_->LabelNames()) names.insert(std::move(n));
+  } else {
+    for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {
+      for (const model::Label& l : s->labels) names.insert(l.name);
+    }
   }
-  absl::flat_hash_set<std::string> names;
-  for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {
-    for (const model::Label& l : s->labels) names.insert(l.name);
+  for (const auto& b : Blocks()) {
+    if (!b->Overlaps(mint_ms, maxt_ms)) continue;
+    for (std::string& n : b->LabelNames(mint_ms, maxt_ms, matchers)) names.insert(std::move(n));
   }
   std::vector<std::string> out(names.begin(), names.end());
   std::sort(out.begin(), out.end());
@@ -447,13 +467,21 @@ absl::StatusOr<std::vector<std::string>> DB::LabelNames(int64_t mint_ms, int64_t
 absl::StatusOr<std::vector<std::string>> DB::LabelValues(std::string_view name, int64_t mint_ms,
                                                          int64_t maxt_ms,
                                                          std::span<const model::Matcher> matchers) {
-  if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime()) {
-    return head_->LabelValues(name);
-  }
+  ReaderGuard guard(*this);
   absl::flat_hash_set<std::string> values;
-  for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {
-    std::string_view v = s->labels.Get(name);
-    if (!v.empty()) values.insert(std::string(v));
+  if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime()) {
+    for (std::string& v : head_->LabelValues(name)) values.insert(std::move(v));
+  } else {
+    for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {
+      std::string_view v = s->labels.Get(name);
+      if (!v.empty()) values.insert(std::string(v));
+    }
+  }
+  for (const auto& b : Blocks()) {
+    if (!b->Overlaps(mint_ms, maxt_ms)) continue;
+    for (std::string& v : b->LabelValues(name, mint_ms, maxt_ms, matchers)) {
+      values.insert(std::move(v));
+    }
   }
   std::vector<std::string> out(values.begin(), values.end());
   std::sort(out.begin(), out.end());
@@ -466,6 +494,7 @@ std::vector<model::MetricMetadata> DB::Metadata(std::string_view metric, size_t 
 
 std::vector<ExemplarSeries> DB::Exemplars(int64_t mint_ms, int64_t maxt_ms,
                                           std::span<const model::Matcher> matchers) {
+  ReaderGuard guard(*this);
   std::vector<ExemplarSeries> out;
   for (MemSeries* s : head_->Select(matchers)) {
     std::vector<model::Exemplar> es = head_->exemplars().Get(s->ref, mint_ms, maxt_ms);

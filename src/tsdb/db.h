@@ -1,15 +1,36 @@
 // The metrics engine: MetricsWriter and MetricsReader over the in-memory head, made durable by
-// a WAL that is replayed on open. Blocks, compaction and retention are not implemented yet: all
-// data lives in the head (and the WAL) for the lifetime of the data directory.
+// a WAL that is replayed on open, plus immutable on-disk blocks (see block_writer.h).
+//
+// Opened on a directory, the engine persists the head into blocks: when the head spans more
+// than 1.5 block ranges, its oldest range-aligned window becomes a block, the head drops that
+// window, and the WAL is replaced by a checkpoint of what the head still holds. Reads merge the
+// blocks and the head. Retention deletes blocks by age and by total size. Layout of `dir`:
+//   wal/               WAL segments
+//   checkpoint         the first WAL segment to replay (absent: all of them)
+//   block-<min>-<max>/ blocks (suffix .tmp or .deleting: half written or half deleted; removed
+//                      on open). Compaction writes the merged block before deleting its
+//                      sources; a block inside the range of a higher-level one is such a
+//                      leftover source and is deleted on open.
+// Crash safety: samples of a window are refused (too old) before the window is persisted, and on
+// open the head refuses (and WAL replay skips) samples at or before the newest block's max time,
+// so data is never both in a block and in the head after a restart, whatever step a crash
+// interrupted.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "base/metrics.h"
 #include "storage/wal.h"
+#include "tsdb/block_reader.h"
 #include "tsdb/head.h"
 #include "tsdb/metrics_store.h"
 
@@ -26,6 +47,20 @@ struct DbOptions {
   // Where the self-metrics (oriel_tsdb_*) go; null: a private registry. Must outlive the DB.
   // Register at most one DB per registry (metric names are unique).
   metrics::Registry* registry = nullptr;
+
+  // Blocks (only when opened on a directory). The head is persisted in windows of this size,
+  // aligned to multiples of it.
+  int64_t block_range_ms = 2 * 3600 * 1000;
+  // Blocks whose max time is older than (newest data - this) are deleted (0: keep forever).
+  int64_t retention_time_ms = 15LL * 24 * 3600 * 1000;
+  // Adjacent blocks within one aligned window of compaction_factor x block_range_ms that the
+  // head has moved past are compacted into one block (< 2: no compaction).
+  int compaction_factor = 3;
+  // Oldest blocks are deleted until the blocks take at most this many bytes (0: no limit).
+  int64_t retention_size_bytes = 0;
+  // Whether a background thread runs Maintain() every minute and after writes that make the
+  // head long enough to persist. Off: only explicit Maintain() calls persist and delete.
+  bool background_maintenance = true;
 };
 
 // Thread-safe: any number of concurrent writers and readers. Writers lock the series of their
@@ -34,10 +69,13 @@ struct DbOptions {
 // readers copy a series under its short data lock and iterate the copy without locks.
 class DB final : public MetricsWriter, public MetricsReader {
  public:
-  // Opens the engine in `dir` (created if needed), its WAL in `dir`/wal, and replays it.
+  // Opens the engine in `dir` (created if needed): loads its blocks (a corrupt one is a
+  // kDataLoss error), replays its WAL in `dir`/wal from the last checkpoint, and starts the
+  // background maintenance thread (see DbOptions).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<DB>> Open(const std::string& dir,
                                                                 DbOptions options);
-  // Replays `wal` into a new head, then appends to it.
+  // Replays `wal` into a new head, then appends to it. Without a directory there are no blocks:
+  // all data stays in the head.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<DB>> Open(std::unique_ptr<storage::Wal> wal,
                                                                 DbOptions options);
   ~DB() override;
@@ -62,10 +100,35 @@ class DB final : public MetricsWriter, public MetricsReader {
 
   const Head& head() const { return *head_; }
 
+  // Persists the head's old windows into blocks (truncating the head and the WAL) and applies
+  // retention. A no-op for a DB opened without a directory. Thread-safe; serialised.
+  [[nodiscard]] absl::Status Maintain();
+
+  // The loaded blocks, oldest first.
+  std::vector<std::shared_ptr<BlockReader>> Blocks() const;
+
  private:
   struct SelfMetrics;
-  DB(std::unique_ptr<storage::Wal> wal, DbOptions options);
+  class ReaderGuard;
+  class GuardedSeriesSet;
+  DB(std::unique_ptr<storage::Wal> wal, DbOptions options, std::string dir);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<DB>> OpenImpl(
+      std::unique_ptr<storage::Wal> wal, DbOptions options, std::string dir);
+  [[nodiscard]] absl::Status LoadBlocks();
   [[nodiscard]] absl::Status Replay();
+  // The first WAL segment to replay: the one the last checkpoint starts (0: none).
+  [[nodiscard]] absl::StatusOr<uint64_t> CheckpointSegment() const;
+  [[nodiscard]] absl::StatusOr<WriteResult> WriteLocked(model::MetricBatch batch);
+  // Persists [mint, maxt] of the head into a block, drops it from the head, checkpoints the WAL.
+  [[nodiscard]] absl::Status PersistWindow(int64_t mint, int64_t maxt);
+  [[nodiscard]] absl::Status WriteCheckpoint();
+  [[nodiscard]] absl::Status ApplyRetention();
+  [[nodiscard]] absl::Status Compact();
+  // Deletes a block directory crash-safely (renamed first, then removed).
+  [[nodiscard]] absl::Status DeleteBlockDir(const std::string& dir);
+  void UpdateBlockMetrics();
+  void BackgroundLoop();
+  bool HeadNeedsPersisting() const;
   [[nodiscard]] absl::Status Validate(const model::MetricBatch& batch) const;
   // Series matching `matchers` with samples in [mint, maxt].
   std::vector<MemSeries*> SeriesInRange(int64_t mint, int64_t maxt,
@@ -76,6 +139,31 @@ class DB final : public MetricsWriter, public MetricsReader {
   std::unique_ptr<SelfMetrics> metrics_;
   std::unique_ptr<Head> head_;
   std::unique_ptr<storage::Wal> wal_;
+  const std::string dir_;  // empty: no blocks
+
+  // Writers hold it shared from finding their series to applying; PersistWindow holds it
+  // exclusively while it changes the head's valid range, unlinks series and checkpoints.
+  // Readers take it shared only to register in active_readers_, which tells when series
+  // unlinked from the head may be freed.
+  mutable absl::Mutex gc_mu_;
+  mutable std::atomic<int64_t> active_readers_{0};
+  // Readers by epoch (two slots, as in RCU): a reader's block list and its view of the head
+  // must agree, so after a new block becomes visible the head drops that window only once
+  // every reader that may have missed the block (the previous epoch) is done.
+  mutable std::atomic<uint64_t> reader_epoch_{0};
+  mutable std::atomic<int64_t> epoch_readers_[2] = {0, 0};
+  // Flips the epoch and waits until the readers of the previous one have finished.
+  void WaitForEarlierReaders() const;
+
+  mutable std::mutex blocks_mu_;  // guards blocks_
+  std::vector<std::shared_ptr<BlockReader>> blocks_;
+
+  std::mutex maintain_mu_;  // serialises Maintain
+  std::mutex bg_mu_;        // guards stop_ and kick_
+  std::condition_variable bg_cv_;
+  bool stop_ = false;
+  bool kick_ = false;
+  std::thread bg_thread_;
 };
 
 }  // namespace oriel::tsdb

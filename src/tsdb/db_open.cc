@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& dir, DbOptions o
         fmt::format("cannot create metrics directory {}: {}", dir, ec.message()));
   }
   ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<storage::Wal> wal, storage::Wal::Open(dir + "/wal"));
-  return Open(std::move(wal), options);
+  return OpenImpl(std::move(wal), options, dir);
 }
 
 }  // namespace oriel::tsdb

@@ -211,6 +211,7 @@ Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t 
 
 Verdict Head::CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, double v,
                          int64_t head_max_time) const {
+  if (t < MinValidTime()) return Verdict::kRejectTooOld;
   uint64_t bits = std::bit_cast<uint64_t>(v);
   bool head_empty = head_max_time == INT64_MIN;
   int64_t min_valid = head_empty ? INT64_MIN : SaturatingSub(head_max_time, kMinValidTimeWindowMs);
@@ -250,6 +251,7 @@ Verdict Head::CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, do
 Verdict Head::CheckHistogram(const MemSeries& s, const Staged& staged,
                              const model::HistogramSample& h, int64_t head_max_time) const {
   int64_t t = h.timestamp_ms;
+  if (t < MinValidTime()) return Verdict::kRejectTooOld;
   bool head_empty = head_max_time == INT64_MIN;
   int64_t min_valid = head_empty ? INT64_MIN : SaturatingSub(head_max_time, kMinValidTimeWindowMs);
   if (t >= min_valid) {
@@ -343,6 +345,84 @@ void Head::ApplyHistogram(MemSeries& s, const model::HistogramSample& h) {
     *s.last_histogram = h;
   }
   UpdateTimeBounds(s, h.timestamp_ms);
+}
+
+size_t Head::TruncateBefore(int64_t t) {
+  std::vector<MemSeries*> all;
+  {
+    std::shared_lock lock(index_mu_);
+    for (const auto& s : series_) {
+      if (s != nullptr) all.push_back(s.get());
+    }
+  }
+  std::vector<MemSeries*> emptied;
+  int64_t new_min = INT64_MAX;
+  for (MemSeries* s : all) {
+    std::lock_guard lock(s->data_mu);
+    // Series without any sample (all in blocks, or every write refused) go too.
+    if (s->min_time < t || s->min_time == INT64_MAX) {
+      std::vector<HeadChunk> kept;
+      for (HeadChunk& c : s->chunks) {
+        if (c.max_time() < t) continue;
+        if (c.min_time() >= t) {
+          kept.push_back(std::move(c));
+          continue;
+        }
+        HeadChunk nc;
+        if (c.is_float()) {
+          XorChunk x;
+          XorIterator it(c.bytes(), c.num_samples());
+          if (it.Seek(t)) {
+            do {
+              x.Append(it.t(), it.v());
+            } while (it.Next());
+          }
+          nc.data = std::move(x);
+        } else {
+          HistogramChunk h;
+          HistogramIterator it(c.bytes(), c.num_samples());
+          if (it.Seek(t)) {
+            do {
+              h.Append(it.at());
+            } while (it.Next());
+          }
+          nc.data = std::move(h);
+        }
+        if (nc.num_samples() > 0) kept.push_back(std::move(nc));
+      }
+      s->chunks = std::move(kept);
+      std::erase_if(s->ooo, [t](const model::Sample& x) { return x.timestamp_ms < t; });
+      s->min_time = INT64_MAX;
+      if (!s->chunks.empty()) s->min_time = s->chunks.front().min_time();
+      if (!s->ooo.empty()) s->min_time = std::min(s->min_time, s->ooo.front().timestamp_ms);
+      if (s->min_time == INT64_MAX) {
+        s->max_time = INT64_MIN;
+        emptied.push_back(s);
+      }
+    }
+    new_min = std::min(new_min, s->min_time);
+  }
+  {
+    std::lock_guard lock(index_mu_);
+    for (MemSeries* s : emptied) {
+      postings_.Remove(s->ref, s->labels);
+      auto it = by_hash_.find(HashOf(s->labels));
+      if (it != by_hash_.end()) {
+        it->second.erase(std::remove(it->second.begin(), it->second.end(), s->ref),
+                         it->second.end());
+        if (it->second.empty()) by_hash_.erase(it);
+      }
+      retired_.push_back(std::move(series_[s->ref]));
+      --num_series_;
+    }
+  }
+  min_time_.store(new_min, std::memory_order_release);
+  return emptied.size();
+}
+
+void Head::FreeRetired() {
+  std::lock_guard lock(index_mu_);
+  retired_.clear();
 }
 
 void Head::SetMetadata(const model::MetricMetadata& m) {

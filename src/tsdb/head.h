@@ -144,6 +144,21 @@ class Head {
   int64_t MaxTime() const { return max_time_.load(std::memory_order_acquire); }
   int64_t MinTime() const { return min_time_.load(std::memory_order_acquire); }
 
+  // Samples older than this are refused as too old (kRejectTooOld): their time range is already
+  // in a block (or being written to one). Thread-safe.
+  void SetMinValidTime(int64_t t) { min_valid_time_.store(t, std::memory_order_release); }
+  int64_t MinValidTime() const { return min_valid_time_.load(std::memory_order_acquire); }
+
+  // Drops every sample older than `t` (chunks straddling `t` are re-encoded) and unlinks the
+  // series left without samples (or that never had any) from the index, so selects and Get no
+  // longer find them; returns how many. Their objects are retired, not freed (see FreeRetired).
+  // MinTime() becomes the oldest remaining sample. REQUIRES: no concurrent writer (readers may
+  // run).
+  size_t TruncateBefore(int64_t t);
+  // Frees the series retired by TruncateBefore. REQUIRES: nobody holds a pointer to one (no
+  // reader or writer that could have found it before it was unlinked is still running).
+  void FreeRetired();
+
   // The append rules. REQUIRES: s.append_mu held; `staged` from Staged::Of(s) plus this write's
   // accepted samples (RecordFloat/RecordHistogram); `head_max_time` the head's max time
   // including this write's accepted samples.
@@ -205,9 +220,11 @@ class Head {
   absl::flat_hash_map<uint64_t, absl::InlinedVector<uint32_t, 1>> by_hash_;
   PostingsIndex postings_;
   size_t num_series_ = 0;
+  std::vector<std::unique_ptr<MemSeries>> retired_;  // unlinked, not yet freed
 
   std::atomic<int64_t> max_time_{INT64_MIN};
   std::atomic<int64_t> min_time_{INT64_MAX};
+  std::atomic<int64_t> min_valid_time_{INT64_MIN};
 
   ExemplarStorage exemplars_;
 

@@ -9,6 +9,11 @@ void PostingsIndex::Add(uint32_t id, const model::Labels& labels) {
   all_.Add(id);
 }
 
+void PostingsIndex::AddPosting(const std::string& name, const std::string& value, uint32_t id) {
+  postings_[name][value].Add(id);
+  all_.Add(id);
+}
+
 void PostingsIndex::Remove(uint32_t id, const model::Labels& labels) {
   for (const model::Label& l : labels) {
     auto name_it = postings_.find(l.name);

@@ -22,6 +22,8 @@ class PostingsIndex {
   void Add(uint32_t id, const model::Labels& labels);
   // Removes series `id` (which had `labels`) from the index.
   void Remove(uint32_t id, const model::Labels& labels);
+  // Adds series `id` to the postings of one label pair (loading an on-disk index).
+  void AddPosting(const std::string& name, const std::string& value, uint32_t id);
 
   // The series matching every matcher. A matcher that matches the empty string also selects
   // series without its label (Prometheus semantics: an absent label has the value ""). With no

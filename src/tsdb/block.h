@@ -1,0 +1,54 @@
+// The on-disk block of the metrics engine: an immutable directory holding the samples of one time
+// range (see docs/formats/tsdb_block.md for the byte layout). This header holds what the writer
+// and the reader share: the meta data, the file names and the chunk encodings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace oriel::tsdb {
+
+inline constexpr std::string_view kBlockChunksFile = "chunks";
+inline constexpr std::string_view kBlockIndexFile = "index";
+inline constexpr std::string_view kBlockMetaFile = "meta.json";
+// A directory being written or deleted carries one of these suffixes; Open removes them.
+inline constexpr std::string_view kBlockTmpSuffix = ".tmp";
+inline constexpr std::string_view kBlockDeletingSuffix = ".deleting";
+
+inline constexpr std::string_view kChunksMagic = "ORCHK001";
+inline constexpr std::string_view kIndexMagic = "ORIDX001";
+inline constexpr int kBlockFormatVersion = 1;
+
+// Chunk encodings in the chunks file.
+inline constexpr uint8_t kChunkXor = 1;
+inline constexpr uint8_t kChunkHistogram = 2;
+
+// What meta.json says. The time range is inclusive and is the range the block was cut for: every
+// sample of the block lies in it.
+struct BlockMeta {
+  int version = kBlockFormatVersion;
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  uint64_t num_series = 0;
+  uint64_t num_chunks = 0;
+  uint64_t num_samples = 0;
+  // How many compactions produced the block (1: cut from the head).
+  int level = 1;
+};
+
+std::string EncodeBlockMeta(const BlockMeta& meta);
+// Parses what EncodeBlockMeta writes: a flat JSON object of integer fields (unknown fields are
+// ignored; missing or malformed ones are errors).
+[[nodiscard]] absl::StatusOr<BlockMeta> ParseBlockMeta(std::string_view json);
+
+// The directory name of a block for a time range: sorts by min time for non-negative times.
+std::string BlockDirName(int64_t min_time, int64_t max_time);
+
+// Little-endian fixed-width helpers of the block files.
+void PutFixed32(std::string& out, uint32_t v);
+uint32_t DecodeFixed32(const char* p);
+
+}  // namespace oriel::tsdb

@@ -1,0 +1,322 @@
+#include "tsdb/block_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "base/check.h"
+#include "base/status.h"
+#include "storage/crc32c.h"
+#include "tsdb/encoding.h"
+#include "tsdb/series_iterator.h"
+
+namespace oriel::tsdb {
+namespace {
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::DataLossError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(fmt::format("cannot read {}", path));
+  return std::move(ss).str();
+}
+
+// A chunk's header in the chunks file: encoding, sample count, and where its bytes are.
+struct ChunkHeader {
+  uint8_t encoding = 0;
+  uint64_t num_samples = 0;
+  std::string_view data;
+  size_t crc_offset = 0;  // the CRC covers [ref, crc_offset)
+};
+
+bool ParseChunkHeader(std::string_view file, uint64_t ref, ChunkHeader* h) {
+  if (ref < kChunksMagic.size() || ref >= file.size()) return false;
+  ByteReader r(file.substr(ref));
+  if (!r.Byte(&h->encoding) || !r.Uvarint(&h->num_samples) || !r.String(&h->data)) return false;
+  if (h->encoding != kChunkXor && h->encoding != kChunkHistogram) return false;
+  if (h->num_samples == 0 || h->num_samples > INT32_MAX) return false;
+  if (r.remaining() < 4) return false;
+  h->crc_offset = ref + r.offset();
+  return true;
+}
+
+class BlockSeriesSet final : public SeriesSet {
+ public:
+  BlockSeriesSet(std::shared_ptr<const BlockReader> block, std::vector<uint32_t> ids, int64_t mint,
+                 int64_t maxt)
+      : block_(std::move(block)), ids_(std::move(ids)), mint_(mint), maxt_(maxt) {}
+
+  bool Next() override {
+    current_.reset();
+    if (!status_.ok()) return false;
+    while (next_ < ids_.size()) {
+      absl::StatusOr<std::optional<SeriesSnapshot>> snap =
+          block_->Snapshot(ids_[next_++], mint_, maxt_);
+      if (!snap.ok()) {
+        status_ = snap.status();
+        return false;
+      }
+      if (!snap->has_value()) continue;
+      current_ = std::make_shared<const SeriesSnapshot>(std::move(**snap));
+      if (SnapshotIterator(current_, mint_, maxt_).Next() != SampleIterator::ValueType::kNone) {
+        return true;
+      }
+    }
+    current_.reset();
+    return false;
+  }
+  const model::Labels& labels() const override {
+    ORIEL_CHECK(current_ != nullptr);
+    return current_->labels;
+  }
+  std::unique_ptr<SampleIterator> Samples() const override {
+    ORIEL_CHECK(current_ != nullptr);
+    return std::make_unique<SnapshotIterator>(current_, mint_, maxt_);
+  }
+  absl::Status status() const override { return status_; }
+
+ private:
+  std::shared_ptr<const BlockReader> block_;
+  std::vector<uint32_t> ids_;
+  int64_t mint_;
+  int64_t maxt_;
+  size_t next_ = 0;
+  std::shared_ptr<const SeriesSnapshot> current_;
+  absl::Status status_;
+};
+
+}  // namespace
+
+BlockReader::~BlockReader() {
+  if (chunks_ != nullptr) ::munmap(const_cast<char*>(chunks_), chunks_size_);
+}
+
+absl::StatusOr<std::shared_ptr<BlockReader>> BlockReader::Open(const std::string& dir) {
+  std::shared_ptr<BlockReader> b(new BlockReader());
+  b->dir_ = dir;
+  std::string meta_path = dir + "/" + std::string(kBlockMetaFile);
+  ORIEL_ASSIGN_OR_RETURN(std::string meta_json, ReadWholeFile(meta_path));
+  absl::StatusOr<BlockMeta> meta = ParseBlockMeta(meta_json);
+  if (!meta.ok()) {
+    return absl::DataLossError(
+        fmt::format("cannot open block {}: {}", dir, meta.status().message()));
+  }
+  b->meta_ = *meta;
+
+  std::string chunks_path = dir + "/" + std::string(kBlockChunksFile);
+  int fd = ::open(chunks_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::DataLossError(
+        fmt::format("cannot open {}: {}", chunks_path, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return absl::DataLossError(fmt::format("cannot stat {}: {}", chunks_path, std::strerror(err)));
+  }
+  b->chunks_size_ = static_cast<size_t>(st.st_size);
+  if (b->chunks_size_ < kChunksMagic.size()) {
+    ::close(fd);
+    return absl::DataLossError(fmt::format("cannot open {}: the file is too short", chunks_path));
+  }
+  void* p = ::mmap(nullptr, b->chunks_size_, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    return absl::DataLossError(fmt::format("cannot map {}: {}", chunks_path, std::strerror(errno)));
+  }
+  b->chunks_ = static_cast<const char*>(p);
+  if (std::string_view(b->chunks_, kChunksMagic.size()) != kChunksMagic) {
+    return absl::DataLossError(fmt::format("cannot open {}: bad magic", chunks_path));
+  }
+
+  std::string index_path = dir + "/" + std::string(kBlockIndexFile);
+  ORIEL_ASSIGN_OR_RETURN(std::string index, ReadWholeFile(index_path));
+  if (absl::Status s = b->LoadIndex(index); !s.ok()) {
+    return absl::DataLossError(fmt::format("cannot load {}: {}", index_path, s.message()));
+  }
+  b->size_bytes_ = b->chunks_size_ + index.size() + meta_json.size();
+  return b;
+}
+
+absl::Status BlockReader::CheckChunkRef(uint64_t ref) const {
+  ChunkHeader h;
+  if (!ParseChunkHeader(std::string_view(chunks_, chunks_size_), ref, &h)) {
+    return absl::DataLossError(
+        fmt::format("chunk reference {} does not point at a valid chunk", ref));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::LoadIndex(std::string_view data) {
+  if (data.size() < kIndexMagic.size() + 4 || data.substr(0, kIndexMagic.size()) != kIndexMagic) {
+    return absl::DataLossError("bad magic or too short");
+  }
+  uint32_t want = DecodeFixed32(data.data() + data.size() - 4);
+  std::string_view body = data.substr(0, data.size() - 4);
+  if (storage::Crc32c(body) != want) return absl::DataLossError("CRC mismatch");
+  ByteReader r(body.substr(kIndexMagic.size()));
+  auto bad = [&](std::string_view what) {
+    return absl::DataLossError(
+        fmt::format("{} at offset {}", what, kIndexMagic.size() + r.offset()));
+  };
+
+  uint64_t n = 0;
+  if (!r.Uvarint(&n) || n > r.remaining()) return bad("bad symbol count");
+  std::vector<std::string_view> symbols(n);
+  for (auto& s : symbols) {
+    if (!r.String(&s)) return bad("truncated symbol");
+  }
+  auto sym = [&](std::string_view* out) {
+    uint64_t id = 0;
+    if (!r.Uvarint(&id) || id >= symbols.size()) return false;
+    *out = symbols[id];
+    return true;
+  };
+
+  if (!r.Uvarint(&n) || n > r.remaining() || n > UINT32_MAX) return bad("bad series count");
+  if (n != meta_.num_series) return bad("series count differs from meta.json");
+  series_.resize(n);
+  uint64_t total_labels = 0, total_chunks = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t nl = 0;
+    if (!r.Uvarint(&nl) || nl == 0 || nl > r.remaining()) return bad("bad label count");
+    std::vector<model::Label> labels(nl);
+    for (uint64_t j = 0; j < nl; ++j) {
+      std::string_view name, value;
+      if (!sym(&name) || !sym(&value)) return bad("bad symbol reference");
+      labels[j] = {std::string(name), std::string(value)};
+      if (j > 0 && labels[j - 1].name >= labels[j].name) return bad("labels not sorted");
+    }
+    total_labels += nl;
+    series_[i].labels = model::Labels::FromSorted(std::move(labels));
+    if (i > 0 && !(series_[i - 1].labels < series_[i].labels)) return bad("series not sorted");
+    uint64_t nc = 0;
+    if (!r.Uvarint(&nc) || nc > r.remaining()) return bad("bad chunk count");
+    series_[i].chunks.resize(nc);
+    for (uint64_t j = 0; j < nc; ++j) {
+      ChunkMeta& c = series_[i].chunks[j];
+      uint64_t span = 0;
+      if (!r.Varint(&c.min_time) || !r.Uvarint(&span) || !r.Uvarint(&c.ref)) {
+        return bad("truncated chunk meta");
+      }
+      c.max_time = static_cast<int64_t>(static_cast<uint64_t>(c.min_time) + span);
+      if (c.max_time < c.min_time || c.min_time < meta_.min_time || c.max_time > meta_.max_time ||
+          (j > 0 && c.min_time <= series_[i].chunks[j - 1].max_time)) {
+        return bad("chunk time range out of order or outside the block");
+      }
+      if (absl::Status s = CheckChunkRef(c.ref); !s.ok())
+        return bad(fmt::format("{}", s.message()));
+    }
+    total_chunks += nc;
+  }
+  if (total_chunks != meta_.num_chunks) return bad("chunk count differs from meta.json");
+
+  if (!r.Uvarint(&n) || n > r.remaining()) return bad("bad postings count");
+  uint64_t total_postings = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view name, value;
+    uint64_t count = 0;
+    if (!sym(&name) || !sym(&value)) return bad("bad symbol reference in postings");
+    if (!r.Uvarint(&count) || count > r.remaining()) return bad("bad postings length");
+    std::string sname(name), svalue(value);
+    uint64_t id = 0;
+    for (uint64_t j = 0; j < count; ++j) {
+      uint64_t delta = 0;
+      if (!r.Uvarint(&delta) || (j > 0 && delta == 0)) return bad("bad posting");
+      id += delta;
+      if (id >= series_.size() || series_[id].labels.Get(name) != value) {
+        return bad(fmt::format("posting {} of {}=\"{}\" names the wrong series", id, name, value));
+      }
+      postings_.AddPosting(sname, svalue, static_cast<uint32_t>(id));
+    }
+    total_postings += count;
+  }
+  if (total_postings != total_labels) return bad("postings do not cover every label");
+  if (!r.done()) return bad("trailing bytes");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<SeriesSnapshot>> BlockReader::Snapshot(uint32_t id, int64_t mint,
+                                                                    int64_t maxt) const {
+  const Series& s = series_[id];
+  SeriesSnapshot snap;
+  for (const ChunkMeta& c : s.chunks) {
+    if (c.max_time < mint || c.min_time > maxt) continue;
+    ChunkHeader h;
+    std::string_view file(chunks_, chunks_size_);
+    if (!ParseChunkHeader(file, c.ref, &h)) {
+      return absl::DataLossError(
+          fmt::format("cannot read chunk at offset {} of block {}: malformed", c.ref, dir_));
+    }
+    uint32_t want = DecodeFixed32(chunks_ + h.crc_offset);
+    if (storage::Crc32c(file.substr(c.ref, h.crc_offset - c.ref)) != want) {
+      return absl::DataLossError(
+          fmt::format("cannot read chunk at offset {} of block {}: CRC mismatch", c.ref, dir_));
+    }
+    snap.chunks.push_back({h.encoding == kChunkXor, std::string(h.data),
+                           static_cast<int>(h.num_samples), c.min_time, c.max_time});
+  }
+  if (snap.chunks.empty()) return std::nullopt;
+  snap.labels = s.labels;
+  return snap;
+}
+
+std::vector<uint32_t> BlockReader::SeriesIds(int64_t mint, int64_t maxt,
+                                             std::span<const model::Matcher> matchers) const {
+  std::vector<uint32_t> ids = postings_.Select(matchers).ToVector();
+  std::erase_if(ids, [&](uint32_t id) {
+    for (const ChunkMeta& c : series_[id].chunks) {
+      if (c.min_time <= maxt && mint <= c.max_time) return false;
+    }
+    return true;
+  });
+  return ids;
+}
+
+std::unique_ptr<SeriesSet> BlockReader::Select(int64_t mint, int64_t maxt,
+                                               std::span<const model::Matcher> matchers) const {
+  return std::make_unique<BlockSeriesSet>(shared_from_this(), SeriesIds(mint, maxt, matchers), mint,
+                                          maxt);
+}
+
+std::vector<std::string> BlockReader::LabelNames(int64_t mint, int64_t maxt,
+                                                 std::span<const model::Matcher> matchers) const {
+  if (matchers.empty() && mint <= meta_.min_time && maxt >= meta_.max_time) {
+    return postings_.LabelNames();
+  }
+  absl::flat_hash_set<std::string> names;
+  for (uint32_t id : SeriesIds(mint, maxt, matchers)) {
+    for (const model::Label& l : series_[id].labels) names.insert(l.name);
+  }
+  std::vector<std::string> out(names.begin(), names.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> BlockReader::LabelValues(std::string_view name, int64_t mint, int64_t maxt,
+                                                  std::span<const model::Matcher> matchers) const {
+  if (matchers.empty() && mint <= meta_.min_time && maxt >= meta_.max_time) {
+    return postings_.LabelValues(name);
+  }
+  absl::flat_hash_set<std::string> values;
+  for (uint32_t id : SeriesIds(mint, maxt, matchers)) {
+    std::string_view v = series_[id].labels.Get(name);
+    if (!v.empty()) values.insert(std::string(v));
+  }
+  std::vector<std::string> out(values.begin(), values.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace oriel::tsdb

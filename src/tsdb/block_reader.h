@@ -1,0 +1,81 @@
+// Reading a block: maps its chunks file, loads and validates its index and meta, and answers
+// selects over its time range. The files are hostile input: a bad magic, CRC, count, symbol
+// reference or chunk reference is a kDataLoss error naming the file and offset, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/labels.h"
+#include "model/matcher.h"
+#include "tsdb/block.h"
+#include "tsdb/head.h"
+#include "tsdb/metrics_store.h"
+#include "tsdb/postings.h"
+
+namespace oriel::tsdb {
+
+// Immutable once open, so thread-safe. Series sets it returns share ownership of it, so a block
+// deleted by retention stays readable until its last reader finishes (the mapping outlives the
+// unlink).
+class BlockReader final : public std::enable_shared_from_this<BlockReader> {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<BlockReader>> Open(const std::string& dir);
+  ~BlockReader();
+  BlockReader(const BlockReader&) = delete;
+  BlockReader& operator=(const BlockReader&) = delete;
+
+  const BlockMeta& meta() const { return meta_; }
+  const std::string& dir() const { return dir_; }
+  // Bytes of the block's files.
+  uint64_t SizeBytes() const { return size_bytes_; }
+  bool Overlaps(int64_t mint, int64_t maxt) const {
+    return meta_.min_time <= maxt && mint <= meta_.max_time;
+  }
+
+  // Series matching `matchers` (all series if empty) with samples in [mint, maxt], in label
+  // order. A chunk whose CRC does not match stops the set with a kDataLoss status().
+  std::unique_ptr<SeriesSet> Select(int64_t mint, int64_t maxt,
+                                    std::span<const model::Matcher> matchers) const;
+  std::vector<std::string> LabelNames(int64_t mint, int64_t maxt,
+                                      std::span<const model::Matcher> matchers) const;
+  std::vector<std::string> LabelValues(std::string_view name, int64_t mint, int64_t maxt,
+                                       std::span<const model::Matcher> matchers) const;
+
+  struct ChunkMeta {
+    int64_t min_time;
+    int64_t max_time;
+    uint64_t ref;  // offset in the chunks file
+  };
+  struct Series {
+    model::Labels labels;
+    std::vector<ChunkMeta> chunks;
+  };
+  // Copies the chunks of series `id` overlapping [mint, maxt], checking their CRCs; nullopt
+  // when none overlaps.
+  [[nodiscard]] absl::StatusOr<std::optional<SeriesSnapshot>> Snapshot(uint32_t id, int64_t mint,
+                                                                       int64_t maxt) const;
+  // Ids (== label order) of the series matching `matchers` with a chunk overlapping the range.
+  std::vector<uint32_t> SeriesIds(int64_t mint, int64_t maxt,
+                                  std::span<const model::Matcher> matchers) const;
+  const Series& series(uint32_t id) const { return series_[id]; }
+
+ private:
+  BlockReader() = default;
+  [[nodiscard]] absl::Status LoadIndex(std::string_view data);
+  [[nodiscard]] absl::Status CheckChunkRef(uint64_t ref) const;
+
+  std::string dir_;
+  BlockMeta meta_;
+  uint64_t size_bytes_ = 0;
+  const char* chunks_ = nullptr;  // mmap of the chunks file
+  size_t chunks_size_ = 0;
+  std::vector<Series> series_;
+  PostingsIndex postings_;
+};
+
+}  // namespace oriel::tsdb

@@ -1,0 +1,246 @@
+#include "tsdb/block_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <system_error>
+
+#include "base/status.h"
+#include "storage/crc32c.h"
+#include "tsdb/encoding.h"
+#include "tsdb/histogram_chunk.h"
+#include "tsdb/xor_chunk.h"
+
+namespace oriel::tsdb {
+namespace {
+
+absl::Status WriteFileSynced(const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return absl::UnavailableError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return absl::UnavailableError(fmt::format("cannot fsync {}: {}", path, std::strerror(err)));
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+// Interns label names and values; ids follow sorted order.
+class Symbols {
+ public:
+  void Add(const std::string& s) { ids_.emplace(s, 0); }
+  void Finish() {
+    uint64_t id = 0;
+    for (auto& [s, i] : ids_) i = id++;
+  }
+  uint64_t Id(const std::string& s) const { return ids_.at(s); }
+  const std::map<std::string, uint64_t>& all() const { return ids_; }
+
+ private:
+  std::map<std::string, uint64_t> ids_;
+};
+
+}  // namespace
+
+absl::Status SyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  }
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(fmt::format("cannot fsync {}: {}", path, std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(fmt::format("cannot open {}: {}", dir, std::strerror(errno)));
+  }
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(fmt::format("cannot fsync {}: {}", dir, std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
+                                       std::vector<BlockSeries> series) {
+  std::sort(series.begin(), series.end(),
+            [](const BlockSeries& a, const BlockSeries& b) { return a.labels < b.labels; });
+  for (size_t i = 1; i < series.size(); ++i) {
+    if (series[i - 1].labels == series[i].labels) {
+      return absl::InvalidArgumentError(
+          fmt::format("cannot write block: series {} appears twice", series[i].labels.ToString()));
+    }
+  }
+  if (series.size() > UINT32_MAX) {
+    return absl::InvalidArgumentError("cannot write block: too many series");
+  }
+
+  // Chunks file; remember each chunk's offset.
+  std::string chunks(kChunksMagic);
+  std::vector<std::vector<uint64_t>> refs(series.size());
+  meta.num_series = series.size();
+  meta.num_chunks = 0;
+  meta.num_samples = 0;
+  meta.version = kBlockFormatVersion;
+  for (size_t i = 0; i < series.size(); ++i) {
+    int64_t prev_max = INT64_MIN;
+    for (const BlockChunk& c : series[i].chunks) {
+      if (c.min_time < meta.min_time || c.max_time > meta.max_time || c.min_time > c.max_time ||
+          c.num_samples <= 0 || (prev_max != INT64_MIN && c.min_time <= prev_max) ||
+          (c.encoding != kChunkXor && c.encoding != kChunkHistogram)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "cannot write block [{}, {}]: chunk [{}, {}] of series {} is out of range, out of "
+            "order or malformed",
+            meta.min_time, meta.max_time, c.min_time, c.max_time, series[i].labels.ToString()));
+      }
+      prev_max = c.max_time;
+      refs[i].push_back(chunks.size());
+      size_t start = chunks.size();
+      chunks.push_back(static_cast<char>(c.encoding));
+      PutUvarint(chunks, static_cast<uint64_t>(c.num_samples));
+      PutString(chunks, c.bytes);
+      PutFixed32(chunks, storage::Crc32c(std::string_view(chunks).substr(start)));
+      ++meta.num_chunks;
+      meta.num_samples += static_cast<uint64_t>(c.num_samples);
+    }
+  }
+
+  // Index: symbols, series, postings, then a CRC32C of everything before it.
+  Symbols symbols;
+  std::map<std::pair<std::string, std::string>, std::vector<uint32_t>> postings;
+  for (size_t i = 0; i < series.size(); ++i) {
+    for (const model::Label& l : series[i].labels) {
+      symbols.Add(l.name);
+      symbols.Add(l.value);
+      postings[{l.name, l.value}].push_back(static_cast<uint32_t>(i));
+    }
+  }
+  symbols.Finish();
+  std::string index(kIndexMagic);
+  PutUvarint(index, symbols.all().size());
+  for (const auto& [s, id] : symbols.all()) PutString(index, s);
+  PutUvarint(index, series.size());
+  for (size_t i = 0; i < series.size(); ++i) {
+    PutUvarint(index, series[i].labels.size());
+    for (const model::Label& l : series[i].labels) {
+      PutUvarint(index, symbols.Id(l.name));
+      PutUvarint(index, symbols.Id(l.value));
+    }
+    PutUvarint(index, series[i].chunks.size());
+    for (size_t j = 0; j < series[i].chunks.size(); ++j) {
+      const BlockChunk& c = series[i].chunks[j];
+      PutVarint(index, c.min_time);
+      PutUvarint(index, static_cast<uint64_t>(c.max_time) - static_cast<uint64_t>(c.min_time));
+      PutUvarint(index, refs[i][j]);
+    }
+  }
+  PutUvarint(index, postings.size());
+  for (const auto& [pair, ids] : postings) {
+    PutUvarint(index, symbols.Id(pair.first));
+    PutUvarint(index, symbols.Id(pair.second));
+    PutUvarint(index, ids.size());
+    uint32_t prev = 0;
+    for (uint32_t id : ids) {
+      PutUvarint(index, id - prev);
+      prev = id;
+    }
+  }
+  PutFixed32(index, storage::Crc32c(index));
+
+  std::string final_dir = parent_dir + "/" + BlockDirName(meta.min_time, meta.max_time);
+  std::string tmp_dir = final_dir + std::string(kBlockTmpSuffix);
+  std::error_code ec;
+  if (std::filesystem::exists(final_dir, ec)) {
+    return absl::AlreadyExistsError(fmt::format("cannot write block {}: it exists", final_dir));
+  }
+  std::filesystem::remove_all(tmp_dir, ec);
+  std::filesystem::create_directories(tmp_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot create block directory {}: {}", tmp_dir, ec.message()));
+  }
+  ORIEL_RETURN_IF_ERROR(WriteFileSynced(tmp_dir + "/" + std::string(kBlockChunksFile), chunks));
+  ORIEL_RETURN_IF_ERROR(WriteFileSynced(tmp_dir + "/" + std::string(kBlockIndexFile), index));
+  ORIEL_RETURN_IF_ERROR(
+      WriteFileSynced(tmp_dir + "/" + std::string(kBlockMetaFile), EncodeBlockMeta(meta)));
+  ORIEL_RETURN_IF_ERROR(SyncDir(tmp_dir));
+  std::filesystem::rename(tmp_dir, final_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot rename block {} to {}: {}", tmp_dir, final_dir, ec.message()));
+  }
+  ORIEL_RETURN_IF_ERROR(SyncDir(parent_dir));
+  return final_dir;
+}
+
+absl::StatusOr<std::vector<BlockSeries>> CollectSeries(SeriesSet& set, int64_t mint, int64_t maxt,
+                                                       int samples_per_chunk) {
+  std::vector<BlockSeries> out;
+  while (set.Next()) {
+    BlockSeries bs;
+    bs.labels = set.labels();
+    std::unique_ptr<SampleIterator> it = set.Samples();
+    std::optional<XorChunk> xc;
+    std::optional<HistogramChunk> hc;
+    auto flush = [&] {
+      if (xc.has_value() && xc->num_samples() > 0) {
+        bs.chunks.push_back({kChunkXor, xc->num_samples(), xc->min_time(), xc->max_time(),
+                             std::string(xc->bytes())});
+      }
+      if (hc.has_value() && hc->num_samples() > 0) {
+        bs.chunks.push_back({kChunkHistogram, hc->num_samples(), hc->min_time(), hc->max_time(),
+                             std::string(hc->bytes())});
+      }
+      xc.reset();
+      hc.reset();
+    };
+    for (auto vt = it->Seek(mint); vt != SampleIterator::ValueType::kNone; vt = it->Next()) {
+      int64_t t = it->AtTime();
+      if (t > maxt) break;
+      if (vt == SampleIterator::ValueType::kFloat) {
+        if (hc.has_value() || (xc.has_value() && xc->num_samples() >= samples_per_chunk)) flush();
+        if (!xc.has_value()) xc.emplace();
+        xc->Append(t, it->AtFloat());
+      } else {
+        if (xc.has_value() || (hc.has_value() && hc->num_samples() >= samples_per_chunk)) flush();
+        if (!hc.has_value()) hc.emplace();
+        hc->Append(it->AtHistogram());
+      }
+    }
+    flush();
+    if (!bs.chunks.empty()) out.push_back(std::move(bs));
+  }
+  ORIEL_RETURN_IF_ERROR(set.status());
+  return out;
+}
+
+}  // namespace oriel::tsdb

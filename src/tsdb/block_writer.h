@@ -1,0 +1,49 @@
+// Writing blocks: a set of series with their compressed chunks becomes an immutable block
+// directory, atomically (written under a temporary name, fsync'd, then renamed).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/labels.h"
+#include "tsdb/block.h"
+#include "tsdb/metrics_store.h"
+
+namespace oriel::tsdb {
+
+struct BlockChunk {
+  uint8_t encoding = kChunkXor;  // kChunkXor or kChunkHistogram
+  int num_samples = 0;
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  std::string bytes;  // the XorChunk / HistogramChunk bytes
+};
+
+struct BlockSeries {
+  model::Labels labels;
+  std::vector<BlockChunk> chunks;  // ascending, non-overlapping
+};
+
+// Writes `series` (unique label sets, any order) as the block `parent_dir`/BlockDirName(min,
+// max) of meta.min_time/max_time/level (the counts are computed). Every chunk must lie in the
+// meta's time range. Returns the block's path. Either the whole block appears under its name or
+// (after a crash) at most a `.tmp` directory, which the engine removes on open. Fails when the
+// block already exists.
+[[nodiscard]] absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
+                                                     std::vector<BlockSeries> series);
+
+// Reads every series of `set` and re-encodes its samples within [mint, maxt] into chunks of at
+// most `samples_per_chunk` samples (a chunk holds floats or histograms, never both). Series
+// without samples in the range are left out. Fails with the set's status if it stopped early.
+[[nodiscard]] absl::StatusOr<std::vector<BlockSeries>> CollectSeries(SeriesSet& set, int64_t mint,
+                                                                     int64_t maxt,
+                                                                     int samples_per_chunk);
+
+// Fsyncs a directory (so that renames and new entries in it are durable).
+[[nodiscard]] absl::Status SyncDir(const std::string& dir);
+// Fsyncs a file's data.
+[[nodiscard]] absl::Status SyncFile(const std::string& path);
+
+}  // namespace oriel::tsdb

@@ -1,0 +1,405 @@
+// The block side of DB: loading blocks on open, persisting the head into blocks (with the WAL
+// checkpoint that follows), retention, and the background thread that runs them.
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+#include "base/log.h"
+#include "base/status.h"
+#include "tsdb/block_writer.h"
+#include "tsdb/db.h"
+#include "tsdb/db_internal.h"
+#include "tsdb/merge.h"
+#include "tsdb/series_iterator.h"
+#include "tsdb/wal_records.h"
+
+namespace oriel::tsdb {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kCheckpointFile = "checkpoint";
+constexpr size_t kCheckpointBatch = 10000;  // samples or series per checkpoint record
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Window [start, start + range) containing t, range-aligned (floor division for negative t).
+int64_t WindowStart(int64_t t, int64_t range) {
+  int64_t q = t / range;
+  if (t % range < 0) --q;
+  return q * range;
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<BlockReader>> DB::Blocks() const {
+  std::lock_guard lock(blocks_mu_);
+  return blocks_;
+}
+
+absl::Status DB::LoadBlocks() {
+  std::error_code ec;
+  std::vector<std::shared_ptr<BlockReader>> loaded;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
+    std::string name = e.path().filename().string();
+    if (!e.is_directory() || name.rfind("block-", 0) != 0) continue;
+    if (EndsWith(name, kBlockTmpSuffix) || EndsWith(name, kBlockDeletingSuffix)) {
+      // A block a crash interrupted while writing or deleting: never part of the data.
+      std::error_code rm_ec;
+      fs::remove_all(e.path(), rm_ec);
+      log::Warn("removed incomplete metrics block", {{"dir", e.path().string()}});
+      continue;
+    }
+    absl::StatusOr<std::shared_ptr<BlockReader>> b = BlockReader::Open(e.path().string());
+    if (!b.ok()) {
+      return absl::DataLossError(
+          fmt::format("cannot open metrics engine in {}: {}", dir_, b.status().message()));
+    }
+    loaded.push_back(*std::move(b));
+  }
+  if (ec) {
+    return absl::UnavailableError(fmt::format("cannot list {}: {}", dir_, ec.message()));
+  }
+  // Sources of a compaction that a crash kept from being deleted: their data is in the
+  // compacted block.
+  std::vector<std::shared_ptr<BlockReader>> kept;
+  for (const auto& b : loaded) {
+    bool covered = false;
+    for (const auto& c : loaded) {
+      covered |= c != b && c->meta().level > b->meta().level &&
+                 c->meta().min_time <= b->meta().min_time &&
+                 b->meta().max_time <= c->meta().max_time;
+    }
+    if (!covered) {
+      kept.push_back(b);
+    } else {
+      log::Warn("deleting metrics block already compacted", {{"block", b->dir()}});
+      ORIEL_RETURN_IF_ERROR(DeleteBlockDir(b->dir()));
+    }
+  }
+  loaded = std::move(kept);
+  std::sort(loaded.begin(), loaded.end(),
+            [](const auto& a, const auto& b) { return a->meta().min_time < b->meta().min_time; });
+  int64_t max_time = INT64_MIN;
+  for (const auto& b : loaded) max_time = std::max(max_time, b->meta().max_time);
+  if (max_time != INT64_MIN) head_->SetMinValidTime(max_time + 1);
+  {
+    std::lock_guard lock(blocks_mu_);
+    blocks_ = std::move(loaded);
+  }
+  UpdateBlockMetrics();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> DB::CheckpointSegment() const {
+  if (dir_.empty()) return 0;
+  std::string path = dir_ + "/" + std::string(kCheckpointFile);
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  uint64_t seg = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seg);
+  if (ec != std::errc() || ptr == text.data()) {
+    return absl::DataLossError(fmt::format("cannot read {}: not a segment number", path));
+  }
+  return seg;
+}
+
+void DB::UpdateBlockMetrics() {
+  std::lock_guard lock(blocks_mu_);
+  uint64_t bytes = 0;
+  for (const auto& b : blocks_) bytes += b->SizeBytes();
+  metrics_->blocks_loaded.Set(static_cast<double>(blocks_.size()));
+  metrics_->blocks_bytes.Set(static_cast<double>(bytes));
+}
+
+bool DB::HeadNeedsPersisting() const {
+  if (dir_.empty()) return false;
+  int64_t min = head_->MinTime(), max = head_->MaxTime();
+  if (min == INT64_MAX || max == INT64_MIN || max < min) return false;
+  uint64_t span = static_cast<uint64_t>(max) - static_cast<uint64_t>(min);
+  return span > static_cast<uint64_t>(options_.block_range_ms) / 2 * 3;
+}
+
+absl::Status DB::Maintain() {
+  if (dir_.empty()) return absl::OkStatus();
+  std::lock_guard lock(maintain_mu_);
+  while (HeadNeedsPersisting()) {
+    int64_t start = WindowStart(head_->MinTime(), options_.block_range_ms);
+    if (start > INT64_MAX - options_.block_range_ms) break;
+    ORIEL_RETURN_IF_ERROR(PersistWindow(start, start + options_.block_range_ms - 1));
+  }
+  ORIEL_RETURN_IF_ERROR(Compact());
+  ORIEL_RETURN_IF_ERROR(ApplyRetention());
+  if (active_readers_.load() == 0) {
+    absl::WriterMutexLock gc(&gc_mu_);
+    if (active_readers_.load() == 0) head_->FreeRetired();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
+  // From here on writes into the window are refused, so the block below misses none of them.
+  {
+    absl::WriterMutexLock gc(&gc_mu_);
+    head_->SetMinValidTime(std::max(head_->MinValidTime(), maxt + 1));
+  }
+  std::vector<BlockSeries> series;
+  {
+    ReaderGuard guard(*this);
+    std::vector<MemSeries*> all = head_->Select({});
+    std::sort(all.begin(), all.end(),
+              [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
+    HeadSeriesSet set(*head_, std::move(all), mint, maxt);
+    ORIEL_ASSIGN_OR_RETURN(series, CollectSeries(set, mint, maxt, options_.head.samples_per_chunk));
+  }
+  if (!series.empty()) {
+    BlockMeta meta;
+    meta.min_time = mint;
+    meta.max_time = maxt;
+    ORIEL_ASSIGN_OR_RETURN(std::string path, WriteBlock(dir_, meta, std::move(series)));
+    ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
+    {
+      std::lock_guard lock(blocks_mu_);
+      blocks_.push_back(std::move(block));
+      std::sort(blocks_.begin(), blocks_.end(), [](const auto& a, const auto& b) {
+        return a->meta().min_time < b->meta().min_time;
+      });
+    }
+    metrics_->compactions.Inc();
+    UpdateBlockMetrics();
+    log::Info("persisted metrics head window", {{"block", path}});
+  }
+  // The window is durable in the block: drop it from the head and the WAL, once no reader that
+  // listed the blocks before this one appeared can still look for the window in the head.
+  WaitForEarlierReaders();
+  absl::WriterMutexLock gc(&gc_mu_);
+  head_->TruncateBefore(maxt + 1);
+  if (active_readers_.load() == 0) head_->FreeRetired();
+  metrics_->head_series.Set(static_cast<double>(head_->NumSeries()));
+  return WriteCheckpoint();
+}
+
+void DB::WaitForEarlierReaders() const {
+  uint64_t previous = reader_epoch_.fetch_add(1);
+  const auto& old_slot = epoch_readers_[previous & 1];
+  // Queries are bounded by their timeout, so this wait is too.
+  while (old_slot.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+absl::Status DB::WriteCheckpoint() {
+  ORIEL_ASSIGN_OR_RETURN(uint64_t segment, wal_->Cut());
+  std::vector<std::string> records;
+  std::vector<MemSeries*> all = head_->Select({});
+  std::vector<WalSeries> series;
+  for (MemSeries* s : all) {
+    series.push_back({s->ref, s->labels});
+    if (series.size() >= kCheckpointBatch) {
+      EncodeSeriesRecord(records.emplace_back(), series);
+      series.clear();
+    }
+  }
+  if (!series.empty()) EncodeSeriesRecord(records.emplace_back(), series);
+
+  // Samples in each series' time order: a float record and a histogram record are flushed
+  // before the other kind follows, so replay applies them in the same order.
+  std::vector<WalSample> floats;
+  std::vector<WalHistogram> histograms;
+  auto flush_floats = [&] {
+    if (!floats.empty()) EncodeSamplesRecord(records.emplace_back(), floats);
+    floats.clear();
+  };
+  auto flush_histograms = [&] {
+    if (!histograms.empty()) EncodeHistogramsRecord(records.emplace_back(), histograms);
+    histograms.clear();
+  };
+  std::vector<WalExemplar> exemplars;
+  for (MemSeries* s : all) {
+    std::optional<SeriesSnapshot> snap = head_->Snapshot(*s, INT64_MIN, INT64_MAX);
+    if (snap.has_value()) {
+      SnapshotIterator it(std::make_shared<const SeriesSnapshot>(std::move(*snap)), INT64_MIN,
+                          INT64_MAX);
+      for (auto vt = it.Next(); vt != SampleIterator::ValueType::kNone; vt = it.Next()) {
+        if (vt == SampleIterator::ValueType::kFloat) {
+          flush_histograms();
+          floats.push_back({s->ref, it.AtTime(), it.AtFloat()});
+          if (floats.size() >= kCheckpointBatch) flush_floats();
+        } else {
+          flush_floats();
+          histograms.push_back({s->ref, it.AtHistogram()});
+          if (histograms.size() >= kCheckpointBatch) flush_histograms();
+        }
+      }
+    }
+    for (model::Exemplar& e : head_->exemplars().Get(s->ref, INT64_MIN, INT64_MAX)) {
+      exemplars.push_back({s->ref, std::move(e)});
+    }
+  }
+  flush_floats();
+  flush_histograms();
+  if (!exemplars.empty()) EncodeExemplarsRecord(records.emplace_back(), exemplars);
+  std::vector<model::MetricMetadata> metadata = head_->Metadata("", 0);
+  if (!metadata.empty()) EncodeMetadataRecord(records.emplace_back(), metadata);
+  if (!records.empty()) {
+    std::vector<std::string_view> views(records.begin(), records.end());
+    if (absl::Status st = wal_->Append(views); !st.ok()) {
+      return absl::UnavailableError(
+          fmt::format("cannot write the metrics WAL checkpoint: {}", st.message()));
+    }
+  }
+  for (MemSeries* s : all) s->logged = true;
+
+  // Only once the checkpoint is durable does replay start at it; a crash before leaves the old
+  // segments in charge (their samples in blocks are skipped, the rest are read twice and
+  // deduplicated by the head).
+  std::string path = dir_ + "/" + std::string(kCheckpointFile);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << segment << "\n";
+    out.flush();
+    if (!out) return absl::UnavailableError(fmt::format("cannot write {}", tmp));
+  }
+  {
+    // std::ofstream cannot fsync: reopen the file to do it.
+    ORIEL_RETURN_IF_ERROR(SyncFile(tmp));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(fmt::format("cannot rename {}: {}", tmp, ec.message()));
+  ORIEL_RETURN_IF_ERROR(SyncDir(dir_));
+  return wal_->RemoveSegmentsBefore(segment);
+}
+
+absl::Status DB::ApplyRetention() {
+  std::vector<std::shared_ptr<BlockReader>> doomed;
+  {
+    std::lock_guard lock(blocks_mu_);
+    int64_t newest = head_->MaxTime();
+    for (const auto& b : blocks_) newest = std::max(newest, b->meta().max_time);
+    std::vector<std::shared_ptr<BlockReader>> keep;
+    int64_t retention = options_.retention_time_ms;
+    bool by_time = retention > 0 && newest != INT64_MIN && newest > INT64_MIN + retention;
+    for (auto& b : blocks_) {
+      if (by_time && b->meta().max_time < newest - retention) {
+        doomed.push_back(std::move(b));
+      } else {
+        keep.push_back(std::move(b));
+      }
+    }
+    if (options_.retention_size_bytes > 0) {
+      uint64_t total = 0;
+      for (const auto& b : keep) total += b->SizeBytes();
+      size_t drop = 0;
+      while (drop < keep.size() && total > static_cast<uint64_t>(options_.retention_size_bytes)) {
+        total -= keep[drop]->SizeBytes();
+        doomed.push_back(std::move(keep[drop++]));
+      }
+      keep.erase(keep.begin(), keep.begin() + static_cast<ptrdiff_t>(drop));
+    }
+    blocks_ = std::move(keep);
+  }
+  UpdateBlockMetrics();
+  absl::Status result;
+  for (const auto& b : doomed) {
+    metrics_->retention_deletions.Inc();
+    log::Info("deleting metrics block by retention", {{"block", b->dir()}});
+    if (absl::Status st = DeleteBlockDir(b->dir()); !st.ok() && result.ok()) result = st;
+  }
+  return result;
+}
+
+absl::Status DB::DeleteBlockDir(const std::string& dir) {
+  // Renamed first so that a crash mid-delete leaves a directory Open discards, never a block
+  // with missing files. Readers still using the block keep its mapping.
+  std::string deleting = dir + std::string(kBlockDeletingSuffix);
+  std::error_code ec;
+  fs::rename(dir, deleting, ec);
+  if (ec)
+    return absl::UnavailableError(fmt::format("cannot delete block {}: {}", dir, ec.message()));
+  ORIEL_RETURN_IF_ERROR(SyncDir(dir_));
+  fs::remove_all(deleting, ec);
+  if (ec) {
+    return absl::UnavailableError(fmt::format("cannot delete block {}: {}", dir, ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DB::Compact() {
+  if (options_.compaction_factor < 2) return absl::OkStatus();
+  const int64_t big = options_.block_range_ms * options_.compaction_factor;
+  // Windows the head has moved past get no new blocks: they are final.
+  const int64_t limit = head_->MinValidTime();
+  while (true) {
+    std::map<int64_t, std::vector<std::shared_ptr<BlockReader>>> groups;
+    for (auto& b : Blocks()) {
+      int64_t start = WindowStart(b->meta().min_time, big);
+      if (start > INT64_MAX - big) continue;
+      int64_t end = start + big - 1;
+      if (b->meta().max_time <= end && end < limit) groups[start].push_back(std::move(b));
+    }
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [](const auto& g) { return g.second.size() >= 2; });
+    if (it == groups.end()) return absl::OkStatus();
+    int64_t mint = it->first, maxt = it->first + big - 1;
+    const std::vector<std::shared_ptr<BlockReader>>& sources = it->second;
+    std::vector<std::unique_ptr<SeriesSet>> sets;
+    BlockMeta meta;
+    meta.min_time = mint;
+    meta.max_time = maxt;
+    meta.level = 1;
+    for (const auto& b : sources) {
+      sets.push_back(b->Select(mint, maxt, {}));
+      meta.level = std::max(meta.level, b->meta().level + 1);
+    }
+    MergeSeriesSet merged(std::move(sets));
+    ORIEL_ASSIGN_OR_RETURN(std::vector<BlockSeries> series,
+                           CollectSeries(merged, mint, maxt, options_.head.samples_per_chunk));
+    ORIEL_ASSIGN_OR_RETURN(std::string path, WriteBlock(dir_, meta, std::move(series)));
+    ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
+    {
+      std::lock_guard lock(blocks_mu_);
+      std::erase_if(blocks_, [&](const auto& b) {
+        return std::find(sources.begin(), sources.end(), b) != sources.end();
+      });
+      blocks_.push_back(std::move(block));
+      std::sort(blocks_.begin(), blocks_.end(), [](const auto& a, const auto& b) {
+        return a->meta().min_time < b->meta().min_time;
+      });
+    }
+    metrics_->compactions.Inc();
+    log::Info("compacted metrics blocks",
+              {{"block", path}, {"sources", static_cast<int64_t>(sources.size())}});
+    for (const auto& b : sources) ORIEL_RETURN_IF_ERROR(DeleteBlockDir(b->dir()));
+    UpdateBlockMetrics();
+  }
+}
+
+void DB::BackgroundLoop() {
+  std::unique_lock lock(bg_mu_);
+  while (!stop_) {
+    bg_cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stop_ || kick_; });
+    if (stop_) break;
+    kick_ = false;
+    lock.unlock();
+    absl::Status st = Maintain();
+    lock.lock();
+    if (!st.ok()) {
+      log::Error("cannot maintain metrics blocks", {{"err", st}});
+      // Writes kick the loop constantly; a persistent failure (disk full) must not spin.
+      bg_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return stop_; });
+    }
+  }
+}
+
+}  // namespace oriel::tsdb
