@@ -1,7 +1,11 @@
 #include "api/prometheus/query_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 
 #include "absl/time/clock.h"
 #include "api/prometheus/api_response.h"
@@ -42,10 +46,14 @@ absl::StatusOr<int64_t> DurationMs(std::string_view name, std::string_view text)
 
 ErrorType EngineErrorType(const absl::Status& s) {
   switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument: return ErrorType::kBadData;
-    case absl::StatusCode::kDeadlineExceeded: return ErrorType::kTimeout;
-    case absl::StatusCode::kCancelled: return ErrorType::kCanceled;
-    default: return ErrorType::kExecution;
+    case absl::StatusCode::kInvalidArgument:
+      return ErrorType::kBadData;
+    case absl::StatusCode::kDeadlineExceeded:
+      return ErrorType::kTimeout;
+    case absl::StatusCode::kCancelled:
+      return ErrorType::kCanceled;
+    default:
+      return ErrorType::kExecution;
   }
 }
 
@@ -66,7 +74,8 @@ absl::StatusOr<promql::QueryOptions> Options(const net::Params& form) {
 
 // Renders a result; `limit` > 0 truncates vectors and matrices (with a warning), as
 // Prometheus 3's limit parameter does.
-std::string ResultJson(promql::QueryResult& result, size_t limit, std::vector<std::string>& warnings) {
+std::string ResultJson(promql::QueryResult& result, size_t limit,
+                       std::vector<std::string>& warnings) {
   std::string out;
   if (auto* scalar = std::get_if<promql::Scalar>(&result.value)) {
     return "{\"resultType\":\"scalar\",\"result\":" + Point(scalar->t, scalar->v) + "}";
@@ -113,7 +122,46 @@ void Respond(net::HttpResponse& res, absl::StatusOr<promql::QueryResult> result,
   RespondSuccess(res, data, warnings, result->infos);
 }
 
-void HandleInstant(const promql::Engine& engine, tsdb::MetricsReader& reader,
+// Bounds how many queries run at once; the rest wait in line, as in Prometheus.
+class QuerySlots {
+ public:
+  explicit QuerySlots(int n) : free_(n) {}
+  // Takes a slot, waiting up to `timeout`; false when none came free.
+  bool Acquire(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    bool ok = cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return free_ > 0; });
+    if (ok) --free_;
+    return ok;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int free_;
+};
+
+// Runs `query` in a slot; answers 503 (timeout) when no slot frees up within the timeout.
+template <typename Query>
+void InSlot(QuerySlots& slots, const promql::Engine& engine, const promql::QueryOptions& options,
+            net::HttpResponse& res, Query query) {
+  absl::Duration timeout =
+      options.timeout > absl::ZeroDuration() ? options.timeout : engine.options().timeout;
+  if (!slots.Acquire(timeout)) {
+    return RespondError(res, ErrorType::kTimeout,
+                        "query timed out while waiting for a free query slot");
+  }
+  query();
+  slots.Release();
+}
+
+void HandleInstant(const promql::Engine& engine, tsdb::MetricsReader& reader, QuerySlots& slots,
                    net::HttpRequest& req, net::HttpResponse& res) {
   net::Params form = req.Form();
   std::string query(net::FirstValue(form, "query").value_or(""));
@@ -123,10 +171,11 @@ void HandleInstant(const promql::Engine& engine, tsdb::MetricsReader& reader,
   if (!options.ok()) return RespondError(res, ErrorType::kBadData, options.status());
   auto limit = LimitParam(form);
   if (!limit.ok()) return RespondError(res, ErrorType::kBadData, limit.status());
-  Respond(res, engine.InstantQuery(reader, query, *time, *options), *limit);
+  InSlot(slots, engine, *options, res,
+         [&] { Respond(res, engine.InstantQuery(reader, query, *time, *options), *limit); });
 }
 
-void HandleRange(const promql::Engine& engine, tsdb::MetricsReader& reader,
+void HandleRange(const promql::Engine& engine, tsdb::MetricsReader& reader, QuerySlots& slots,
                  net::HttpRequest& req, net::HttpResponse& res) {
   net::Params form = req.Form();
   std::string query(net::FirstValue(form, "query").value_or(""));
@@ -162,7 +211,9 @@ void HandleRange(const promql::Engine& engine, tsdb::MetricsReader& reader,
   if (!options.ok()) return RespondError(res, ErrorType::kBadData, options.status());
   auto limit = LimitParam(form);
   if (!limit.ok()) return RespondError(res, ErrorType::kBadData, limit.status());
-  Respond(res, engine.RangeQuery(reader, query, *start, *end, *step, *options), *limit);
+  InSlot(slots, engine, *options, res, [&] {
+    Respond(res, engine.RangeQuery(reader, query, *start, *end, *step, *options), *limit);
+  });
 }
 
 void HandleFormat(const promql::Engine& engine, net::HttpRequest& req, net::HttpResponse& res) {
@@ -176,16 +227,17 @@ void HandleFormat(const promql::Engine& engine, net::HttpRequest& req, net::Http
 }  // namespace
 
 void RegisterQueryApiRoutes(net::Router& router, const promql::Engine& engine,
-                            tsdb::MetricsReader& reader) {
+                            tsdb::MetricsReader& reader, QueryApiOptions options) {
+  auto slots = std::make_shared<QuerySlots>(std::max(1, options.max_concurrent_queries));
   for (const char* method : {"GET", "POST"}) {
-    router.Handle(method, "/api/v1/query", [&engine, &reader](net::HttpRequest& req,
-                                                              net::HttpResponse& res) {
-      HandleInstant(engine, reader, req, res);
-    });
-    router.Handle(method, "/api/v1/query_range", [&engine, &reader](net::HttpRequest& req,
-                                                                    net::HttpResponse& res) {
-      HandleRange(engine, reader, req, res);
-    });
+    router.Handle(method, "/api/v1/query",
+                  [&engine, &reader, slots](net::HttpRequest& req, net::HttpResponse& res) {
+                    HandleInstant(engine, reader, *slots, req, res);
+                  });
+    router.Handle(method, "/api/v1/query_range",
+                  [&engine, &reader, slots](net::HttpRequest& req, net::HttpResponse& res) {
+                    HandleRange(engine, reader, *slots, req, res);
+                  });
     router.Handle(method, "/api/v1/format_query",
                   [&engine](net::HttpRequest& req, net::HttpResponse& res) {
                     HandleFormat(engine, req, res);

@@ -8,8 +8,14 @@
 
 namespace oriel::api {
 
+struct QueryApiOptions {
+  // Queries evaluated at once; more wait for a slot up to their timeout, then get a 503
+  // (Prometheus' --query.max-concurrency).
+  int max_concurrent_queries = 20;
+};
+
 // Registers GET and form POST routes. `engine` and `reader` must outlive the router.
 void RegisterQueryApiRoutes(net::Router& router, const promql::Engine& engine,
-                            tsdb::MetricsReader& reader);
+                            tsdb::MetricsReader& reader, QueryApiOptions options = {});
 
 }  // namespace oriel::api

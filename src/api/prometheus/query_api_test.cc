@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "tsdb/db.h"
 
@@ -24,7 +26,8 @@ class QueryApiTest : public ::testing::Test {
     for (const char* job : {"api", "web"}) {
       model::SeriesData s;
       s.labels = model::Labels::FromUnsorted({{"__name__", "requests_total"}, {"job", job}});
-      for (int i = 0; i <= 10; ++i) s.samples.push_back({i * 60000, i * 60.0 * (job[0] == 'a' ? 1 : 2)});
+      for (int i = 0; i <= 10; ++i)
+        s.samples.push_back({i * 60000, i * 60.0 * (job[0] == 'a' ? 1 : 2)});
       batch.series.push_back(std::move(s));
     }
     ASSERT_TRUE(db_->Write(std::move(batch)).ok());
@@ -56,30 +59,36 @@ class QueryApiTest : public ::testing::Test {
 };
 
 TEST_F(QueryApiTest, InstantVectorAndScalar) {
-  auto res = Call("GET", "/api/v1/query", {{"query", "sum(rate(requests_total[5m]))"}, {"time", "600"}});
+  auto res =
+      Call("GET", "/api/v1/query", {{"query", "sum(rate(requests_total[5m]))"}, {"time", "600"}});
   EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(res.body,
-            R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[600,"3"]}]}})");
+  EXPECT_EQ(
+      res.body,
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[600,"3"]}]}})");
   auto scalar = Call("POST", "/api/v1/query", {{"query", "1%2B2"}, {"time", "1.5"}});
   EXPECT_EQ(scalar.body,
             R"({"status":"success","data":{"resultType":"scalar","result":[1.5,"3"]}})");
 }
 
 TEST_F(QueryApiTest, RangeMatrix) {
-  auto res = Call("GET", "/api/v1/query_range",
-                  {{"query", "requests_total{job=\"web\"}"}, {"start", "0"}, {"end", "120"}, {"step", "1m"}});
-  EXPECT_EQ(res.body,
-            R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"requests_total","job":"web"},"values":[[0,"0"],[60,"120"],[120,"240"]]}]}})");
+  auto res = Call(
+      "GET", "/api/v1/query_range",
+      {{"query", "requests_total{job=\"web\"}"}, {"start", "0"}, {"end", "120"}, {"step", "1m"}});
+  EXPECT_EQ(
+      res.body,
+      R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"requests_total","job":"web"},"values":[[0,"0"],[60,"120"],[120,"240"]]}]}})");
 }
 
 TEST_F(QueryApiTest, ErrorsUsePrometheusTypesAndCodes) {
   auto parse = Call("GET", "/api/v1/query", {{"query", "sum(("}});
   EXPECT_EQ(parse.status, 400);
   EXPECT_NE(parse.body.find("\"errorType\":\"bad_data\""), std::string::npos);
-  auto step = Call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "10"}, {"step", "0"}});
+  auto step = Call("GET", "/api/v1/query_range",
+                   {{"query", "up"}, {"start", "0"}, {"end", "10"}, {"step", "0"}});
   EXPECT_EQ(step.status, 400);
   EXPECT_NE(step.body.find("zero or negative query resolution step"), std::string::npos);
-  auto points = Call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}});
+  auto points = Call("GET", "/api/v1/query_range",
+                     {{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}});
   EXPECT_EQ(points.status, 400);
   EXPECT_NE(points.body.find("11,000 points"), std::string::npos);
   auto missing = Call("GET", "/api/v1/query_range", {{"query", "up"}});
@@ -92,7 +101,61 @@ TEST_F(QueryApiTest, ErrorsUsePrometheusTypesAndCodes) {
 
 TEST_F(QueryApiTest, FormatQuery) {
   auto res = Call("GET", "/api/v1/format_query", {{"query", "sum(rate(x{a=\"b\"}[5m]))by(job)"}});
-  EXPECT_EQ(res.body, R"json({"status":"success","data":"sum by (job) (rate(x{a=\"b\"}[5m]))"})json");
+  EXPECT_EQ(res.body,
+            R"json({"status":"success","data":"sum by (job) (rate(x{a=\"b\"}[5m]))"})json");
+}
+
+// Forwards to a real reader, but each Select takes `delay`: a query that holds its slot.
+class SlowReader : public tsdb::MetricsReader {
+ public:
+  SlowReader(tsdb::MetricsReader& next, std::chrono::milliseconds delay)
+      : next_(next), delay_(delay) {}
+  std::unique_ptr<tsdb::SeriesSet> Select(int64_t a, int64_t b, std::span<const model::Matcher> m,
+                                          const tsdb::SelectHints* h) override {
+    std::this_thread::sleep_for(delay_);
+    return next_.Select(a, b, m, h);
+  }
+  absl::StatusOr<std::vector<std::string>> LabelNames(int64_t a, int64_t b,
+                                                      std::span<const model::Matcher> m) override {
+    return next_.LabelNames(a, b, m);
+  }
+  absl::StatusOr<std::vector<std::string>> LabelValues(std::string_view n, int64_t a, int64_t b,
+                                                       std::span<const model::Matcher> m) override {
+    return next_.LabelValues(n, a, b, m);
+  }
+  std::vector<model::MetricMetadata> Metadata(std::string_view m, size_t l) override {
+    return next_.Metadata(m, l);
+  }
+  std::vector<tsdb::ExemplarSeries> Exemplars(int64_t a, int64_t b,
+                                              std::span<const model::Matcher> m) override {
+    return next_.Exemplars(a, b, m);
+  }
+
+ private:
+  tsdb::MetricsReader& next_;
+  std::chrono::milliseconds delay_;
+};
+
+TEST_F(QueryApiTest, QueriesBeyondTheConcurrencyLimitWaitThenTimeOut) {
+  SlowReader slow(*db_, std::chrono::milliseconds(800));
+  net::Router router;
+  RegisterQueryApiRoutes(router, engine_, slow, {.max_concurrent_queries = 1});
+  auto call = [&](std::string timeout) {
+    net::HttpRequest req;
+    req.method = "GET";
+    req.path = "/api/v1/query";
+    req.query = {{"query", "requests_total"}, {"time", "600"}, {"timeout", timeout}};
+    net::HttpResponse res;
+    router.Dispatch(req, res);
+    return res;
+  };
+  std::thread first([&] { EXPECT_EQ(call("10s").status, 200); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto waited = call("100ms");
+  EXPECT_EQ(waited.status, 503);
+  EXPECT_NE(waited.body.find("waiting for a free query slot"), std::string::npos) << waited.body;
+  first.join();
+  EXPECT_EQ(call("10s").status, 200);
 }
 
 }  // namespace
