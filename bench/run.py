@@ -265,14 +265,19 @@ class Scenario:
         self.exporter_series = 0
         self.scrape_interval = 15
         self.window = 0
+        # Trace ingest: afterwards, trace-by-id lookups of sent traces and searches per kind
+        # through the Jaeger query API (0: none).
+        self.trace_lookups = 0
+        self.trace_searches = 0
 
 
-def run_loadgen(loadgen, system, scenario, timeout):
+def run_loadgen(loadgen, system, scenario, timeout, extra_args=()):
     if scenario.needs == "remote_write":
         args = ["--target", system.base_url(), "--remote-write-path", system.remote_write_path()]
     else:  # OTLP/HTTP and Loki push are served where Oriel serves OTLP
         args = ["--target", system.otlp_base()]
-    cmd = [loadgen] + args + scenario.loadgen_args + ["--json", "--report-every", "0"]
+    cmd = ([loadgen] + args + scenario.loadgen_args + list(extra_args) +
+           ["--json", "--report-every", "0"])
     started = time.time()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, timeout=timeout)
@@ -328,13 +333,24 @@ def measure(system, scenario, loadgen, keep, timeout):
         if status in (404, 405, 501):
             result["status"] = f"not supported yet (HTTP {status} on {path})"
             return result
+        extra = []
+        ids_file = os.path.join(work, "trace_ids.tsv")
+        if scenario.trace_lookups:
+            extra = ["--trace-ids-out", ids_file,
+                     "--trace-ids-sample", str(scenario.trace_lookups)]
+        ingest_start = time.time()
         cpu0 = proc_cpu_seconds(pid)
-        report, wall, cmd = run_loadgen(loadgen, system, scenario, timeout)
+        report, wall, cmd = run_loadgen(loadgen, system, scenario, timeout, extra)
         time.sleep(2)  # let acknowledged work settle (flushes, background merges)
         cpu1 = proc_cpu_seconds(pid)
         hwm, rss = proc_memory(pid)
         stats = signal_report(report, scenario)
         reason = unsupported_reason(stats, path)
+        if scenario.trace_lookups and not reason:
+            # Spans start when the loadgen made them; the window is widened for their durations.
+            result["trace_queries"] = run_trace_queries(
+                system.base_url(), ids_file, scenario.trace_searches,
+                ingest_start - 60, time.time() + 60)
         if scenario.ticks:
             # The loadgen backfilled `ticks` scrapes ending about now.
             end = time.time()
@@ -528,6 +544,109 @@ def run_queries(base, start, end, reps):
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
+def read_trace_ids(path):
+    """oriel-loadgen's --trace-ids-out file: (hex id, root service, root operation) tuples."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) == 3 and len(fields[0]) == 32:
+                out.append(tuple(fields))
+    return out
+
+
+def quantiles(latencies):
+    latencies = sorted(latencies)
+    return (latencies[len(latencies) // 2],
+            latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))])
+
+
+def jaeger_data(body):
+    """The "data" list of a Jaeger API answer, or None when it is not one."""
+    try:
+        data = json.loads(body)["data"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return data if isinstance(data, list) else None
+
+
+def run_trace_queries(base, ids_file, searches, start, end):
+    """Trace-by-id lookups of the sampled sent traces, then `searches` searches of each kind,
+    through the Jaeger query API; returns {kind: {status, count, p50, p99, ...}}."""
+    try:
+        sampled = read_trace_ids(ids_file)
+    except OSError as e:
+        return {"by id": {"status": f"failed: no trace ids from oriel-loadgen ({e})"}}
+    if not sampled:
+        return {"by id": {"status": "failed: oriel-loadgen wrote no trace ids"}}
+    out = {}
+    latencies, found, spans = [], 0, 0
+    for trace_id, _, _ in sampled:
+        t = time.time()
+        status, body = http_get(f"{base}/api/traces/{trace_id}", timeout=30)
+        latencies.append(time.time() - t)
+        if status in (405, 501) or (status == 404 and not body.strip().startswith(b"{")):
+            out["by id"] = {"status": f"not supported yet (HTTP {status} on /api/traces/{{id}})"}
+            break
+        if status == 200:
+            data = jaeger_data(body)
+            if data is None or len(data) != 1 or data[0].get("traceID") != trace_id:
+                out["by id"] = {"status": f"failed: /api/traces/{trace_id} did not return it"}
+                break
+            found += 1
+            spans += len(data[0].get("spans", []))
+        elif status != 404:
+            out["by id"] = {"status": f"failed: HTTP {status} on /api/traces/{trace_id}: "
+                                      f"{body.decode(errors='replace')[:160]}"}
+            break
+    else:
+        p50, p99 = quantiles(latencies)
+        out["by id"] = {"status": "ok", "count": len(latencies), "p50": p50, "p99": p99,
+                        "found": found, "spans": spans}
+    if out["by id"]["status"] != "ok":
+        return out
+
+    status, body = http_get(f"{base}/api/services", timeout=30)
+    services = jaeger_data(body) if status == 200 else None
+    if not services:
+        out["services"] = {"status": f"failed: HTTP {status} on /api/services"}
+        return out
+    services = sorted(services)
+    window = {"start": str(int(start * 1e6)), "end": str(int(end * 1e6)), "limit": "20"}
+    # Searches a user would make: a service; one of its operations; a route (an attribute of
+    # the root span); the traces that failed.
+    kinds = {"service": lambda i: {"service": services[i % len(services)]}}
+    kinds["service+operation"] = lambda i: {"service": sampled[i % len(sampled)][1],
+                                            "operation": sampled[i % len(sampled)][2]}
+    routes = [(svc, op.split(" ", 1)[1]) for _, svc, op in sampled if " " in op]
+    if routes:
+        kinds["tag http.route"] = lambda i: {
+            "service": routes[i % len(routes)][0],
+            "tags": json.dumps({"http.route": routes[i % len(routes)][1]})}
+    kinds["tag error=true"] = lambda i: {"service": services[i % len(services)],
+                                         "tags": json.dumps({"error": "true"})}
+    for kind, params in kinds.items():
+        latencies, traces, empty = [], 0, 0
+        for i in range(searches):
+            query = urllib.parse.urlencode({**params(i), **window})
+            t = time.time()
+            status, body = http_get(f"{base}/api/traces?{query}", timeout=60)
+            latencies.append(time.time() - t)
+            data = jaeger_data(body) if status == 200 else None
+            if data is None:
+                why = ("not supported yet" if status in (404, 405, 501) else "failed")
+                out[kind] = {"status": f"{why}: HTTP {status} on /api/traces?{query}: "
+                                       f"{body.decode(errors='replace')[:160]}"}
+                break
+            traces += len(data)
+            empty += not data
+        else:
+            p50, p99 = quantiles(latencies)
+            out[kind] = {"status": "ok", "count": len(latencies), "p50": p50, "p99": p99,
+                         "traces": traces, "empty": empty}
+    return out
+
+
 def http_post(url, body, headers, timeout=10.0):
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -578,11 +697,13 @@ def scenarios(args):
     scrape.exporters, scrape.exporter_series = exporters, exporter_series
     scrape.scrape_interval, scrape.window = interval, window
     out.append(scrape)
-    out.append(Scenario("otlp-traces", f"Trace ingest: OTLP/HTTP protobuf, {traces:,} traces "
-                        "(5-50 spans, 8 services)", "spans",
-                        ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
-                         "--trace-batch", "20", "--duration", "600"] + common,
-                        "otlp", False))
+    trace_ingest = Scenario("otlp-traces", f"Trace ingest: OTLP/HTTP protobuf, {traces:,} "
+                            "traces (5-50 spans, 8 services)", "spans",
+                            ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
+                             "--trace-batch", "20", "--duration", "600"] + common,
+                            "otlp", False)
+    trace_ingest.trace_lookups, trace_ingest.trace_searches = 200, 50
+    out.append(trace_ingest)
     out.append(Scenario("otlp-logs", f"Log ingest: OTLP/HTTP protobuf, logs of {traces:,} "
                         "traces", "records",
                         ["--signals", "logs", "--traces", str(traces), "--trace-rate", "0",
@@ -598,7 +719,6 @@ def scenarios(args):
 
 # Scenarios from the issue that the harness does not drive yet; listed so that none is silent.
 NOT_YET = [
-    "Trace queries (by id, search)",
     "LogQL scans",
     "Disk bytes after compaction (the numbers above are after a clean shutdown, before any "
     "forced compaction)",
@@ -648,6 +768,38 @@ def machine_info():
         pass
     return (f"{os.cpu_count()} CPUs ({model or platform.processor()}), "
             f"{mem / (1 << 30):.1f} GiB RAM, {platform.system()} {platform.release()}")
+
+
+def render_trace_queries(sc, rows, systems):
+    lines = [f"After the ingest: through the Jaeger query API, {sc.trace_lookups} "
+             "GET /api/traces/{id} of sent trace ids (a uniform sample that oriel-loadgen "
+             f"wrote with --trace-ids-out), then {sc.trace_searches} GET /api/traces searches "
+             "of each kind (limit 20, time range covering the ingest), one at a time:", "",
+             "| System | Query | Result | p50 ms | p99 ms | Returned |",
+             "|---|---|---|---:|---:|---|"]
+    for s in systems:
+        r = rows.get(s.name)
+        if r is None:
+            why = (f"skipped: {s.skip_reason}" if s.skip_reason else
+                   "n/a: no Jaeger query API (and takes no OTLP spans)")
+            lines.append(f"| {s.name} | all | {why} | | | |")
+            continue
+        queries = r.get("trace_queries")
+        if not queries:
+            lines.append(f"| {s.name} | all | n/a: ingest {r['status']} | | | |")
+            continue
+        for kind, q in queries.items():
+            if q["status"] != "ok":
+                lines.append(f"| {s.name} | {kind} | {q['status']} | | | |")
+            elif kind == "by id":
+                lines.append(f"| {s.name} | by id | ok ({q['count']}) | {q['p50'] * 1e3:.2f} | "
+                             f"{q['p99'] * 1e3:.2f} | {q['found']} of {q['count']} found, "
+                             f"{q['spans']:,} spans |")
+            else:
+                lines.append(f"| {s.name} | search: {kind} | ok ({q['count']}) | "
+                             f"{q['p50'] * 1e3:.2f} | {q['p99'] * 1e3:.2f} | "
+                             f"{q['traces']:,} traces, {q['empty']} empty answers |")
+    return lines + [""]
 
 
 def render(results, scenario_list, systems, command, started, notes):
@@ -722,6 +874,8 @@ def render(results, scenario_list, systems, command, started, notes):
                     lines.append(f"| {s.name} | ok ({q['count']}) | {q['p50'] * 1e3:.1f} | "
                                  f"{q['p99'] * 1e3:.1f} | {q['series']:,} | {restart} |")
             lines.append("")
+        if sc.trace_lookups:
+            lines += render_trace_queries(sc, rows, systems)
         oriel = rows.get("Oriel")
         peers = [s for s in systems if s.name != "Oriel"]
         if sc.peers_comparable and peers:

@@ -32,6 +32,7 @@
 #include "loadgen/send_stats.h"
 #include "loadgen/sender.h"
 #include "loadgen/trace_generator.h"
+#include "loadgen/trace_id_sample.h"
 
 namespace oriel::loadgen {
 namespace {
@@ -49,6 +50,8 @@ struct Flags {
   std::string otlp_protocol = "http-protobuf";  // or http-json, grpc
   std::string otlp_grpc_target = "127.0.0.1:4317";
   std::string exporter_listen;  // host:port; empty: no scrape target
+  std::string trace_ids_out;    // file for a sample of the sent trace ids; empty: none
+  int64_t trace_ids_sample = 1000;
   std::string signals = "metrics,traces";
   double rate = -1;  // samples/s; -1: one scrape round per interval, 0: unlimited
   double trace_rate = 20;
@@ -158,8 +161,9 @@ void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& sto
   }
 }
 
+// `sample`, when not null, is offered every trace whose spans, logs or Loki entries were sent.
 void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_loki, Sender& sender,
-               OtlpOut& otlp, const std::atomic<bool>& stop) {
+               OtlpOut& otlp, TraceIdSample* sample, const std::atomic<bool>& stop) {
   TraceGenerator generator(
       {.services = flags.services, .error_rate = flags.error_rate, .seed = flags.seed});
   const std::string base = flags.otlp_target.empty() ? flags.target : flags.otlp_target;
@@ -189,6 +193,9 @@ void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_l
       LokiBody body = EncodeLokiPush(request);
       sender.Submit({Signal::kLoki, base + "/loki/api/v1/push", std::move(body.headers),
                      std::move(body.body), entries});
+    }
+    if (sample != nullptr) {
+      for (const GeneratedTrace& trace : batch) sample->Add(trace, generator);
     }
     Pace(start, static_cast<double>(made), flags.trace_rate, stop);
   }
@@ -264,6 +271,13 @@ int Main(int argc, char** argv) {
   app.add_option("--exporter-listen", flags.exporter_listen,
                  "Serve --series node_exporter-like series on host:port/metrics to be scraped "
                  "(values move every --interval)");
+  app.add_option("--trace-ids-out", flags.trace_ids_out,
+                 "At the end, write a sample of the sent trace ids to this file, one trace a line: "
+                 "hex id, root service and root operation, tab-separated");
+  app.add_option("--trace-ids-sample", flags.trace_ids_sample,
+                 "Trace ids in the --trace-ids-out sample (uniform over all sent traces)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
   app.add_option("--signals", flags.signals,
                  "Comma-separated: metrics (remote_write), otlp-metrics, traces, logs (OTLP), loki "
                  "(push); none to only serve --exporter-listen")
@@ -354,6 +368,11 @@ int Main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   SendStats stats;
+  std::unique_ptr<TraceIdSample> trace_ids;
+  if (!flags.trace_ids_out.empty()) {
+    trace_ids =
+        std::make_unique<TraceIdSample>(static_cast<size_t>(flags.trace_ids_sample), flags.seed);
+  }
   std::atomic<bool> stop{false};
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
@@ -379,7 +398,7 @@ int Main(int argc, char** argv) {
     if (traces || logs || loki) {
       ++running;
       producers.emplace_back([&] {
-        RunTraces(flags, traces, logs, loki, sender, otlp, stop);
+        RunTraces(flags, traces, logs, loki, sender, otlp, trace_ids.get(), stop);
         --running;
       });
     }
@@ -423,6 +442,14 @@ int Main(int argc, char** argv) {
   }
   if (flags.json) fmt::print("{}\n", json);
   curl_global_cleanup();
+  if (trace_ids) {
+    if (absl::Status status = trace_ids->WriteFile(flags.trace_ids_out); !status.ok()) {
+      fmt::print(stderr, "{}\n", status.message());
+      return 1;
+    }
+    fmt::print(stderr, "wrote {} of {} sent trace ids to {}\n", trace_ids->traces().size(),
+               trace_ids->offered(), flags.trace_ids_out);
+  }
   return 0;
 }
 
