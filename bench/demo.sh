@@ -40,9 +40,14 @@ for _ in $(seq 1 150); do
 done
 
 cat <<MSG
-demo: Oriel is up: http://127.0.0.1:9090 (UI and Prometheus API), OTLP/HTTP on :4318.
+demo: Oriel is up on http://127.0.0.1:9090 (Prometheus and Jaeger APIs; OTLP/HTTP on :4318).
 demo: sending $SERIES node_exporter-like series every 15 s and $TRACE_RATE traces/s (with their
-      logs) from a frontend and 7 services; progress every 30 s. Ctrl-C stops both.
+      logs) from a frontend and 7 services; progress every 30 s. Ctrl-C stops both. Try:
+  curl -s 'http://127.0.0.1:9090/api/v1/query?query=sum(rate(node_cpu_seconds_total[1m]))'
+  curl -s 'http://127.0.0.1:9090/api/v1/label/__name__/values'
+  curl -s 'http://127.0.0.1:9090/api/services'
+  curl -s 'http://127.0.0.1:9090/api/traces?service=frontend&limit=5'
+  (or add http://127.0.0.1:9090 to Grafana as a Prometheus and as a Jaeger data source)
 MSG
 
 # In the foreground, so that Ctrl-C reaches it and it prints its final report; Oriel is stopped
