@@ -1,4 +1,5 @@
 // The oriel binary: `serve` (the default), `check-config FILE` and `version`.
+#include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,6 +22,18 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitConfig = 2;
 
+// libprotobuf logs an ERROR for every hostile body it refuses (e.g. invalid UTF-8 in a string
+// field); the decoders already answer 400 with the reason, so keep these at debug level in our
+// own log format instead of letting a sender flood stderr.
+void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                 const std::string& message) {
+  if (level == google::protobuf::LOGLEVEL_FATAL) {
+    log::Error("protobuf", {{"msg", message}, {"at", fmt::format("{}:{}", file, line)}});
+    return;
+  }
+  log::Debug("protobuf", {{"detail", message}});
+}
+
 int RunServe(const Flags& flags) {
   auto config = LoadEffectiveConfig(flags);
   if (!config.ok()) {
@@ -28,6 +41,7 @@ int RunServe(const Flags& flags) {
     return kExitConfig;
   }
   log::SetLevel(*log::ParseLevel(config->server.log_level));
+  google::protobuf::SetLogHandler(ProtobufLog);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
