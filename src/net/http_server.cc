@@ -421,11 +421,19 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
   });
   if (!io_threads_.empty()) closed.get_future().wait();
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (Connection* c : connections_set_) {
-      // weak_from_this: a connection may be mid-destruction while still in the set.
-      if (auto strong = c->weak_from_this().lock()) strong->CloseIfIdle();
+    // Take references under the lock but use (and drop) them outside it: dropping the last
+    // reference destroys the connection, which unregisters itself under the same lock.
+    std::vector<std::shared_ptr<Connection>> live;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (Connection* c : connections_set_) {
+        // weak_from_this: a connection may be mid-destruction while still in the set.
+        if (auto strong = c->weak_from_this().lock()) live.push_back(std::move(strong));
+      }
     }
+    for (auto& c : live) c->CloseIfIdle();
+    live.clear();
+    std::unique_lock<std::mutex> lock(mu_);
     idle_cv_.wait_for(lock, absl::ToChronoNanoseconds(grace),
                       [this] { return connections_set_.empty(); });
   }
