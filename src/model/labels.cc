@@ -42,20 +42,26 @@ void AppendEscaped(std::string& out, std::string_view v) {
 Labels Labels::FromUnsorted(std::vector<Label> labels) {
   SortAndDedupe(labels);
   Labels out;
-  out.items_ = std::move(labels);
+  if (!labels.empty()) out.items_ = std::make_shared<const std::vector<Label>>(std::move(labels));
   return out;
 }
 
 Labels Labels::FromSorted(std::vector<Label> labels) {
   Labels out;
-  out.items_ = std::move(labels);
+  if (!labels.empty()) out.items_ = std::make_shared<const std::vector<Label>>(std::move(labels));
   return out;
 }
 
+const std::vector<Label>& Labels::Empty() {
+  static const std::vector<Label> kEmpty;
+  return kEmpty;
+}
+
 std::string_view Labels::Get(std::string_view name) const {
-  auto it = std::lower_bound(items_.begin(), items_.end(), name,
+  const std::vector<Label>& items = this->items();
+  auto it = std::lower_bound(items.begin(), items.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != items_.end() && it->name == name) return it->value;
+  if (it != items.end() && it->name == name) return it->value;
   return {};
 }
 
@@ -66,7 +72,7 @@ uint64_t Labels::Hash() const {
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
   static constexpr char kSep = '\xff';
-  for (const Label& l : items_) {
+  for (const Label& l : items()) {
     XXH3_64bits_update(state, l.name.data(), l.name.size());
     XXH3_64bits_update(state, &kSep, 1);
     XXH3_64bits_update(state, l.value.data(), l.value.size());
@@ -81,7 +87,7 @@ std::string Labels::ToString() const {
   std::string out(MetricName());
   out.push_back('{');
   bool first = true;
-  for (const Label& l : items_) {
+  for (const Label& l : items()) {
     if (l.name == kMetricName) continue;
     if (!first) out.append(", ");
     first = false;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,9 @@ struct Label {
   auto operator<=>(const Label&) const = default;
 };
 
-// An immutable-by-convention, sorted set of labels. Empty values are dropped (Prometheus treats a
-// label with an empty value as absent).
+// An immutable, sorted set of labels. Empty values are dropped (Prometheus treats a label with an
+// empty value as absent). Copies share one immutable vector, so passing label sets around (query
+// evaluation copies them per series and step) costs a reference count, not an allocation.
 class Labels {
  public:
   Labels() = default;
@@ -27,11 +29,11 @@ class Labels {
   // REQUIRES: sorted by name, names unique, no empty values (e.g. from a trusted decoder).
   static Labels FromSorted(std::vector<Label> labels);
 
-  const std::vector<Label>& items() const { return items_; }
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  auto begin() const { return items_.begin(); }
-  auto end() const { return items_.end(); }
+  const std::vector<Label>& items() const { return items_ ? *items_ : Empty(); }
+  size_t size() const { return items().size(); }
+  bool empty() const { return items().empty(); }
+  auto begin() const { return items().begin(); }
+  auto end() const { return items().end(); }
 
   // The value of `name`, "" when absent.
   std::string_view Get(std::string_view name) const;
@@ -44,11 +46,12 @@ class Labels {
   // Prometheus notation: `name{a="b", c="d"}`, or `{a="b"}` without a metric name.
   std::string ToString() const;
 
-  bool operator==(const Labels&) const = default;
-  auto operator<=>(const Labels&) const = default;
+  bool operator==(const Labels& o) const { return items_ == o.items_ || items() == o.items(); }
+  auto operator<=>(const Labels& o) const { return items() <=> o.items(); }
 
  private:
-  std::vector<Label> items_;
+  static const std::vector<Label>& Empty();
+  std::shared_ptr<const std::vector<Label>> items_;  // null when empty
 };
 
 // Builds a label set by edits on top of a base (used by relabelling, PromQL, translators).

@@ -3,10 +3,13 @@
 // Samples sit off the whole second and queries at whole seconds, so that the one Prometheus 2
 // vs 3 difference in range and lookback windows (closed vs left-open start, see
 // COMPATIBILITY.md) cannot show.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <rapidjson/document.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,8 +114,10 @@ const char* kQueries[] = {
     "group by (job) (memory_bytes)",
     "histogram_quantile(0.9, sum by (le, job) (rate(latency_seconds_bucket[5m])))",
     "histogram_quantile(0.5, rate(latency_seconds_bucket[5m]))",
-    "rate(http_requests_total{code=\"500\"}[5m]) / ignoring(code) rate(http_requests_total{code=\"200\"}[5m])",
-    "sum by (job) (rate(http_requests_total{code=\"500\"}[5m])) / on(job) group_left sum by (job) (rate(http_requests_total[5m]))",
+    "rate(http_requests_total{code=\"500\"}[5m]) / ignoring(code) "
+    "rate(http_requests_total{code=\"200\"}[5m])",
+    "sum by (job) (rate(http_requests_total{code=\"500\"}[5m])) / on(job) group_left sum by (job) "
+    "(rate(http_requests_total[5m]))",
     "memory_bytes > 2e6",
     "memory_bytes > bool 2e6",
     "memory_bytes and on(instance) memory_bytes{instance=\"a\"}",
@@ -155,6 +160,22 @@ const char* kQueries[] = {
     "sgn(deriv(memory_bytes[5m]))",
     "acos(clamp(memory_bytes / 1e7, -1, 1))",
 };
+
+// A port the kernel just handed out (and that we released), for a peer to bind right away.
+int FreeTcpPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sa);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+    port = ntohs(sa.sin_port);
+  }
+  close(fd);
+  return port;
+}
 
 // Canonical form of a query answer: series key -> list of (t, value).
 using Answer = std::map<std::string, std::vector<std::pair<double, std::string>>>;
@@ -206,7 +227,8 @@ std::string Diff(const Answer& want, const Answer& got) {
     if (it == got.end()) return "missing series {" + key + "}";
     if (it->second.size() != points.size()) return "point count differs for {" + key + "}";
     for (size_t i = 0; i < points.size(); ++i) {
-      if (points[i].first != it->second[i].first || !Close(points[i].second, it->second[i].second)) {
+      if (points[i].first != it->second[i].first ||
+          !Close(points[i].second, it->second[i].second)) {
         return "{" + key + "} at " + std::to_string(points[i].first) + ": " + points[i].second +
                " vs " + it->second[i].second;
       }
@@ -222,7 +244,7 @@ TEST(PromqlDifferentialE2E, SameAnswersAsPrometheus) {
   OrielProcess oriel({});
   ASSERT_TRUE(oriel.listening()) << oriel.Output();
   TempDir dir;
-  int port = 21000 + getpid() % 20000;
+  int port = FreeTcpPort();
   std::string config = dir.WriteFile("prometheus.yml", "global:\n  scrape_interval: 1h\n");
   std::vector<std::string> argv = {"/usr/bin/prometheus", "--config.file=" + config,
                                    "--storage.tsdb.path=" + dir.path() + "/data",
@@ -240,17 +262,24 @@ TEST(PromqlDifferentialE2E, SameAnswersAsPrometheus) {
     _exit(127);
   }
   std::string prom = "http://127.0.0.1:" + std::to_string(port);
-  for (int i = 0; i < 100 && Get(prom + "/-/ready").status != 200; ++i) std::this_thread::sleep_for(100ms);
+  // Under a loaded machine (ctest -j) Prometheus can take a while to open its TSDB.
+  for (int i = 0; i < 600 && Get(prom + "/-/ready").status != 200; ++i)
+    std::this_thread::sleep_for(100ms);
 
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   int64_t start_ms = (now_ms - kPoints * kStep) / kStep * kStep;
   std::string body = Dataset(start_ms);
-  std::vector<std::string> headers = {"Content-Encoding: snappy", "Content-Type: application/x-protobuf",
+  std::vector<std::string> headers = {"Content-Encoding: snappy",
+                                      "Content-Type: application/x-protobuf",
                                       "X-Prometheus-Remote-Write-Version: 0.1.0"};
-  auto to_prom = Fetch({.method = "POST", .url = prom + "/api/v1/write", .headers = headers, .body = body});
-  auto to_oriel = Fetch({.method = "POST", .url = oriel.http_url() + "/api/v1/write", .headers = headers, .body = body});
+  auto to_prom =
+      Fetch({.method = "POST", .url = prom + "/api/v1/write", .headers = headers, .body = body});
+  auto to_oriel = Fetch({.method = "POST",
+                         .url = oriel.http_url() + "/api/v1/write",
+                         .headers = headers,
+                         .body = body});
   ASSERT_EQ(to_oriel.status, 204) << to_oriel.body;
   if (to_prom.status != 204) {
     kill(pid, SIGTERM);
@@ -264,8 +293,8 @@ TEST(PromqlDifferentialE2E, SameAnswersAsPrometheus) {
     // 7 s past a multiple of 15 s: not a multiple of any subquery step used below either.
     params_list.push_back("time=" + std::to_string(t / 1000 + 7));
   }
-  params_list.push_back("start=" + std::to_string((start_ms + 600000) / 1000 + 7) + "&end=" +
-                        std::to_string(end_ms / 1000) + "&step=60");
+  params_list.push_back("start=" + std::to_string((start_ms + 600000) / 1000 + 7) +
+                        "&end=" + std::to_string(end_ms / 1000) + "&step=60");
   int compared = 0, failed = 0;
   std::string failures;
   for (const char* q : kQueries) {
@@ -281,11 +310,12 @@ TEST(PromqlDifferentialE2E, SameAnswersAsPrometheus) {
       if (!ParseAnswer(want_res.body, &want, &want_type) ||
           !ParseAnswer(got_res.body, &got, &got_type)) {
         ++failed;
-        failures += std::string(q) + " [" + params + "]: unparsable answer: " + got_res.body.substr(0, 200) + "\n";
+        failures += std::string(q) + " [" + params +
+                    "]: unparsable answer: " + got_res.body.substr(0, 200) + "\n";
         continue;
       }
-      std::string diff = want_type != got_type ? "result type " + want_type + " vs " + got_type
-                                               : Diff(want, got);
+      std::string diff =
+          want_type != got_type ? "result type " + want_type + " vs " + got_type : Diff(want, got);
       if (!diff.empty()) {
         ++failed;
         failures += std::string(q) + " [" + params + "]: " + diff + "\n";
