@@ -1,6 +1,7 @@
 #include "api/prometheus/series_api.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "api/prometheus/api_response.h"
@@ -100,7 +101,11 @@ void HandleSeries(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpR
   RespondSuccess(res, data, warnings);
 }
 
-void HandleLabels(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpResponse& res) {
+// Label names or values (both take match[], start, end, limit): `fetch` reads one matcher set.
+using LabelFetch = std::function<absl::StatusOr<std::vector<std::string>>(
+    int64_t start, int64_t end, std::span<const model::Matcher>)>;
+
+void RespondLabelStrings(const LabelFetch& fetch, net::HttpRequest& req, net::HttpResponse& res) {
   net::Params form = req.Form();
   auto sets = MatcherSets(form);
   if (!sets.ok()) return RespondError(res, ErrorType::kBadData, sets.status());
@@ -108,17 +113,24 @@ void HandleLabels(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpR
   if (!range.ok()) return RespondError(res, ErrorType::kBadData, range.status());
   auto limit = LimitParam(form);
   if (!limit.ok()) return RespondError(res, ErrorType::kBadData, limit.status());
-  auto names = MergeOverSets(*sets, [&](std::span<const model::Matcher> m) {
-    return reader.LabelNames(range->start, range->end, m);
-  });
-  if (!names.ok()) return RespondError(res, ErrorType::kExecution, names.status());
+  auto items = MergeOverSets(
+      *sets, [&](std::span<const model::Matcher> m) { return fetch(range->start, range->end, m); });
+  if (!items.ok()) return RespondError(res, ErrorType::kExecution, items.status());
   std::vector<std::string> warnings;
-  size_t count = names->size();
+  size_t count = items->size();
   if (*limit > 0 && count > *limit) {
     count = *limit;
     warnings.push_back(kTruncated);
   }
-  RespondSuccess(res, StringArray(*names, count), warnings);
+  RespondSuccess(res, StringArray(*items, count), warnings);
+}
+
+void HandleLabels(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpResponse& res) {
+  RespondLabelStrings(
+      [&](int64_t start, int64_t end, std::span<const model::Matcher> m) {
+        return reader.LabelNames(start, end, m);
+      },
+      req, res);
 }
 
 void HandleLabelValues(tsdb::MetricsReader& reader, net::HttpRequest& req, net::HttpResponse& res) {
@@ -127,24 +139,11 @@ void HandleLabelValues(tsdb::MetricsReader& reader, net::HttpRequest& req, net::
   if (name.empty()) {
     return RespondError(res, ErrorType::kBadData, "invalid label name: \"\"");
   }
-  net::Params form = req.Form();
-  auto sets = MatcherSets(form);
-  if (!sets.ok()) return RespondError(res, ErrorType::kBadData, sets.status());
-  auto range = RangeParams(form);
-  if (!range.ok()) return RespondError(res, ErrorType::kBadData, range.status());
-  auto limit = LimitParam(form);
-  if (!limit.ok()) return RespondError(res, ErrorType::kBadData, limit.status());
-  auto values = MergeOverSets(*sets, [&](std::span<const model::Matcher> m) {
-    return reader.LabelValues(name, range->start, range->end, m);
-  });
-  if (!values.ok()) return RespondError(res, ErrorType::kExecution, values.status());
-  std::vector<std::string> warnings;
-  size_t count = values->size();
-  if (*limit > 0 && count > *limit) {
-    count = *limit;
-    warnings.push_back(kTruncated);
-  }
-  RespondSuccess(res, StringArray(*values, count), warnings);
+  RespondLabelStrings(
+      [&](int64_t start, int64_t end, std::span<const model::Matcher> m) {
+        return reader.LabelValues(name, start, end, m);
+      },
+      req, res);
 }
 
 std::string_view TypeName(model::MetricType type) {
