@@ -148,13 +148,15 @@ absl::Status Server::Start() {
     if (absl::Status s = grpc_->Start(config_.server.grpc_listen); !s.ok()) return s;
   }
   http_->Start();
+  // Ready before the "listening" lines: whoever waits for them (a launcher, a test) may query
+  // /-/ready at once.
+  readiness_.SetReady();
   for (const auto& address : http_->BoundAddresses()) {
     log::Info("listening", {{"protocol", "http"}, {"address", address}});
   }
   for (const auto& address : grpc_->BoundAddresses()) {
     log::Info("listening", {{"protocol", "grpc"}, {"address", address}});
   }
-  readiness_.SetReady();
   PrintUrls();
   return absl::OkStatus();
 }
