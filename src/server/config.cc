@@ -128,6 +128,19 @@ class Reader {
     *out = n;
   }
 
+  void Percentage(const YAML::Node& map, std::string_view key, std::string_view path, double* out) {
+    auto v = Scalar(map, key, path);
+    if (!v) return;
+    const std::string& s = v->first;
+    double n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size() || !(n >= 0 && n <= 100)) {
+      return Error(v->second,
+                   fmt::format("{}.{}: want a percentage from 0 to 100, got \"{}\"", path, key, s));
+    }
+    *out = n;
+  }
+
   void Bool(const YAML::Node& map, std::string_view key, std::string_view path, bool* out) {
     auto v = Scalar(map, key, path);
     if (!v) return;
@@ -256,6 +269,42 @@ void ReadLimits(Reader& r, const YAML::Node& node, LimitsConfig& c) {
   r.Bytes(node, "memory_limit", "limits", &c.memory_limit_bytes);
 }
 
+void ReadTraces(Reader& r, const YAML::Node& node, TracesConfig& c) {
+  if (!r.CheckMap(node, "traces", {"span_metrics", "service_graph", "sampling"})) return;
+  const YAML::Node span_metrics = node["span_metrics"];
+  if (r.CheckMap(span_metrics, "traces.span_metrics",
+                 {"enabled", "flush_interval", "dimensions", "max_series"})) {
+    r.Bool(span_metrics, "enabled", "traces.span_metrics", &c.span_metrics);
+    r.Duration(span_metrics, "flush_interval", "traces.span_metrics", &c.metrics_flush_interval);
+    r.StringList(span_metrics, "dimensions", "traces.span_metrics", &c.span_metrics_dimensions);
+    r.Integer(span_metrics, "max_series", "traces.span_metrics", &c.span_metrics_max_series,
+              int64_t{1});
+  }
+  const YAML::Node graph = node["service_graph"];
+  if (r.CheckMap(graph, "traces.service_graph", {"enabled", "wait", "max_items"})) {
+    r.Bool(graph, "enabled", "traces.service_graph", &c.service_graph);
+    r.Duration(graph, "wait", "traces.service_graph", &c.service_graph_wait);
+    r.Integer(graph, "max_items", "traces.service_graph", &c.service_graph_max_items, int64_t{1});
+  }
+  const YAML::Node sampling = node["sampling"];
+  if (!r.CheckMap(sampling, "traces.sampling", {"percentage", "hash_seed", "tail"})) return;
+  r.Percentage(sampling, "percentage", "traces.sampling", &c.head_sampling_percentage);
+  r.Integer(sampling, "hash_seed", "traces.sampling", &c.sampling_hash_seed, uint32_t{0});
+  const YAML::Node tail = sampling["tail"];
+  if (!r.CheckMap(tail, "traces.sampling.tail",
+                  {"enabled", "decision_wait", "num_traces", "keep_errors", "latency_threshold",
+                   "percentage"})) {
+    return;
+  }
+  const std::string_view path = "traces.sampling.tail";
+  r.Bool(tail, "enabled", path, &c.tail_sampling);
+  r.Duration(tail, "decision_wait", path, &c.tail_decision_wait);
+  r.Integer(tail, "num_traces", path, &c.tail_num_traces, int64_t{1});
+  r.Bool(tail, "keep_errors", path, &c.tail_keep_errors);
+  r.Duration(tail, "latency_threshold", path, &c.tail_latency_threshold);
+  r.Percentage(tail, "percentage", path, &c.tail_percentage);
+}
+
 void ReadGlobal(Reader& r, const YAML::Node& node, GlobalConfig& c) {
   // Every key of Prometheus' `global` block, so that a pasted block is accepted; the scrape and
   // rule features read the rest when they arrive.
@@ -333,11 +382,12 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
     if (root.IsNull() || !root.IsDefined()) return config;
     if (r.CheckMap(root, "",
                    {"server", "storage", "limits", "global", "scrape_configs", "rule_files",
-                    "alerting", "notify"})) {
+                    "alerting", "notify", "traces"})) {
       ReadServer(r, root["server"], config.server);
       ReadStorage(r, root["storage"], config.storage);
       ReadLimits(r, root["limits"], config.limits);
       ReadGlobal(r, root["global"], config.global);
+      ReadTraces(r, root["traces"], config.traces);
       ReadScrapeConfigs(r, root["scrape_configs"], &config.scrape_configs_yaml);
       r.StringList(root, "rule_files", "rule_files", &config.rule_files);
       ReadOpaqueMap(r, root["alerting"], "alerting", {"alertmanagers", "alert_relabel_configs"},

@@ -46,8 +46,28 @@ struct LimitsConfig {
   int64_t max_labels_per_series = 64;
   int64_t max_label_name_length = 1024;
   int64_t max_label_value_length = 4096;
-  int64_t max_active_series = 0;  // 0: no limit; over it writes get 429
+  int64_t max_active_series = 0;   // 0: no limit; over it writes get 429
   int64_t memory_limit_bytes = 0;  // resident memory over which writes get 429; 0: 80% of RAM
+};
+
+// Spans: what is derived from them and which of them are kept. Names follow the OpenTelemetry
+// Collector's spanmetrics and servicegraph connectors and its probabilistic and tail samplers.
+struct TracesConfig {
+  bool span_metrics = true;
+  bool service_graph = true;
+  absl::Duration metrics_flush_interval = absl::Seconds(15);
+  std::vector<std::string> span_metrics_dimensions;  // extra span/resource attributes as labels
+  int64_t span_metrics_max_series = 10000;
+  absl::Duration service_graph_wait = absl::Seconds(2);
+  int64_t service_graph_max_items = 10000;
+  double head_sampling_percentage = 100;  // of traces, by trace id hash
+  uint32_t sampling_hash_seed = 0;
+  bool tail_sampling = false;
+  absl::Duration tail_decision_wait = absl::Seconds(10);
+  int64_t tail_num_traces = 50000;
+  bool tail_keep_errors = true;
+  absl::Duration tail_latency_threshold = absl::ZeroDuration();  // 0: no latency policy
+  double tail_percentage = 100;  // of the traces no other policy keeps
 };
 
 // Prometheus' `global` block.
@@ -64,6 +84,7 @@ struct Config {
   StorageConfig storage;
   LimitsConfig limits;
   GlobalConfig global;
+  TracesConfig traces;
   std::vector<std::string> rule_files;
   // Sections whose features parse them in detail; kept as YAML text until then. Their shape
   // (and, where this file knows them, their keys) is checked already.

@@ -68,6 +68,42 @@ notify:
   EXPECT_NE(c->notify_yaml.find("receivers"), std::string::npos);
 }
 
+TEST(ConfigTest, ReadsTracesSection) {
+  auto c = ParseConfig(R"(
+traces:
+  span_metrics:
+    flush_interval: 5s
+    dimensions: [http.route]
+  service_graph:
+    enabled: false
+  sampling:
+    percentage: 12.5
+    hash_seed: 22
+    tail:
+      enabled: true
+      decision_wait: 3s
+      latency_threshold: 500ms
+      percentage: 10
+)",
+                       "oriel.yml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->traces.span_metrics);
+  EXPECT_FALSE(c->traces.service_graph);
+  EXPECT_EQ(c->traces.metrics_flush_interval, absl::Seconds(5));
+  EXPECT_EQ(c->traces.span_metrics_dimensions, std::vector<std::string>{"http.route"});
+  EXPECT_EQ(c->traces.head_sampling_percentage, 12.5);
+  EXPECT_EQ(c->traces.sampling_hash_seed, 22u);
+  EXPECT_TRUE(c->traces.tail_sampling);
+  EXPECT_EQ(c->traces.tail_decision_wait, absl::Seconds(3));
+  EXPECT_EQ(c->traces.tail_latency_threshold, absl::Milliseconds(500));
+  EXPECT_EQ(c->traces.tail_percentage, 10);
+
+  std::string err = ErrorOf("traces:\n  sampling:\n    percentage: 150\n");
+  EXPECT_NE(err.find("oriel.yml:3:17: traces.sampling.percentage: want a percentage from 0 to 100"),
+            std::string::npos)
+      << err;
+}
+
 TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
   std::string err = ErrorOf("server:\n  log_level: info\n  colour: blue\n");
   EXPECT_NE(err.find("oriel.yml:3:3: unknown key \"colour\" in server"), std::string::npos) << err;
