@@ -270,6 +270,10 @@ class Scenario:
         # through the Jaeger query API (0: none).
         self.trace_lookups = 0
         self.trace_searches = 0
+        # Query classes: after the ingest, QUERY_CLASSES as instant and range queries over each
+        # (label, range seconds, step seconds) window ending at the newest sample.
+        self.query_windows = []
+        self.interval = 15
 
 
 def run_loadgen(loadgen, system, scenario, timeout, extra_args=()):
@@ -352,12 +356,16 @@ def measure(system, scenario, loadgen, keep, timeout):
             result["trace_queries"] = run_trace_queries(
                 system.base_url(), ids_file, scenario.trace_searches,
                 ingest_start - 60, time.time() + 60)
-        if scenario.ticks:
+        if scenario.query_windows:
+            result["query_classes"] = run_query_classes(system.base_url(), time.time(),
+                                                        scenario.query_windows,
+                                                        scenario.query_reps)
+        elif scenario.ticks:
             # The loadgen backfilled `ticks` scrapes ending about now.
             end = time.time()
             result["queries"] = run_queries(system.base_url(), end - scenario.ticks * 15 - 30,
                                             end, scenario.query_reps)
-        if scenario.ticks:
+        if scenario.ticks and not scenario.query_windows:
             # kill -9, then restart on the same data: time until ready again (WAL replay after a
             # crash, index load), then a clean stop for the disk measurement.
             system.stop(signal.SIGKILL)
@@ -546,6 +554,60 @@ def run_queries(base, start, end, reps):
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
+# The query classes of the PromQL benchmark, over the series oriel-loadgen sends (rate windows of
+# 5m suit both the 15 s and the 60 s scrape interval).
+QUERY_CLASSES = [
+    ("rate", 'rate(node_network_receive_bytes_total[5m])'),
+    ("sum by", 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))'),
+    ("histogram_quantile", 'histogram_quantile(0.99, sum by (le, handler) '
+                           '(rate(http_request_duration_seconds_bucket[5m])))'),
+    ("topk", 'topk(10, rate(node_network_receive_bytes_total{device!="lo"}[5m]))'),
+    ("regex matchers", 'sum by (mode) (rate(node_cpu_seconds_total{mode=~"user|system|iowait",'
+                       'instance=~"node-00[0-4].*"}[5m]))'),
+]
+
+
+def timed_get(base, path, params):
+    # nocache=1: VictoriaMetrics would otherwise answer repetitions from its rollup cache.
+    params = dict(params, nocache="1")
+    t = time.time()
+    status, body = http_get(f"{base}{path}?{urllib.parse.urlencode(params)}", timeout=120)
+    return time.time() - t, status, body
+
+
+def run_query_classes(base, end, windows, reps):
+    """Each query class as an instant query at `end` and as a range query over each window;
+    returns {(class, kind): {status, p50, p99, series}} where kind is "instant" or a window."""
+    out = {}
+    for name, query in QUERY_CLASSES:
+        kinds = [("instant", "/api/v1/query", {"query": query, "time": f"{end:.3f}"})]
+        for label, range_s, step_s in windows:
+            kinds.append((label, "/api/v1/query_range",
+                          {"query": query, "start": f"{end - range_s:.3f}", "end": f"{end:.3f}",
+                           "step": str(step_s)}))
+        for kind, path, params in kinds:
+            latencies, series, failure = [], 0, ""
+            for rep in range(reps):
+                took, status, body = timed_get(base, path, params)
+                if status != 200:
+                    failure = (f"failed: HTTP {status}: "
+                               f"...{body.decode(errors='replace')[-160:]}")
+                    break
+                latencies.append(took)
+                if rep == 0:
+                    try:
+                        series = len(json.loads(body)["data"]["result"])
+                    except (ValueError, KeyError, TypeError):
+                        failure = "failed: not a Prometheus query answer"
+                        break
+            if failure:
+                out[(name, kind)] = {"status": failure}
+                continue
+            q = quantiles(latencies)
+            out[(name, kind)] = {"status": "ok", "series": series, "p50": q[0], "p99": q[1]}
+    return out
+
+
 def read_trace_ids(path):
     """oriel-loadgen's --trace-ids-out file: (hex id, root service, root operation) tuples."""
     out = []
@@ -699,6 +761,23 @@ def scenarios(args):
     scrape.exporters, scrape.exporter_series = exporters, exporter_series
     scrape.scrape_interval, scrape.window = interval, window
     out.append(scrape)
+    # PromQL query classes (issue 4): 10k series over 24 h (60 s interval) queried over 1 h and
+    # 24 h, and 100k series over 1 h (15 s interval) queried over 1 h.
+    query_sets = [(10_000, 60, 24 * 3600, [("range 1h", 3600, 15), ("range 24h", 86400, 120)])]
+    if not args.quick:
+        query_sets.append((100_000, 15, 3600, [("range 1h", 3600, 15)]))
+    else:
+        query_sets[0] = (10_000, 60, 4 * 3600, [("range 1h", 3600, 15), ("range 4h", 14400, 60)])
+    for qseries, interval, span, windows in query_sets:
+        ticks = span // interval
+        q = Scenario(f"query-{qseries // 1000}k-{span // 3600}h",
+                     f"PromQL query classes: {qseries:,} series x {span // 3600} h of data "
+                     f"({interval} s interval, remote_write 1.0)", "samples",
+                     ["--signals", "metrics", "--series", str(qseries), "--ticks", str(ticks),
+                      "--interval", str(interval), "--duration", "1500", "--batch", "2000"]
+                     + common, "remote_write", True, ticks, 3 if args.quick else 5)
+        q.query_windows, q.interval = windows, interval
+        out.append(q)
     trace_ingest = Scenario("otlp-traces", f"Trace ingest: OTLP/HTTP protobuf, {traces:,} "
                             "traces (5-50 spans, 8 services)", "spans",
                             ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
@@ -804,6 +883,36 @@ def render_trace_queries(sc, rows, systems):
     return lines + [""]
 
 
+def render_query_classes(sc, rows, systems):
+    names = [s.name for s in systems]
+    lines = [f"After the ingest: each query class as an instant query at the newest sample and as "
+             f"query_range over the windows below, {sc.query_reps} times each, one at a time "
+             "(`nocache=1`); p50 / p99 in ms, and Oriel's p99 over each peer's (below 1: Oriel "
+             "is faster):", "",
+             "| Query class | Kind | " + " | ".join(f"{n} p50 / p99 ms" for n in names) + " | "
+             + " | ".join(f"p99 Oriel/{n}" for n in names if n != "Oriel") + " |",
+             "|---|---|" + "---:|" * (2 * len(names) - 1)]
+    kinds = ["instant"] + [label for label, _, _ in sc.query_windows]
+    for name, _ in QUERY_CLASSES:
+        for kind in kinds:
+            cells, p99 = [], {}
+            for n in names:
+                r = rows.get(n) or {}
+                q = r.get("query_classes", {}).get((name, kind))
+                if q is None:
+                    cells.append("n/a")
+                elif q["status"] != "ok":
+                    cells.append(q["status"][:80].replace("|", "/"))
+                else:
+                    cells.append(f"{q['p50'] * 1e3:.1f} / {q['p99'] * 1e3:.1f} "
+                                 f"({q['series']} series)")
+                    p99[n] = q["p99"]
+            ratios = [ratio(p99.get("Oriel"), p99.get(n)) for n in names if n != "Oriel"]
+            lines.append(f"| {name} | {kind} | " + " | ".join(cells) + " | "
+                         + " | ".join(ratios) + " |")
+    return lines + [""]
+
+
 def render(results, scenario_list, systems, command, started, notes):
     lines = ["# Benchmarks", "",
              f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
@@ -857,7 +966,7 @@ def render(results, scenario_list, systems, command, started, notes):
                 f"{fmt_num(r['disk_bytes'] / acked, 2) if acked else 'n/a'} | "
                 f"{r['latency_p99'] * 1e3:.1f} | {r['loadgen_cpu']:.1f} |")
         lines.append("")
-        if sc.ticks:
+        if sc.ticks and not sc.query_windows:
             lines += ["After the ingest: the dashboard queries below as query_range over the "
                       "ingested window (step 15s), then kill -9 and a restart on the same data until ready "
                       "(WAL replay after a crash):",
@@ -877,6 +986,8 @@ def render(results, scenario_list, systems, command, started, notes):
                     lines.append(f"| {s.name} | ok ({q['count']}) | {q['p50'] * 1e3:.1f} | "
                                  f"{q['p99'] * 1e3:.1f} | {q['series']:,} | {restart} |")
             lines.append("")
+        if sc.query_windows:
+            lines += render_query_classes(sc, rows, systems)
         if sc.trace_lookups:
             lines += render_trace_queries(sc, rows, systems)
         oriel = rows.get("Oriel")

@@ -130,14 +130,18 @@ void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& sto
   NodeSeriesSet set({.series = flags.series, .seed = flags.seed});
   const double realtime_rate = static_cast<double>(flags.series) / flags.interval;
   const double rate = flags.rate < 0 ? realtime_rate : flags.rate;
-  // Faster than real time, samples are backfilled from the past (up to an hour, which Prometheus'
-  // head still accepts) so that they do not run far into the future.
+  // Faster than real time, samples are backfilled from the past so that they do not run far into
+  // the future: all of --ticks when given (in time order, which every peer's head accepts),
+  // otherwise up to an hour.
   double ahead_s = 0;
   if (rate == 0 || rate > realtime_rate * 1.01) {
-    const double ticks = flags.ticks > 0 ? static_cast<double>(flags.ticks)
-                         : rate > 0      ? flags.duration * rate / std::max<double>(1, flags.series)
-                                         : 3600 / flags.interval;
-    ahead_s = std::min(ticks * flags.interval, 3600.0);
+    if (flags.ticks > 0) {
+      ahead_s = static_cast<double>(flags.ticks) * flags.interval;
+    } else {
+      const double ticks = rate > 0 ? flags.duration * rate / std::max<double>(1, flags.series)
+                                    : 3600 / flags.interval;
+      ahead_s = std::min(ticks * flags.interval, 3600.0);
+    }
   }
   const int64_t t0_ms = NowUnixMs() - static_cast<int64_t>(ahead_s * 1000);
   const std::string url = flags.target + flags.remote_write_path;
@@ -152,8 +156,10 @@ void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& sto
       RemoteWriteBody body = flags.remote_write_version == 2
                                  ? EncodeRemoteWrite(BuildWriteRequestV2(set, begin, end, ts))
                                  : EncodeRemoteWrite(BuildWriteRequestV1(set, begin, end, ts));
+      // Batch i of every tick holds the same series: one shard keeps them in time order.
       sender.Submit({Signal::kMetrics, url, std::move(body.headers), std::move(body.body),
-                     static_cast<int64_t>(end - begin)});
+                     static_cast<int64_t>(end - begin),
+                     static_cast<int>(begin / static_cast<size_t>(flags.batch))});
       sent += static_cast<double>(end - begin);
       Pace(start, sent, rate, stop);
     }

@@ -24,16 +24,22 @@ Sender::Sender(int concurrency, size_t queue_limit, double timeout_seconds, Send
       timeout_ms_(static_cast<long>(timeout_seconds * 1000)),
       stats_(stats) {
   ORIEL_CHECK(concurrency >= 1 && queue_limit >= 1);
-  for (int i = 0; i < concurrency; ++i) threads_.emplace_back([this] { Run(); });
+  sharded_.resize(static_cast<size_t>(concurrency));
+  for (size_t i = 0; i < sharded_.size(); ++i) threads_.emplace_back([this, i] { Run(i); });
 }
 
 Sender::~Sender() { Close(); }
 
 void Sender::Submit(Payload payload) {
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [&] { return queue_.size() < queue_limit_ || closing_; });
+  changed_.wait(lock, [&] { return queued_ < queue_limit_ || closing_; });
   if (closing_) return;
-  queue_.push_back(std::move(payload));
+  if (payload.shard >= 0) {
+    sharded_[static_cast<size_t>(payload.shard) % sharded_.size()].push_back(std::move(payload));
+  } else {
+    queue_.push_back(std::move(payload));
+  }
+  ++queued_;
   changed_.notify_all();
 }
 
@@ -48,7 +54,7 @@ void Sender::Close() {
   threads_.clear();
 }
 
-void Sender::Run() {
+void Sender::Run(size_t thread) {
   CURL* curl = curl_easy_init();
   ORIEL_CHECK(curl != nullptr);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -62,10 +68,13 @@ void Sender::Run() {
     Payload p;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      changed_.wait(lock, [&] { return !queue_.empty() || closing_; });
-      if (queue_.empty()) break;
-      p = std::move(queue_.front());
-      queue_.pop_front();
+      std::deque<Payload>& own = sharded_[thread];
+      changed_.wait(lock, [&] { return !own.empty() || !queue_.empty() || closing_; });
+      std::deque<Payload>& from = !own.empty() ? own : queue_;
+      if (from.empty()) break;
+      p = std::move(from.front());
+      from.pop_front();
+      --queued_;
       changed_.notify_all();
     }
     curl_slist* headers = nullptr;

@@ -21,6 +21,10 @@ struct Payload {
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
   int64_t items = 0;
+  // Payloads with the same shard (>= 0) go out one after another on one connection, in the
+  // order submitted, as Prometheus' remote_write shards by series: samples of one series then
+  // arrive in time order. -1: any connection.
+  int shard = -1;
 };
 
 class Sender {
@@ -37,14 +41,16 @@ class Sender {
   void Close();
 
  private:
-  void Run();
+  void Run(size_t thread);
 
   const size_t queue_limit_;
   const long timeout_ms_;
   SendStats* stats_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<Payload> queue_;
+  std::deque<Payload> queue_;                 // any thread
+  std::vector<std::deque<Payload>> sharded_;  // by thread
+  size_t queued_ = 0;                         // in all of them
   bool closing_ = false;
   std::vector<std::thread> threads_;
 };
