@@ -11,7 +11,7 @@ build_packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libre2-dev libyaml-cpp-dev libsimdjson-dev rapidjson-dev
   libsnappy-dev libzstd-dev zlib1g-dev libxxhash-dev libroaring-dev
-  libcurl4-openssl-dev libfmt-dev libcli11-dev
+  libcurl4-openssl-dev libfmt-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Real clients and peers that the tests drive.

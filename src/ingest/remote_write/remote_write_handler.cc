@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "fmt/format.h"
+#include "google/protobuf/arena.h"
 #include "ingest/remote_write/decoder.h"
 #include "net/compression.h"
 
@@ -139,23 +140,26 @@ class RemoteWriteHandler {
       return;
     }
 
+    // One arena for the whole message: thousands of label strings are freed at once.
+    google::protobuf::Arena arena;
     absl::StatusOr<DecodedWrite> decoded;
     if (v2) {
-      io::prometheus::write::v2::Request msg;
-      if (!msg.ParseFromString(*body)) {
+      auto* msg =
+          google::protobuf::Arena::CreateMessage<io::prometheus::write::v2::Request>(&arena);
+      if (!msg->ParseFromString(*body)) {
         finish(400, fmt::format("cannot decode {} protobuf ({} bytes): malformed message",
                                 kV2Message, body->size()));
         return;
       }
-      decoded = DecodeV2(msg);
+      decoded = DecodeV2(*msg);
     } else {
-      prometheus::WriteRequest msg;
-      if (!msg.ParseFromString(*body)) {
+      auto* msg = google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
+      if (!msg->ParseFromString(*body)) {
         finish(400, fmt::format("cannot decode {} protobuf ({} bytes): malformed message",
                                 kV1Message, body->size()));
         return;
       }
-      decoded = DecodeV1(msg);
+      decoded = DecodeV1(*msg);
     }
     if (!decoded.ok()) {
       finish(400, std::string(decoded.status().message()));
