@@ -1,5 +1,6 @@
 #include "ingest/otlp/traces_ingester.h"
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ OtlpTracesIngester::OtlpTracesIngester(tracestore::TraceWriter& writer, metrics:
                                     "OTLP spans refused by the trace engine (e.g. invalid ids).");
 }
 
-absl::Status OtlpTracesIngester::Export(const collector::ExportTraceServiceRequest& request,
+absl::Status OtlpTracesIngester::Export(collector::ExportTraceServiceRequest& request,
                                         collector::ExportTraceServiceResponse& response) {
   response.Clear();
   int64_t spans = 0;
@@ -29,8 +30,10 @@ absl::Status OtlpTracesIngester::Export(const collector::ExportTraceServiceReque
   }
   // Exporters send empty requests as keep-alives; the engine need not see them.
   if (spans == 0) return absl::OkStatus();
-  std::vector<ResourceSpans> resource_spans(request.resource_spans().begin(),
-                                            request.resource_spans().end());
+  std::vector<ResourceSpans> resource_spans(
+      std::make_move_iterator(request.mutable_resource_spans()->begin()),
+      std::make_move_iterator(request.mutable_resource_spans()->end()));
+  request.clear_resource_spans();
   ORIEL_ASSIGN_OR_RETURN(tracestore::TraceWriteResult written, writer_.Write(resource_spans));
   if (accepted_ != nullptr) {
     accepted_->Inc(static_cast<double>(written.spans_written));

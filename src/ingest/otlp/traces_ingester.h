@@ -20,13 +20,15 @@ class OtlpTracesIngester {
   explicit OtlpTracesIngester(tracestore::TraceWriter& writer,
                               metrics::Registry* registry = nullptr);
 
-  // Writes the spans of `request`. On success fills `response`: its partial_success holds the
+  // Writes the spans of `request`, moving them out of it (the request is left without spans:
+  // copying every attribute again would cost more than decoding them did). On success fills
+  // `response`: its partial_success holds the
   // number of spans the engine refused and its first reason (left unset when none was refused).
   // Otherwise returns the writer's error unchanged (kResourceExhausted, kUnavailable, ...), in
   // which case nothing was stored. An empty request is accepted without calling the writer.
   // Thread-safe.
   [[nodiscard]] absl::Status Export(
-      const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request,
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request,
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response);
 
  private:
