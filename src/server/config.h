@@ -63,7 +63,7 @@ struct TracesConfig {
   double head_sampling_percentage = 100;  // of traces, by trace id hash
   uint32_t sampling_hash_seed = 0;
   bool tail_sampling = false;
-  absl::Duration tail_decision_wait = absl::Seconds(10);
+  absl::Duration tail_decision_wait = absl::Seconds(30);  // the collector's default
   int64_t tail_num_traces = 50000;
   bool tail_keep_errors = true;
   absl::Duration tail_latency_threshold = absl::ZeroDuration();  // 0: no latency policy
