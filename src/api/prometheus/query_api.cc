@@ -9,10 +9,13 @@
 
 #include "absl/time/clock.h"
 #include "api/prometheus/api_response.h"
+#include "api/prometheus/ast_json.h"
 #include "base/status.h"
 #include "base/units.h"
 #include "fmt/format.h"
+#include "promql/parser/number_format.h"
 #include "promql/parser/parser.h"
+#include "promql/parser/prettier.h"
 
 namespace oriel::api {
 namespace {
@@ -216,12 +219,73 @@ void HandleRange(const promql::Engine& engine, tsdb::MetricsReader& reader, Quer
   });
 }
 
-void HandleFormat(const promql::Engine& engine, net::HttpRequest& req, net::HttpResponse& res) {
+// Go's encoding/json (and so Prometheus) writes <, > and & inside strings as \u003c, \u003e and
+// \u0026, U+2028/U+2029 as escapes, and each byte of invalid UTF-8 as \ufffd; byte-identical
+// (and valid) answers need the same. Outside strings JSON text is plain ASCII, so the whole
+// document can be rewritten.
+std::string GoJsonEscapes(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (size_t i = 0; i < json.size();) {
+    char c = json[i];
+    if (c == '<' || c == '>' || c == '&') {
+      out += c == '<' ? "\\u003c" : c == '>' ? "\\u003e" : "\\u0026";
+      ++i;
+    } else if (static_cast<unsigned char>(c) < 0x80) {
+      out.push_back(c);
+      ++i;
+    } else {
+      uint32_t cp = 0;
+      size_t n = promql::DecodeUtf8(json, i, cp);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else if (cp == 0x2028 || cp == 0x2029) {
+        out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+        i += n;
+      } else {
+        out.append(json.substr(i, n));
+        i += n;
+      }
+    }
+  }
+  return out;
+}
+
+// The `query` parameter parsed as Prometheus' parse_query and format_query do; the error names
+// the parameter.
+absl::StatusOr<promql::ExprPtr> ParseQueryParam(const promql::Engine& engine,
+                                                net::HttpRequest& req) {
   net::Params form = req.Form();
   std::string query(net::FirstValue(form, "query").value_or(""));
   auto expr = promql::ParseExpr(query, engine.options().parse_options);
-  if (!expr.ok()) return RespondError(res, ErrorType::kBadData, expr.status());
-  RespondSuccess(res, JsonString((*expr)->String()));
+  if (!expr.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("invalid parameter \"query\": {}", expr.status().message()));
+  }
+  return expr;
+}
+
+void HandleFormat(const promql::Engine& engine, net::HttpRequest& req, net::HttpResponse& res) {
+  absl::StatusOr<promql::ExprPtr> expr = ParseQueryParam(engine, req);
+  if (expr.ok()) {
+    RespondSuccess(res, JsonString(promql::Prettify(**expr)));
+  } else {
+    RespondError(res, ErrorType::kBadData, expr.status());
+  }
+  res.body = GoJsonEscapes(res.body);
+}
+
+void HandleParse(const promql::Engine& engine, net::HttpRequest& req, net::HttpResponse& res) {
+  absl::StatusOr<promql::ExprPtr> expr = ParseQueryParam(engine, req);
+  absl::StatusOr<std::string> json =
+      expr.ok() ? AstJson(**expr) : absl::StatusOr<std::string>(expr.status());
+  if (json.ok()) {
+    RespondSuccess(res, *json);
+  } else {
+    RespondError(res, expr.ok() ? ErrorType::kInternal : ErrorType::kBadData, json.status());
+  }
+  res.body = GoJsonEscapes(res.body);
 }
 
 }  // namespace
@@ -241,6 +305,10 @@ void RegisterQueryApiRoutes(net::Router& router, const promql::Engine& engine,
     router.Handle(method, "/api/v1/format_query",
                   [&engine](net::HttpRequest& req, net::HttpResponse& res) {
                     HandleFormat(engine, req, res);
+                  });
+    router.Handle(method, "/api/v1/parse_query",
+                  [&engine](net::HttpRequest& req, net::HttpResponse& res) {
+                    HandleParse(engine, req, res);
                   });
   }
 }

@@ -1,5 +1,6 @@
-// PromQL over HTTP: /api/v1/query, /api/v1/query_range and /api/v1/format_query, with
-// Prometheus' parameters, result JSON, error types and limits.
+// PromQL over HTTP: /api/v1/query, /api/v1/query_range, /api/v1/format_query (pretty-printed
+// query text) and /api/v1/parse_query (the syntax tree as JSON), with Prometheus' parameters,
+// result JSON, error types and limits.
 #pragma once
 
 #include "net/router.h"

@@ -105,6 +105,51 @@ TEST_F(QueryApiTest, FormatQuery) {
             R"json({"status":"success","data":"sum by (job) (rate(x{a=\"b\"}[5m]))"})json");
 }
 
+TEST_F(QueryApiTest, FormatQueryEscapesLikeGoAndNamesTheParameterInErrors) {
+  // Byte for byte what Prometheus 2.42 answers for the same requests.
+  auto res = Call("GET", "/api/v1/format_query", {{"query", "a > b and c<d"}});
+  EXPECT_EQ(res.body, R"json({"status":"success","data":"a \u003e b and c \u003c d"})json");
+  auto bad = Call("GET", "/api/v1/format_query", {{"query", "foo+"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(
+      bad.body,
+      R"json({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected end of input"})json");
+}
+
+TEST_F(QueryApiTest, FormatQuerySplitsLongQueries) {
+  std::string q =
+      "sum(rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m])) by (job) / "
+      "sum(rate(http_requests_total[5m])) by (job)";
+  auto res = Call("GET", "/api/v1/format_query", {{"query", q}});
+  EXPECT_EQ(
+      res.body,
+      R"json({"status":"success","data":"  sum by (job) (rate(http_requests_total{code=~\"5..\",job=\"api-server\"}[5m]))\n/\n  sum by (job) (rate(http_requests_total[5m]))"})json");
+}
+
+TEST_F(QueryApiTest, ParseQuery) {
+  for (const char* method : {"GET", "POST"}) {
+    auto res = Call(method, "/api/v1/parse_query", {{"query", "-foo"}});
+    EXPECT_EQ(res.status, 200) << method;
+    EXPECT_EQ(
+        res.body,
+        R"json({"status":"success","data":{"expr":{"anchored":false,"matchers":[{"name":"__name__","type":"=","value":"foo"}],"name":"foo","offset":0,"smoothed":false,"startOrEnd":null,"timestamp":null,"type":"vectorSelector"},"op":"-","type":"unaryExpr"}})json")
+        << method;
+  }
+  auto cmp = Call("GET", "/api/v1/parse_query", {{"query", "1 > bool 2"}});
+  EXPECT_NE(cmp.body.find(R"("op":"\u003e")"), std::string::npos) << cmp.body;
+  // A string literal holding invalid UTF-8: encoding/json writes U+FFFD for the byte.
+  auto bytes = Call("GET", "/api/v1/parse_query", {{"query", R"("a\xffb")"}});
+  EXPECT_EQ(bytes.body,
+            R"json({"status":"success","data":{"type":"stringLiteral","val":"a\ufffdb"}})json");
+  auto bad = Call("GET", "/api/v1/parse_query", {{"query", "sum(("}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find(R"("errorType":"bad_data","error":"invalid parameter \"query\": 1:)"),
+            std::string::npos)
+      << bad.body;
+  auto empty = Call("GET", "/api/v1/parse_query", {});
+  EXPECT_EQ(empty.status, 400);
+}
+
 // Forwards to a real reader, but each Select takes `delay`: a query that holds its slot.
 class SlowReader : public tsdb::MetricsReader {
  public:

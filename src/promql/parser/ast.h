@@ -157,7 +157,10 @@ struct VectorSelector : Expr {
   // The metric name written before the braces or as the first quoted string inside them; ""
   // when the name (if any) comes only from a __name__ matcher.
   std::string name;
-  // All matchers, including __name__="<name>" (last) when `name` is set.
+  // The name came from inside the braces: Prometheus' AST then has no name (only the matcher),
+  // which /api/v1/parse_query shows.
+  bool name_in_braces = false;
+  // All matchers, including __name__="<name>" (last) when `name` is set outside the braces.
   std::vector<model::Matcher> matchers;
   Offset offset;
   AtModifier at;

@@ -649,7 +649,10 @@ class Parser {
         }
       }
       Next();
-      if (!name_outside) vs->name = std::move(quoted_name);
+      if (!name_outside && !quoted_name.empty()) {
+        vs->name = std::move(quoted_name);
+        vs->name_in_braces = true;
+      }
     }
     // A name outside the braces becomes the last matcher (one inside already is a matcher).
     if (name_outside) {

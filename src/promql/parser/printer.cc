@@ -1,4 +1,7 @@
-// Expr::String(): Prometheus' canonical query text (printer.go), used by format_query.
+// Expr::String(): Prometheus' canonical query text (printer.go); the pieces in printer.h are
+// shared with the prettier.
+#include "promql/parser/printer.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -92,35 +95,6 @@ std::string SelectorText(const VectorSelector& vs) {
   return out;
 }
 
-std::string MatchingText(const BinaryExpr& b) {
-  if (!b.matching) return "";
-  const VectorMatching& vm = *b.matching;
-  std::string out;
-  bool grouped = vm.card == VectorMatchCard::kManyToOne || vm.card == VectorMatchCard::kOneToMany;
-  if (!vm.matching_labels.empty() || vm.on || grouped) {
-    out += vm.on ? " on (" : " ignoring (";
-    AppendLabels(out, vm.matching_labels);
-    out += ")";
-  }
-  if (grouped) {
-    out += vm.card == VectorMatchCard::kManyToOne ? " group_left (" : " group_right (";
-    AppendLabels(out, vm.include);
-    out += ")";
-  }
-  if (vm.fill_lhs || vm.fill_rhs) {
-    bool same =
-        vm.fill_lhs && vm.fill_rhs &&
-        (*vm.fill_lhs == *vm.fill_rhs || (std::isnan(*vm.fill_lhs) && std::isnan(*vm.fill_rhs)));
-    if (same) {
-      out += fmt::format(" fill ({})", FormatNumber(*vm.fill_lhs));
-    } else {
-      if (vm.fill_lhs) out += fmt::format(" fill_left ({})", FormatNumber(*vm.fill_lhs));
-      if (vm.fill_rhs) out += fmt::format(" fill_right ({})", FormatNumber(*vm.fill_rhs));
-    }
-  }
-  return out;
-}
-
 std::string Print(const Expr& e) {
   switch (e.kind()) {
     case NodeKind::kNumberLiteral: {
@@ -147,14 +121,7 @@ std::string Print(const Expr& e) {
     }
     case NodeKind::kSubquery: {
       const auto& s = e.As<SubqueryExpr>();
-      std::string range = s.range_expr ? s.range_expr->String() : DurationString(s.range);
-      std::string step;
-      if (s.step_expr) {
-        step = s.step_expr->String();
-      } else if (s.step != absl::ZeroDuration()) {
-        step = DurationString(s.step);
-      }
-      return Print(*s.expr) + "[" + range + ":" + step + "]" + AtText(s.at) + OffsetText(s.offset);
+      return Print(*s.expr) + SubqueryTimeSuffix(s);
     }
     case NodeKind::kParen:
       return fmt::format("({})", Print(*e.As<ParenExpr>().expr));
@@ -164,18 +131,12 @@ std::string Print(const Expr& e) {
     }
     case NodeKind::kBinary: {
       const auto& b = e.As<BinaryExpr>();
-      return Print(*b.lhs) + " " + std::string(BinaryOpString(b.op)) +
-             (b.return_bool ? " bool" : "") + MatchingText(b) + " " + Print(*b.rhs);
+      return Print(*b.lhs) + " " + std::string(BinaryOpString(b.op)) + BinaryModifierText(b) + " " +
+             Print(*b.rhs);
     }
     case NodeKind::kAggregate: {
       const auto& a = e.As<AggregateExpr>();
-      std::string out(AggregateOpString(a.op));
-      if (a.without || !a.grouping.empty()) {
-        out += a.without ? " without (" : " by (";
-        AppendLabels(out, a.grouping);
-        out += ") ";
-      }
-      out += "(";
+      std::string out = AggregateOpPrefix(a) + "(";
       if (a.param) out += Print(*a.param) + ", ";
       return out + Print(*a.expr) + ")";
     }
@@ -193,6 +154,56 @@ std::string Print(const Expr& e) {
 }
 
 }  // namespace
+
+std::string AggregateOpPrefix(const AggregateExpr& a) {
+  std::string out(AggregateOpString(a.op));
+  if (a.without || !a.grouping.empty()) {
+    out += a.without ? " without (" : " by (";
+    AppendLabels(out, a.grouping);
+    out += ") ";
+  }
+  return out;
+}
+
+std::string BinaryModifierText(const BinaryExpr& b) {
+  std::string out = b.return_bool ? " bool" : "";
+  if (!b.matching) return out;
+  const VectorMatching& vm = *b.matching;
+  bool grouped = vm.card == VectorMatchCard::kManyToOne || vm.card == VectorMatchCard::kOneToMany;
+  if (!vm.matching_labels.empty() || vm.on || grouped) {
+    out += vm.on ? " on (" : " ignoring (";
+    AppendLabels(out, vm.matching_labels);
+    out += ")";
+  }
+  if (grouped) {
+    out += vm.card == VectorMatchCard::kManyToOne ? " group_left (" : " group_right (";
+    AppendLabels(out, vm.include);
+    out += ")";
+  }
+  if (vm.fill_lhs || vm.fill_rhs) {
+    bool same =
+        vm.fill_lhs && vm.fill_rhs &&
+        (*vm.fill_lhs == *vm.fill_rhs || (std::isnan(*vm.fill_lhs) && std::isnan(*vm.fill_rhs)));
+    if (same) {
+      out += fmt::format(" fill ({})", FormatNumber(*vm.fill_lhs));
+    } else {
+      if (vm.fill_lhs) out += fmt::format(" fill_left ({})", FormatNumber(*vm.fill_lhs));
+      if (vm.fill_rhs) out += fmt::format(" fill_right ({})", FormatNumber(*vm.fill_rhs));
+    }
+  }
+  return out;
+}
+
+std::string SubqueryTimeSuffix(const SubqueryExpr& s) {
+  std::string range = s.range_expr ? s.range_expr->String() : DurationString(s.range);
+  std::string step;
+  if (s.step_expr) {
+    step = s.step_expr->String();
+  } else if (s.step != absl::ZeroDuration()) {
+    step = DurationString(s.step);
+  }
+  return "[" + range + ":" + step + "]" + AtText(s.at) + OffsetText(s.offset);
+}
 
 std::string Expr::String() const { return Print(*this); }
 
