@@ -27,6 +27,7 @@
 #include "net/http_server.h"
 #include "pipeline/memory_limiter.h"
 #include "promql/engine/engine.h"
+#include "server/trace_pipeline.h"
 #include "tracestore/trace_db.h"
 // Only for grpc::Service's destructor: the service object is owned here.
 #include <grpcpp/impl/codegen/service_type.h>
@@ -228,7 +229,10 @@ absl::Status Server::OpenEngines() {
   auto traces = tracestore::TraceDB::Open(data_dir_->path() + "/traces", trace_options);
   if (!traces.ok()) return traces.status();
   trace_db_ = std::move(*traces);
-  otlp_traces_ = std::make_unique<ingest::otlp::OtlpTracesIngester>(*trace_db_, &registry_);
+  ORIEL_ASSIGN_OR_RETURN(trace_pipeline_,
+                         TracePipeline::Create(config_.traces, *trace_db_, registry_));
+  otlp_traces_ =
+      std::make_unique<ingest::otlp::OtlpTracesIngester>(trace_pipeline_->entry(), &registry_);
   ingest::otlp::RegisterOtlpTracesHttpRoute(router_, *otlp_traces_);
   otlp_traces_grpc_ = ingest::otlp::NewOtlpTracesGrpcService(*otlp_traces_);
   grpc_->AddService(otlp_traces_grpc_.get());
@@ -323,6 +327,7 @@ void Server::Shutdown() {
   otlp_metrics_.reset();
   otlp_traces_grpc_.reset();
   otlp_traces_.reset();
+  trace_pipeline_.reset();  // writes what its stages still hold (tail sampling)
   trace_db_.reset();
   metrics_writer_.reset();
   memory_limiter_.reset();

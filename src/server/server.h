@@ -45,12 +45,14 @@ class MemoryLimitedWriter;
 namespace oriel::ingest::otlp {
 class OtlpMetricsIngester;
 class OtlpTracesIngester;
-}
+}  // namespace oriel::ingest::otlp
 namespace grpc {
 class Service;
 }
 
 namespace oriel::server {
+
+class TracePipeline;
 
 // Command-line settings; each one given overrides the config file.
 struct Flags {
@@ -107,6 +109,7 @@ class Server {
   std::unique_ptr<ingest::otlp::OtlpMetricsIngester> otlp_metrics_;
   std::unique_ptr<grpc::Service> otlp_metrics_grpc_;
   std::unique_ptr<tracestore::TraceDB> trace_db_;
+  std::unique_ptr<TracePipeline> trace_pipeline_;  // ingest -> trace_pipeline_ -> trace_db_
   std::unique_ptr<ingest::otlp::OtlpTracesIngester> otlp_traces_;
   std::unique_ptr<grpc::Service> otlp_traces_grpc_;
   std::thread pushgateway_flusher_;
