@@ -32,7 +32,8 @@ MemoryLimiter::MemoryLimiter(int64_t limit_bytes, metrics::Registry& registry,
       rss_(rss ? std::move(rss) : ProcessResidentBytes),
       refused_(registry.AddCounter("oriel_memory_limiter_refused_writes_total",
                                    "Writes refused because memory use was over the limit.")) {
-  registry.AddGaugeFunc("oriel_memory_limit_bytes", "Resident memory above which writes are refused.",
+  registry.AddGaugeFunc("oriel_memory_limit_bytes",
+                        "Resident memory above which writes are refused.",
                         [this] { return static_cast<double>(limit_bytes_); });
 }
 
@@ -56,6 +57,12 @@ absl::Status MemoryLimiter::Check() {
 absl::StatusOr<tsdb::WriteResult> MemoryLimitedWriter::Write(model::MetricBatch batch) {
   ORIEL_RETURN_IF_ERROR(limiter_.Check());
   return next_.Write(std::move(batch));
+}
+
+absl::StatusOr<tracestore::TraceWriteResult> MemoryLimitedTraceWriter::Write(
+    const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) {
+  ORIEL_RETURN_IF_ERROR(limiter_.Check());
+  return next_.Write(resource_spans);
 }
 
 }  // namespace oriel::pipeline

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "base/metrics.h"
+#include "tracestore/trace_store.h"
 #include "tsdb/metrics_store.h"
 
 namespace oriel::pipeline {
@@ -42,6 +43,20 @@ class MemoryLimitedWriter final : public tsdb::MetricsWriter {
 
  private:
   tsdb::MetricsWriter& next_;
+  MemoryLimiter& limiter_;
+};
+
+// A TraceWriter that asks the limiter before passing each request's spans on.
+class MemoryLimitedTraceWriter final : public tracestore::TraceWriter {
+ public:
+  // Both must outlive this writer.
+  MemoryLimitedTraceWriter(tracestore::TraceWriter& next, MemoryLimiter& limiter)
+      : next_(next), limiter_(limiter) {}
+  [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+
+ private:
+  tracestore::TraceWriter& next_;
   MemoryLimiter& limiter_;
 };
 

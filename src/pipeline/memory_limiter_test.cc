@@ -39,6 +39,33 @@ TEST(MemoryLimiterTest, RefusesWritesOverTheLimitAndRecovers) {
             std::string::npos);
 }
 
+class CountingTraceWriter : public tracestore::TraceWriter {
+ public:
+  absl::StatusOr<tracestore::TraceWriteResult> Write(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& spans) override {
+    ++writes;
+    return tracestore::TraceWriteResult{.spans_written = static_cast<int64_t>(spans.size())};
+  }
+  int writes = 0;
+};
+
+TEST(MemoryLimiterTest, RefusesSpansOverTheLimit) {
+  metrics::Registry registry;
+  std::atomic<int64_t> rss{5000};
+  MemoryLimiter limiter(1000, registry, [&] { return rss.load(); });
+  CountingTraceWriter next;
+  MemoryLimitedTraceWriter writer(next, limiter);
+  auto refused = writer.Write({{}});
+  ASSERT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_EQ(next.writes, 0);
+  rss = 10;
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  auto written = writer.Write({{}});
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->spans_written, 1);
+  EXPECT_EQ(next.writes, 1);
+}
+
 TEST(MemoryLimiterTest, DefaultsToMostOfTheMachineAndReadsRealRss) {
   metrics::Registry registry;
   MemoryLimiter limiter(0, registry);

@@ -229,8 +229,8 @@ absl::Status Server::OpenEngines() {
   auto traces = tracestore::TraceDB::Open(data_dir_->path() + "/traces", trace_options);
   if (!traces.ok()) return traces.status();
   trace_db_ = std::move(*traces);
-  ORIEL_ASSIGN_OR_RETURN(trace_pipeline_,
-                         TracePipeline::Create(config_.traces, *trace_db_, registry_));
+  ORIEL_ASSIGN_OR_RETURN(trace_pipeline_, TracePipeline::Create(config_.traces, *trace_db_,
+                                                                *memory_limiter_, registry_));
   otlp_traces_ =
       std::make_unique<ingest::otlp::OtlpTracesIngester>(trace_pipeline_->entry(), &registry_);
   ingest::otlp::RegisterOtlpTracesHttpRoute(router_, *otlp_traces_);

@@ -1,6 +1,7 @@
 #include "server/trace_pipeline.h"
 
 #include "base/status.h"
+#include "pipeline/memory_limiter.h"
 #include "pipeline/sampling/sampling_writer.h"
 
 namespace oriel::server {
@@ -22,13 +23,14 @@ pipeline::sampling::SamplingOptions SamplingOptionsFrom(const TracesConfig& c) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TracePipeline>> TracePipeline::Create(const TracesConfig& config,
-                                                                     tracestore::TraceWriter& store,
-                                                                     metrics::Registry& registry) {
+absl::StatusOr<std::unique_ptr<TracePipeline>> TracePipeline::Create(
+    const TracesConfig& config, tracestore::TraceWriter& store, pipeline::MemoryLimiter& limiter,
+    metrics::Registry& registry) {
   std::unique_ptr<TracePipeline> p(new TracePipeline());
   ORIEL_ASSIGN_OR_RETURN(p->sampling_, pipeline::sampling::SamplingWriter::Create(
                                            SamplingOptionsFrom(config), store, registry));
-  p->entry_ = p->sampling_.get();
+  p->memory_limit_ = std::make_unique<pipeline::MemoryLimitedTraceWriter>(*p->sampling_, limiter);
+  p->entry_ = p->memory_limit_.get();
   return p;
 }
 

@@ -1,5 +1,5 @@
 // What spans go through between OTLP ingest and the trace engine, built from the `traces`
-// config: sampling (head, then tail) in front of the store.
+// config: the memory limiter, then sampling (head, then tail), in front of the store.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,10 @@
 #include "server/config.h"
 #include "tracestore/trace_store.h"
 
+namespace oriel::pipeline {
+class MemoryLimiter;
+class MemoryLimitedTraceWriter;
+}  // namespace oriel::pipeline
 namespace oriel::pipeline::sampling {
 class SamplingWriter;
 }
@@ -17,10 +21,11 @@ namespace oriel::server {
 
 class TracePipeline {
  public:
-  // `store` and `registry` are not owned and must outlive the pipeline. kInvalidArgument for a
-  // config the stages refuse.
+  // `store`, `limiter` and `registry` are not owned and must outlive the pipeline.
+  // kInvalidArgument for a config the stages refuse.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TracePipeline>> Create(
-      const TracesConfig& config, tracestore::TraceWriter& store, metrics::Registry& registry);
+      const TracesConfig& config, tracestore::TraceWriter& store, pipeline::MemoryLimiter& limiter,
+      metrics::Registry& registry);
   // Destroying the pipeline writes what its stages still hold (traces waiting for a tail
   // sampling decision) into the store.
   ~TracePipeline();
@@ -31,7 +36,10 @@ class TracePipeline {
  private:
   TracePipeline() = default;
 
+  // Stages from the store outwards: each writes into the one declared before it, and is
+  // destroyed before it.
   std::unique_ptr<pipeline::sampling::SamplingWriter> sampling_;
+  std::unique_ptr<pipeline::MemoryLimitedTraceWriter> memory_limit_;
   tracestore::TraceWriter* entry_ = nullptr;
 };
 
