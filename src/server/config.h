@@ -59,8 +59,8 @@ struct TracesConfig {
   std::vector<std::string> span_metrics_dimensions;  // extra span/resource attributes as labels
   int64_t span_metrics_max_series = 10000;
   absl::Duration service_graph_wait = absl::Seconds(2);
-  int64_t service_graph_max_items = 10000;
-  double head_sampling_percentage = 100;  // of traces, by trace id hash
+  int64_t service_graph_max_items = 1000;  // the connector's default
+  double head_sampling_percentage = 100;   // of traces, by trace id hash
   uint32_t sampling_hash_seed = 0;
   bool tail_sampling = false;
   absl::Duration tail_decision_wait = absl::Seconds(30);  // the collector's default

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api/admin/admin_api.h"
+#include "api/jaeger/dependencies_from_metrics.h"
 #include "api/jaeger/jaeger_api.h"
 #include "api/prometheus/query_api.h"
 #include "api/prometheus/series_api.h"
@@ -229,14 +230,25 @@ absl::Status Server::OpenEngines() {
   auto traces = tracestore::TraceDB::Open(data_dir_->path() + "/traces", trace_options);
   if (!traces.ok()) return traces.status();
   trace_db_ = std::move(*traces);
-  ORIEL_ASSIGN_OR_RETURN(trace_pipeline_, TracePipeline::Create(config_.traces, *trace_db_,
-                                                                *memory_limiter_, registry_));
+  ORIEL_ASSIGN_OR_RETURN(trace_pipeline_,
+                         TracePipeline::Create(config_.traces, *trace_db_, *metrics_writer_,
+                                               *memory_limiter_, registry_));
   otlp_traces_ =
       std::make_unique<ingest::otlp::OtlpTracesIngester>(trace_pipeline_->entry(), &registry_);
   ingest::otlp::RegisterOtlpTracesHttpRoute(router_, *otlp_traces_);
   otlp_traces_grpc_ = ingest::otlp::NewOtlpTracesGrpcService(*otlp_traces_);
   grpc_->AddService(otlp_traces_grpc_.get());
-  api::jaeger::RegisterJaegerRoutes(router_, *trace_db_);
+  api::jaeger::DependencySource dependencies;  // default: from the stored spans
+  if (config_.traces.service_graph) {
+    // From the service graph, flushed first so that a trace just sent is counted.
+    dependencies =
+        [this](int64_t end,
+               int64_t lookback) -> absl::StatusOr<std::vector<tracestore::DependencyLink>> {
+      ORIEL_RETURN_IF_ERROR(trace_pipeline_->FlushDerivedMetrics());
+      return api::jaeger::DependenciesFromServiceGraph(*metrics_db_, end, lookback);
+    };
+  }
+  api::jaeger::RegisterJaegerRoutes(router_, *trace_db_, {}, std::move(dependencies));
   return absl::OkStatus();
 }
 

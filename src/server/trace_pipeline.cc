@@ -1,8 +1,10 @@
 #include "server/trace_pipeline.h"
 
+#include "absl/time/clock.h"
 #include "base/status.h"
 #include "pipeline/memory_limiter.h"
 #include "pipeline/sampling/sampling_writer.h"
+#include "pipeline/spanmetrics/span_metrics_writer.h"
 
 namespace oriel::server {
 namespace {
@@ -21,19 +23,45 @@ pipeline::sampling::SamplingOptions SamplingOptionsFrom(const TracesConfig& c) {
   return s;
 }
 
+pipeline::spanmetrics::SpanMetricsWriterOptions SpanMetricsOptionsFrom(const TracesConfig& c) {
+  pipeline::spanmetrics::SpanMetricsWriterOptions o;
+  o.span_metrics_enabled = c.span_metrics;
+  o.service_graph_enabled = c.service_graph;
+  o.flush_interval = c.metrics_flush_interval;
+  for (const std::string& name : c.span_metrics_dimensions) {
+    o.span_metrics.dimensions.push_back({.name = name, .default_value = std::nullopt});
+  }
+  o.span_metrics.max_series = static_cast<size_t>(c.span_metrics_max_series);
+  o.service_graph.max_series = static_cast<size_t>(c.span_metrics_max_series);
+  o.service_graph.wait_ns = absl::ToInt64Nanoseconds(c.service_graph_wait);
+  o.service_graph.max_items = static_cast<size_t>(c.service_graph_max_items);
+  return o;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TracePipeline>> TracePipeline::Create(
-    const TracesConfig& config, tracestore::TraceWriter& store, pipeline::MemoryLimiter& limiter,
-    metrics::Registry& registry) {
+    const TracesConfig& config, tracestore::TraceWriter& store, tsdb::MetricsWriter& metrics,
+    pipeline::MemoryLimiter& limiter, metrics::Registry& registry) {
   std::unique_ptr<TracePipeline> p(new TracePipeline());
   ORIEL_ASSIGN_OR_RETURN(p->sampling_, pipeline::sampling::SamplingWriter::Create(
                                            SamplingOptionsFrom(config), store, registry));
-  p->memory_limit_ = std::make_unique<pipeline::MemoryLimitedTraceWriter>(*p->sampling_, limiter);
+  tracestore::TraceWriter* next = p->sampling_.get();
+  if (config.span_metrics || config.service_graph) {
+    p->span_metrics_ = std::make_unique<pipeline::spanmetrics::SpanMetricsWriter>(
+        *next, metrics, SpanMetricsOptionsFrom(config), registry);
+    next = p->span_metrics_.get();
+  }
+  p->memory_limit_ = std::make_unique<pipeline::MemoryLimitedTraceWriter>(*next, limiter);
   p->entry_ = p->memory_limit_.get();
   return p;
 }
 
 TracePipeline::~TracePipeline() = default;
+
+absl::Status TracePipeline::FlushDerivedMetrics() {
+  if (span_metrics_ == nullptr) return absl::OkStatus();
+  return span_metrics_->Flush(absl::ToUnixMillis(absl::Now()));
+}
 
 }  // namespace oriel::server

@@ -1,10 +1,12 @@
 // What happens to spans between OTLP ingest and the trace store, through the real binary:
-// head and tail sampling as configured, counted in /metrics.
+// RED metrics and the service graph derived from them (queried with PromQL, and Jaeger's
+// /api/dependencies), head and tail sampling as configured, counted in /metrics.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
@@ -54,6 +56,68 @@ bool Stored(const OrielProcess& oriel, int n) {
 void Send(const OrielProcess& oriel, const std::string& body) {
   auto res = Post(oriel.http_url() + "/v1/traces", body, {"Content-Type: application/json"});
   ASSERT_EQ(res.status, 200) << res.body;
+}
+
+std::string JsDir() { return std::string(ORIEL_SOURCE_DIR) + "/tests/e2e/js"; }
+
+// The result of an instant PromQL query (the raw JSON answer).
+std::string Query(const OrielProcess& oriel, const std::string& promql) {
+  std::string escaped;
+  for (unsigned char c : promql) {
+    if (std::isalnum(c) || c == '_' || c == '.') {
+      escaped += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      escaped += hex;
+    }
+  }
+  auto res = Get(oriel.http_url() + "/api/v1/query?query=" + escaped);
+  EXPECT_EQ(res.status, 200) << res.body;
+  return res.body;
+}
+
+TEST(TracePipelineE2E, JsSdkSpansBecomeRedMetricsAndServiceGraphEdges) {
+  if (!std::filesystem::exists(JsDir() + "/node_modules/@opentelemetry/sdk-trace-base")) {
+    GTEST_SKIP() << "JS clients not installed: run `make deps` (npm ci in tests/e2e/js)";
+  }
+  OrielProcess oriel({.config_yaml = "traces:\n  span_metrics:\n    flush_interval: 1s\n"});
+  ASSERT_TRUE(oriel.listening()) << oriel.Output();
+  auto app = RunCommand({"/usr/bin/env", "OTEL_EXPORTER_OTLP_ENDPOINT=" + oriel.http_url(), "node",
+                         JsDir() + "/traces_app.mjs"});
+  ASSERT_EQ(app.exit_code, 0) << app.output;
+  // The backend's server span failed; the frontend's client span did not.
+  const std::string calls =
+      R"(traces_span_metrics_calls_total{service_name="backend",span_name="process order",)"
+      R"(span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR"})";
+  std::string answer;
+  for (int i = 0; i < 50; ++i) {
+    answer = Query(oriel, calls);
+    if (answer.find(R"("value":[)") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(answer.find(R"("job":"backend")"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(R"(,"1"]})"), std::string::npos) << answer;
+  std::string client = Query(
+      oriel,
+      R"(traces_span_metrics_calls_total{service_name="frontend",span_kind="SPAN_KIND_CLIENT"})");
+  EXPECT_NE(client.find(R"("status_code":"STATUS_CODE_UNSET")"), std::string::npos) << client;
+  // One observation in the duration histogram, in the +Inf bucket as in every other.
+  std::string count = Query(
+      oriel,
+      R"(traces_span_metrics_duration_milliseconds_bucket{service_name="backend",le="+Inf"})");
+  EXPECT_NE(count.find(R"(,"1"]})"), std::string::npos) << count;
+  // The frontend -> backend edge, failed on the server side.
+  std::string edge =
+      Query(oriel, R"(sum by (client, server) (traces_service_graph_request_total))");
+  EXPECT_NE(edge.find(R"("client":"frontend","server":"backend")"), std::string::npos) << edge;
+  std::string failed = Query(oriel, "traces_service_graph_request_failed_total");
+  EXPECT_NE(failed.find(R"("server":"backend")"), std::string::npos) << failed;
+  // Jaeger's dependencies come from that edge.
+  auto deps = Get(oriel.http_url() + "/api/dependencies?lookback=3600000");
+  EXPECT_NE(deps.body.find(R"({"parent":"frontend","child":"backend","callCount":1})"),
+            std::string::npos)
+      << deps.body;
 }
 
 TEST(TracePipelineE2E, HeadSamplingKeepsTheConfiguredShareOfTraces) {

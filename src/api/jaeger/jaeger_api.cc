@@ -144,14 +144,17 @@ void GetTrace(TraceReader& reader, net::HttpRequest& req, net::HttpResponse& res
   RespondV1(res, "[" + JaegerTraceJson(*trace) + "]");
 }
 
-void Dependencies(TraceReader& reader, const Clock& now, net::HttpRequest& req,
+void Dependencies(const DependencySource& source, const Clock& now, net::HttpRequest& req,
                   net::HttpResponse& res) {
   net::Params form = req.Form();
   absl::StatusOr<DependenciesParams> params = ParseDependenciesParams(form, now());
   if (!params.ok()) return RespondV1Error(res, 400, Message(params.status()));
   std::string_view service = net::FirstValue(form, "service").value_or("");
   std::map<std::pair<std::string, std::string>, int64_t> calls;
-  for (auto& link : reader.Dependencies(params->end_unix_nano, params->lookback_nano)) {
+  absl::StatusOr<std::vector<tracestore::DependencyLink>> links =
+      source(params->end_unix_nano, params->lookback_nano);
+  if (!links.ok()) return RespondV1Error(res, 500, Message(links.status()));
+  for (auto& link : *links) {
     if (!service.empty() && link.parent != service && link.child != service) continue;
     calls[{std::move(link.parent), std::move(link.child)}] += link.call_count;
   }
@@ -269,9 +272,16 @@ void V3GetTrace(TraceReader& reader, net::HttpRequest& req, net::HttpResponse& r
 
 }  // namespace
 
-void RegisterJaegerRoutes(net::Router& router, TraceReader& reader, Clock now_unix_nano) {
+void RegisterJaegerRoutes(net::Router& router, TraceReader& reader, Clock now_unix_nano,
+                          DependencySource dependencies) {
   if (!now_unix_nano) now_unix_nano = [] { return absl::ToUnixNanos(absl::Now()); };
   TraceReader* r = &reader;
+  if (!dependencies) {
+    dependencies = [r](int64_t end, int64_t lookback) {
+      return absl::StatusOr<std::vector<tracestore::DependencyLink>>(
+          r->Dependencies(end, lookback));
+    };
+  }
   router.Handle("GET", "/api/services",
                 [r](net::HttpRequest&, net::HttpResponse& res) { Services(*r, res); });
   router.Handle(
@@ -286,8 +296,8 @@ void RegisterJaegerRoutes(net::Router& router, TraceReader& reader, Clock now_un
   router.Handle("GET", "/api/traces/{traceID}",
                 [r](net::HttpRequest& req, net::HttpResponse& res) { GetTrace(*r, req, res); });
   router.Handle("GET", "/api/dependencies",
-                [r, now_unix_nano](net::HttpRequest& req, net::HttpResponse& res) {
-                  Dependencies(*r, now_unix_nano, req, res);
+                [dependencies, now_unix_nano](net::HttpRequest& req, net::HttpResponse& res) {
+                  Dependencies(dependencies, now_unix_nano, req, res);
                 });
   router.Handle("GET", "/api/v3/services",
                 [r](net::HttpRequest&, net::HttpResponse& res) { V3Services(*r, res); });

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "tracestore/trace_store.h"
 
 namespace oriel::net {
@@ -23,8 +25,12 @@ namespace oriel::api::jaeger {
 //       {"services":[...]}, {"operations":[...]}, {"result":{"resourceSpans":[...]}}; errors are
 //       {"error":{"httpCode","message"}}.
 // `reader` must outlive the router. `now_unix_nano` (default: the wall clock) fills missing
-// end times.
+// end times. `dependencies` (default: reader.Dependencies) answers /api/dependencies, e.g. from
+// the service graph metrics; its errors are 500s.
+using DependencySource = std::function<absl::StatusOr<std::vector<tracestore::DependencyLink>>(
+    int64_t end_unix_nano, int64_t lookback_nano)>;
 void RegisterJaegerRoutes(net::Router& router, tracestore::TraceReader& reader,
-                          std::function<int64_t()> now_unix_nano = {});
+                          std::function<int64_t()> now_unix_nano = {},
+                          DependencySource dependencies = {});
 
 }  // namespace oriel::api::jaeger

@@ -1,0 +1,230 @@
+#include "pipeline/spanmetrics/service_graph_aggregator.h"
+
+#include "pipeline/spanmetrics/prometheus_translation.h"
+#include "tracestore/span_validation.h"
+
+namespace oriel::pipeline::spanmetrics {
+namespace {
+
+namespace trace = opentelemetry::proto::trace::v1;
+namespace common = opentelemetry::proto::common::v1;
+using Attributes = google::protobuf::RepeatedPtrField<common::KeyValue>;
+
+constexpr std::string_view kRequestTotal = "traces_service_graph_request_total";
+constexpr std::string_view kRequestFailedTotal = "traces_service_graph_request_failed_total";
+constexpr std::string_view kServerSeconds = "traces_service_graph_request_server_seconds";
+constexpr std::string_view kClientSeconds = "traces_service_graph_request_client_seconds";
+constexpr std::string_view kUnpairedTotal = "traces_service_graph_unpaired_spans_total";
+constexpr std::string_view kDroppedTotal = "traces_service_graph_dropped_spans_total";
+
+// The first of `keys` found in the first of `maps` that has it, as the connector's
+// pdatautil.GetAttributeValue / getFirstMatchingValue look them up.
+const common::AnyValue* FirstMatch(const std::vector<std::string>& keys,
+                                   std::initializer_list<const Attributes*> maps) {
+  for (const std::string& key : keys) {
+    for (const Attributes* m : maps) {
+      if (const auto* v = FindAttribute(*m, key)) return v;
+    }
+  }
+  return nullptr;
+}
+
+double Seconds(const trace::Span& span) {
+  return static_cast<double>(span.end_time_unix_nano() - span.start_time_unix_nano()) / 1e9;
+}
+
+}  // namespace
+
+const std::vector<double>& DefaultServiceGraphBucketsSeconds() {
+  static const std::vector<double> kBuckets = {0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2,
+                                               0.4,   0.8,   1,     1.4,   2,    5,    10,  15};
+  return kBuckets;
+}
+
+ServiceGraphAggregator::ServiceGraphAggregator(ServiceGraphOptions options)
+    : options_(std::move(options)), table_(options_.max_series, options_.max_label_value_length) {
+  bounds_ = options_.buckets.empty() ? DefaultServiceGraphBucketsSeconds() : options_.buckets;
+}
+
+ServiceGraphStats ServiceGraphAggregator::Consume(
+    const std::vector<trace::ResourceSpans>& resource_spans, int64_t now_ns) {
+  ServiceGraphStats stats = Expire(now_ns);
+  for (const trace::ResourceSpans& rs : resource_spans) {
+    const Attributes& resource_attrs = rs.resource().attributes();
+    const auto* service_value = FindAttribute(resource_attrs, "service.name");
+    if (service_value == nullptr) continue;
+    const std::string service = AttributeValueString(*service_value);
+    for (const trace::ScopeSpans& ss : rs.scope_spans()) {
+      for (const trace::Span& span : ss.spans()) {
+        bool client_side;
+        std::string connection_type;
+        switch (span.kind()) {
+          case trace::Span::SPAN_KIND_PRODUCER:
+            connection_type = "messaging_system";
+            [[fallthrough]];
+          case trace::Span::SPAN_KIND_CLIENT:
+            client_side = true;
+            break;
+          case trace::Span::SPAN_KIND_CONSUMER:
+            connection_type = "messaging_system";
+            [[fallthrough]];
+          case trace::Span::SPAN_KIND_SERVER:
+            client_side = false;
+            break;
+          default:
+            continue;  // not part of an edge
+        }
+        if (!tracestore::ValidateSpan(span).empty()) continue;
+        std::string key = span.trace_id() + (client_side ? span.span_id() : span.parent_span_id());
+
+        auto update = [&](Edge& e) {
+          e.connection_type = connection_type;
+          e.failed = e.failed || span.status().code() == trace::Status::STATUS_CODE_ERROR;
+          const char* prefix = client_side ? "client_" : "server_";
+          for (const std::string& dim : options_.dimensions) {
+            if (const auto* v = FirstMatch({dim}, {&resource_attrs, &span.attributes()})) {
+              e.dimensions[PrometheusLabelName(prefix + dim)] = AttributeValueString(*v);
+            }
+          }
+          if (!client_side) {
+            e.server = service;
+            e.server_seconds = Seconds(span);
+            return;
+          }
+          e.client = service;
+          e.client_seconds = Seconds(span);
+          for (const std::string& attr : options_.virtual_node_peer_attributes) {
+            if (const auto* v = FindAttribute(span.attributes(), attr)) {
+              e.peer[attr] = AttributeValueString(*v);
+              break;
+            }
+          }
+          // A database call has no server span to wait for.
+          if (const auto* db = FirstMatch(options_.database_name_attributes,
+                                          {&resource_attrs, &span.attributes()})) {
+            e.connection_type = "database";
+            e.server = AttributeValueString(*db);
+            e.server_seconds = Seconds(span);
+          }
+        };
+
+        auto it = index_.find(key);
+        if (it != index_.end()) {
+          Edge& e = *it->second;
+          update(e);
+          if (!e.client.empty() && !e.server.empty()) {
+            if (!Complete(e)) ++stats.series_dropped;
+            edges_.erase(it->second);
+            index_.erase(it);
+          }
+          continue;
+        }
+        Edge e;
+        e.key = key;
+        e.key_has_span_id = !(client_side ? span.span_id() : span.parent_span_id()).empty();
+        e.expire_at_ns = now_ns + options_.wait_ns;
+        update(e);
+        if (!e.client.empty() && !e.server.empty()) {
+          if (!Complete(e)) ++stats.series_dropped;
+          continue;
+        }
+        if (edges_.size() >= options_.max_items) {
+          ++stats.dropped_spans;
+          CountSide(std::string(kDroppedTotal), e);
+          continue;
+        }
+        edges_.push_back(std::move(e));
+        index_.emplace(std::move(key), std::prev(edges_.end()));
+      }
+    }
+  }
+  return stats;
+}
+
+ServiceGraphStats ServiceGraphAggregator::Expire(int64_t now_ns) {
+  ServiceGraphStats stats;
+  table_.set_now(now_ns);
+  while (!edges_.empty() && edges_.front().expire_at_ns <= now_ns) {
+    Edge& e = edges_.front();
+    ExpireOne(e, stats);
+    index_.erase(e.key);
+    edges_.pop_front();
+  }
+  constexpr int64_t kSweepIntervalNs = 60'000'000'000;
+  if (options_.series_idle_ns > 0 && now_ns - last_idle_sweep_ns_ >= kSweepIntervalNs) {
+    last_idle_sweep_ns_ = now_ns;
+    stats.series_removed =
+        static_cast<int64_t>(table_.RemoveIdle(now_ns - options_.series_idle_ns));
+  }
+  return stats;
+}
+
+void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats) {
+  ++stats.expired_edges;
+  CountSide(std::string(kUnpairedTotal), e);
+  if (options_.virtual_node_peer_attributes.empty()) return;
+  e.connection_type = "virtual_node";
+  if (e.client.empty() && !e.key_has_span_id) {
+    e.client = "user";
+    if (!Complete(e)) ++stats.series_dropped;
+  }
+  if (e.server.empty()) {
+    e.server = "unknown";
+    for (const std::string& attr : options_.virtual_node_peer_attributes) {
+      auto it = e.peer.find(attr);
+      if (it != e.peer.end()) {
+        e.server = it->second;
+        break;
+      }
+    }
+    if (!Complete(e)) ++stats.series_dropped;
+  }
+}
+
+void ServiceGraphAggregator::CountSide(const std::string& metric, const Edge& e) {
+  model::Labels labels = model::Labels::FromUnsorted(
+      {{"client", e.client}, {"server", e.server}, {"connection_type", e.connection_type}});
+  // Refused only at the series bound, which Complete() already counts for edges; these
+  // counters are diagnostics, so a refusal here is not counted again.
+  (void)table_.AddCounter(metric, labels, 1);
+}
+
+bool ServiceGraphAggregator::Complete(const Edge& e) {
+  std::vector<model::Label> items = {{"client", e.client},
+                                     {"server", e.server},
+                                     {"connection_type", e.connection_type},
+                                     {"failed", e.failed ? "true" : "false"}};
+  for (const auto& [name, value] : e.dimensions) items.push_back({name, value});
+  model::Labels labels = model::Labels::FromUnsorted(std::move(items));
+  const std::string total(kRequestTotal);
+  // Two histograms and the two counters, reserved together so that an edge is recorded
+  // everywhere or nowhere.
+  if (!table_.Contains(total, labels) && !table_.Fits(2 * (bounds_.size() + 3) + 2)) {
+    return false;
+  }
+  if (!table_.AddCounter(total, labels, 1)) return false;  // a label value over the limit
+  if (e.failed) table_.AddCounter(std::string(kRequestFailedTotal), labels, 1);
+  table_.Observe(std::string(kServerSeconds), labels, bounds_, e.server_seconds);
+  table_.Observe(std::string(kClientSeconds), labels, bounds_, e.client_seconds);
+  return true;
+}
+
+void ServiceGraphAggregator::AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const {
+  if (table_.series() == 0) return;
+  table_.AppendTo(timestamp_ms, batch);
+  for (std::string_view name :
+       {kRequestTotal, kRequestFailedTotal, kUnpairedTotal, kDroppedTotal}) {
+    batch.metadata.push_back({.metric_family = std::string(name),
+                              .type = model::MetricType::kCounter,
+                              .help = "",
+                              .unit = ""});
+  }
+  for (std::string_view name : {kServerSeconds, kClientSeconds}) {
+    batch.metadata.push_back({.metric_family = std::string(name),
+                              .type = model::MetricType::kHistogram,
+                              .help = "",
+                              .unit = "s"});
+  }
+}
+
+}  // namespace oriel::pipeline::spanmetrics

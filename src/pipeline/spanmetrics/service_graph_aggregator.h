@@ -1,0 +1,128 @@
+// Service graph edges from spans, as the OpenTelemetry Collector's servicegraph connector
+// (contrib connector/servicegraphconnector) computes them with its defaults, named and labelled
+// as Prometheus 3's OTLP receiver turns its output into series:
+//
+//   traces_service_graph_request_total{client, server, connection_type, failed}
+//   traces_service_graph_request_failed_total{...}
+//   traces_service_graph_request_server_seconds_bucket{..., le} / _sum / _count
+//   traces_service_graph_request_client_seconds_bucket{..., le} / _sum / _count
+//   traces_service_graph_unpaired_spans_total{client | server, connection_type}
+//   traces_service_graph_dropped_spans_total{client | server, connection_type}
+//
+// Facts checked against the connector's source (connector.go, config.go, internal/store,
+// internal/metadata/generated_feature_gates.go) and README:
+// - a CLIENT (or PRODUCER: connection_type "messaging_system") span with key trace id + span id
+//   is paired with the SERVER (or CONSUMER) span whose key is trace id + parent span id; a pair
+//   is recorded when both sides are known, and waits at most store.ttl (default 2s) in a store
+//   of at most store.max_items (default 1000) edges; a span that does not fit is dropped;
+// - a client span with a database name attribute (default ["db.name"], resource then span) is
+//   a complete edge at once: server = the name, connection_type "database";
+// - virtual nodes (feature gate stable, so always on): an expiring edge without client whose
+//   server span has no parent becomes client "user"; one without server gets the first of the
+//   client span's virtual_node_peer_attributes (default peer.service, db.name, db.system) or
+//   "unknown"; both with connection_type "virtual_node";
+// - labels client, server, connection_type (empty for plain requests, so absent in
+//   Prometheus), failed (bool attribute -> "true"/"false": error status on either side), and
+//   per extra dimension client_<dim> / server_<dim> (resource attribute, then span attribute);
+// - the resource is empty, so there is no job or instance;
+// - latency in seconds (unit "s" -> suffix `_seconds`), default buckets 0.002, 0.004, 0.006,
+//   0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15; both histograms get an
+//   observation per edge (0 for a side that was not seen);
+// - unpaired and dropped spans: the README lists these counters; the connector itself counts
+//   them only in its own telemetry. Here they are series like the others (as Tempo's service
+//   graph processor, which the connector is based on, counts them): unpaired = every edge that
+//   expired before both sides were seen (virtual-node edges included), dropped = spans refused
+//   because the store was full; the side that was seen names its label.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "model/sample.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "pipeline/spanmetrics/series_table.h"
+
+namespace oriel::pipeline::spanmetrics {
+
+struct ServiceGraphOptions {
+  std::vector<double> buckets;          // latency bounds in seconds; empty: connector defaults
+  std::vector<std::string> dimensions;  // attribute keys -> client_<key> / server_<key> labels
+  int64_t wait_ns = 2'000'000'000;      // store.ttl: how long an edge waits for its other side
+  size_t max_items = 1000;              // store.max_items: edges waiting at once
+  std::vector<std::string> virtual_node_peer_attributes = {"peer.service", "db.name", "db.system"};
+  std::vector<std::string> database_name_attributes = {"db.name"};
+  size_t max_series = 10000;  // rendered series (see SeriesTable)
+  // Edges with a longer service name or dimension value are not recorded (see SeriesTable).
+  size_t max_label_value_length = 4096;
+  // An edge's series are dropped after this long without a request (the connector's cache
+  // loop: 15 minutes, checked every minute); <= 0: never.
+  int64_t series_idle_ns = 15 * 60 * 1'000'000'000LL;
+};
+
+// The connector's default latency buckets, in seconds.
+const std::vector<double>& DefaultServiceGraphBucketsSeconds();
+
+// What a call did besides recording edges, for self-metrics.
+struct ServiceGraphStats {
+  int64_t dropped_spans = 0;   // store full
+  int64_t expired_edges = 0;   // waited past wait_ns
+  int64_t series_dropped = 0;  // edges not recorded: over max_series or max_label_value_length
+  int64_t series_removed = 0;  // idle series dropped (series_idle_ns)
+};
+
+// Not thread-safe: the owner serialises calls. Times are unix nanoseconds from the owner's
+// clock (a seam for tests).
+class ServiceGraphAggregator {
+ public:
+  explicit ServiceGraphAggregator(ServiceGraphOptions options);
+
+  // Expires edges older than wait_ns, then pairs the CLIENT/PRODUCER and SERVER/CONSUMER spans
+  // of `resource_spans` that the trace store accepts (tracestore::ValidateSpan).
+  ServiceGraphStats Consume(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
+      int64_t now_ns);
+
+  // Expires the edges that have waited past wait_ns at `now_ns` (turning them into
+  // virtual-node edges where the connector does), and at most once a minute drops the series
+  // idle for series_idle_ns.
+  ServiceGraphStats Expire(int64_t now_ns);
+
+  // Appends the cumulative values at `timestamp_ms`, and the families' metadata.
+  void AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const;
+
+  size_t pending_edges() const { return edges_.size(); }
+  size_t series() const { return table_.series(); }
+
+ private:
+  struct Edge {
+    std::string key;  // trace id + span id of the client side
+    bool key_has_span_id = true;
+    int64_t expire_at_ns = 0;
+    std::string client;
+    std::string server;
+    std::string connection_type;
+    double client_seconds = 0;
+    double server_seconds = 0;
+    bool failed = false;
+    std::map<std::string, std::string> dimensions;  // label name -> value
+    std::map<std::string, std::string> peer;        // peer attribute key -> value
+  };
+
+  // Records a complete edge. False when its series would go over the bound.
+  bool Complete(const Edge& e);
+  void CountSide(const std::string& metric, const Edge& e);
+  void ExpireOne(Edge& e, ServiceGraphStats& stats);
+
+  ServiceGraphOptions options_;
+  std::vector<double> bounds_;
+  std::list<Edge> edges_;  // oldest first
+  absl::flat_hash_map<std::string, std::list<Edge>::iterator> index_;
+  SeriesTable table_;
+  int64_t last_idle_sweep_ns_ = 0;
+};
+
+}  // namespace oriel::pipeline::spanmetrics

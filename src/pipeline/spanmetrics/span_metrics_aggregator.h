@@ -1,0 +1,82 @@
+// RED metrics from spans, as the OpenTelemetry Collector's spanmetrics connector (contrib
+// connector/spanmetricsconnector) computes them with its defaults, named and labelled as
+// Prometheus 3's OTLP receiver turns its output into series:
+//
+//   traces_span_metrics_calls_total{job, instance, service_name, span_name, span_kind,
+//                                   status_code, <dimensions>}
+//   traces_span_metrics_duration_milliseconds_bucket{..., le} / _sum / _count
+//
+// Facts checked against the connector's source (config.go, connector.go, factory.go):
+// - default namespace "traces.span.metrics"; metrics "<ns>.calls" (monotonic cumulative sum, no
+//   unit) and "<ns>.duration" (explicit histogram, unit "ms" -> suffix `_milliseconds`);
+// - dimensions service.name, span.name, span.kind, status.code; span.kind values from
+//   traceutil.SpanKindStr ("SPAN_KIND_SERVER", ...), status.code from StatusCodeStr
+//   ("STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR");
+// - default buckets (ms) 2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10000,
+//   15000; a span ending before it starts counts as 0;
+// - resources without service.name are skipped; extra dimensions are looked up in the span's
+//   attributes, then the resource's, then their configured default, and are left out if none;
+// - the output resource carries the span's resource attributes, which Prometheus turns into
+//   `job` (service.namespace/service.name) and `instance` (service.instance.id).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/sample.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "pipeline/spanmetrics/series_table.h"
+
+namespace oriel::pipeline::spanmetrics {
+
+// An extra label from a span or resource attribute (the connectors' `dimensions`).
+struct Dimension {
+  std::string name;                          // attribute key, e.g. "http.method"
+  std::optional<std::string> default_value;  // when neither span nor resource has it
+};
+
+enum class DurationUnit { kMilliseconds, kSeconds };
+
+struct SpanMetricsOptions {
+  std::string metrics_namespace = "traces.span.metrics";
+  DurationUnit unit = DurationUnit::kMilliseconds;
+  std::vector<double> buckets;  // upper bounds in `unit`, increasing; empty: connector defaults
+  std::vector<Dimension> dimensions;
+  size_t max_series = 10000;  // rendered series (see SeriesTable)
+  // Spans whose span name or label values are longer are not counted (see SeriesTable).
+  size_t max_label_value_length = 4096;
+};
+
+// The connector's default buckets, in milliseconds.
+const std::vector<double>& DefaultSpanMetricsBucketsMs();
+
+// Not thread-safe: the owner serialises calls.
+class SpanMetricsAggregator {
+ public:
+  explicit SpanMetricsAggregator(SpanMetricsOptions options);
+
+  // Counts every span of `resource_spans` that the trace store accepts (tracestore::ValidateSpan;
+  // the others are not stored, so they are not counted). Returns how many spans could not be
+  // counted because their series would go over max_series or max_label_value_length.
+  int64_t Consume(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans);
+
+  // Appends the cumulative values at `timestamp_ms`, and the families' metadata.
+  void AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const;
+
+  const std::string& calls_name() const { return calls_name_; }        // ..._calls_total
+  const std::string& duration_name() const { return duration_name_; }  // without _bucket
+  size_t series() const { return table_.series(); }
+
+ private:
+  SpanMetricsOptions options_;
+  std::vector<double> bounds_;
+  std::vector<std::string> dimension_labels_;  // Prometheus label name per dimension
+  std::string calls_name_;
+  std::string duration_name_;
+  SeriesTable table_;
+};
+
+}  // namespace oriel::pipeline::spanmetrics

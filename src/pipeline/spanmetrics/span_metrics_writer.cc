@@ -1,0 +1,129 @@
+#include "pipeline/spanmetrics/span_metrics_writer.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "base/log.h"
+
+namespace oriel::pipeline::spanmetrics {
+
+SpanMetricsWriter::SpanMetricsWriter(tracestore::TraceWriter& next, tsdb::MetricsWriter& metrics,
+                                     SpanMetricsWriterOptions options, metrics::Registry& registry,
+                                     Clock clock)
+    : next_(next),
+      metrics_(metrics),
+      options_(std::move(options)),
+      clock_(clock ? std::move(clock) : [] { return absl::GetCurrentTimeNanos(); }),
+      series_dropped_(registry.AddCounter(
+          "oriel_spanmetrics_series_dropped_total",
+          "Spans not counted in span metrics or service graph because a series bound was hit.")),
+      series_(registry.AddGauge("oriel_spanmetrics_series",
+                                "Series of span metrics and service graph held in memory.")),
+      flushes_(registry.AddCounter("oriel_spanmetrics_flushes_total",
+                                   "Writes of span metrics into the metrics engine.")),
+      flush_failures_(registry.AddCounter("oriel_spanmetrics_flush_failures_total",
+                                          "Writes of span metrics the metrics engine refused.")),
+      graph_dropped_spans_(registry.AddCounter(
+          "oriel_servicegraph_dropped_spans_total",
+          "Client or server spans not paired because the service graph store was full.")),
+      graph_expired_edges_(
+          registry.AddCounter("oriel_servicegraph_expired_edges_total",
+                              "Service graph edges whose other side did not come in time.")),
+      graph_pending_edges_(registry.AddGauge("oriel_servicegraph_pending_edges",
+                                             "Service graph edges waiting for their other side.")) {
+  if (options_.span_metrics_enabled) {
+    span_metrics_ = std::make_unique<SpanMetricsAggregator>(options_.span_metrics);
+  }
+  if (options_.service_graph_enabled) {
+    service_graph_ = std::make_unique<ServiceGraphAggregator>(options_.service_graph);
+  }
+  if (options_.flush_interval > absl::ZeroDuration()) {
+    thread_ = std::thread([this] { FlushLoop(); });
+  }
+}
+
+SpanMetricsWriter::~SpanMetricsWriter() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  if (options_.flush_interval > absl::ZeroDuration()) {
+    absl::Status st = Flush(clock_() / 1'000'000);
+    if (!st.ok()) log::Warn("cannot write span metrics at shutdown", {{"err", st}});
+  }
+}
+
+absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::Write(
+    const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) {
+  absl::StatusOr<tracestore::TraceWriteResult> result = next_.Write(resource_spans);
+  // Spans are counted whether or not a sampler below keeps them (metrics describe all traffic);
+  // only those the store refuses as invalid are not.
+  if (!result.ok() || (span_metrics_ == nullptr && service_graph_ == nullptr)) return result;
+  int64_t now_ns = clock_();
+  absl::MutexLock lock(&mu_);
+  int64_t dropped = 0;
+  size_t series = 0;
+  if (span_metrics_ != nullptr) {
+    dropped += span_metrics_->Consume(resource_spans);
+    series += span_metrics_->series();
+  }
+  if (service_graph_ != nullptr) {
+    ServiceGraphStats stats = service_graph_->Consume(resource_spans, now_ns);
+    dropped += stats.series_dropped;
+    graph_dropped_spans_.Inc(static_cast<double>(stats.dropped_spans));
+    graph_expired_edges_.Inc(static_cast<double>(stats.expired_edges));
+    graph_pending_edges_.Set(static_cast<double>(service_graph_->pending_edges()));
+    series += service_graph_->series();
+  }
+  series_dropped_.Inc(static_cast<double>(dropped));
+  series_.Set(static_cast<double>(series));
+  return result;
+}
+
+absl::Status SpanMetricsWriter::Flush(int64_t now_ms) {
+  absl::MutexLock flush_lock(&flush_mu_);
+  int64_t timestamp_ms = std::max(now_ms, last_flush_ms_ + 1);
+  model::MetricBatch batch;
+  {
+    absl::MutexLock lock(&mu_);
+    if (span_metrics_ != nullptr) span_metrics_->AppendTo(timestamp_ms, batch);
+    if (service_graph_ != nullptr) {
+      ServiceGraphStats stats = service_graph_->Expire(now_ms * 1'000'000);
+      series_dropped_.Inc(static_cast<double>(stats.series_dropped));
+      series_.Set(static_cast<double>(service_graph_->series() +
+                                      (span_metrics_ != nullptr ? span_metrics_->series() : 0)));
+      graph_expired_edges_.Inc(static_cast<double>(stats.expired_edges));
+      graph_pending_edges_.Set(static_cast<double>(service_graph_->pending_edges()));
+      service_graph_->AppendTo(timestamp_ms, batch);
+    }
+  }
+  if (batch.series.empty()) return absl::OkStatus();
+  last_flush_ms_ = timestamp_ms;
+  flushes_.Inc();
+  absl::StatusOr<tsdb::WriteResult> written = metrics_.Write(std::move(batch));
+  if (!written.ok()) {
+    flush_failures_.Inc();
+    return written.status();
+  }
+  if (written->samples_rejected > 0) {
+    // Not an error of the flush: the engine stored the rest, and the next flush writes the
+    // refused series again with a later timestamp.
+    log::Warn("metrics engine refused span metrics samples",
+              {{"rejected", written->samples_rejected}, {"first", written->first_rejection}});
+  }
+  return absl::OkStatus();
+}
+
+void SpanMetricsWriter::FlushLoop() {
+  absl::MutexLock lock(&stop_mu_);
+  while (true) {
+    if (stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.flush_interval)) return;
+    stop_mu_.Unlock();
+    absl::Status st = Flush(clock_() / 1'000'000);
+    if (!st.ok()) log::Warn("cannot write span metrics", {{"err", st}});
+    stop_mu_.Lock();
+  }
+}
+
+}  // namespace oriel::pipeline::spanmetrics

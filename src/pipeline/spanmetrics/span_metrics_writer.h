@@ -1,0 +1,100 @@
+// A TraceWriter decorator that derives RED metrics (spanmetrics) and service-graph metrics
+// (servicegraph) from the spans the trace store accepts, and writes them into the metrics
+// engine as cumulative series, as the collector's connectors would through Prometheus' OTLP
+// receiver.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "base/metrics.h"
+#include "pipeline/spanmetrics/service_graph_aggregator.h"
+#include "pipeline/spanmetrics/span_metrics_aggregator.h"
+#include "tracestore/trace_store.h"
+#include "tsdb/metrics_store.h"
+
+namespace oriel::pipeline::spanmetrics {
+
+struct SpanMetricsWriterOptions {
+  bool span_metrics_enabled = true;
+  bool service_graph_enabled = true;
+  // How often the background thread writes the current values; <= 0: no background thread
+  // (Flush() only).
+  absl::Duration flush_interval = absl::Seconds(15);
+  SpanMetricsOptions span_metrics;
+  ServiceGraphOptions service_graph;
+};
+
+class SpanMetricsWriter final : public tracestore::TraceWriter {
+ public:
+  // Unix time in nanoseconds; a seam for tests.
+  using Clock = std::function<int64_t()>;
+
+  // `next` and `metrics` are not owned and must outlive this writer. Self-metrics go to
+  // `registry` (at most one SpanMetricsWriter per registry):
+  //   oriel_spanmetrics_series_dropped_total  spans not counted: their series would go over a
+  //                                           max_series bound
+  //   oriel_spanmetrics_series                series held (gauge)
+  //   oriel_spanmetrics_flushes_total / oriel_spanmetrics_flush_failures_total
+  //   oriel_servicegraph_dropped_spans_total  spans refused because the edge store was full
+  //   oriel_servicegraph_expired_edges_total  edges whose other side never came
+  //   oriel_servicegraph_pending_edges        edges waiting for their other side (gauge)
+  // Starts the background flush thread when flush_interval > 0.
+  SpanMetricsWriter(tracestore::TraceWriter& next, tsdb::MetricsWriter& metrics,
+                    SpanMetricsWriterOptions options, metrics::Registry& registry,
+                    Clock clock = nullptr);
+  // Stops the background thread and, when there was one, writes the values one last time.
+  ~SpanMetricsWriter() override;
+
+  SpanMetricsWriter(const SpanMetricsWriter&) = delete;
+  SpanMetricsWriter& operator=(const SpanMetricsWriter&) = delete;
+
+  // Forwards to `next`; when it succeeds, feeds the spans to the aggregators, except those the
+  // trace store refuses as invalid (tracestore::ValidateSpan). Spans a sampler below `next`
+  // drops are still counted: put this writer above any sampler, as the collector runs its
+  // connectors before tail sampling. `next`'s errors are returned unchanged and nothing is
+  // counted. Thread-safe.
+  [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+
+  // Expires service-graph edges at `now_ms`, then writes every series' cumulative value with
+  // timestamp `now_ms` (kept after the previous flush's, so that a clock stepping back cannot
+  // make the engine refuse the batch), plus the families' metadata. Returns the metrics
+  // engine's error, if any (the values stay, the next flush writes them). Thread-safe.
+  [[nodiscard]] absl::Status Flush(int64_t now_ms);
+
+ private:
+  void FlushLoop();
+
+  tracestore::TraceWriter& next_;
+  tsdb::MetricsWriter& metrics_;
+  const SpanMetricsWriterOptions options_;
+  Clock clock_;
+
+  absl::Mutex mu_;  // guards the aggregators
+  std::unique_ptr<SpanMetricsAggregator> span_metrics_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ServiceGraphAggregator> service_graph_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex flush_mu_;  // one flush at a time, so that timestamps increase
+  int64_t last_flush_ms_ ABSL_GUARDED_BY(flush_mu_) = 0;
+
+  metrics::Counter& series_dropped_;
+  metrics::Gauge& series_;
+  metrics::Counter& flushes_;
+  metrics::Counter& flush_failures_;
+  metrics::Counter& graph_dropped_spans_;
+  metrics::Counter& graph_expired_edges_;
+  metrics::Gauge& graph_pending_edges_;
+
+  absl::Mutex stop_mu_;
+  bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace oriel::pipeline::spanmetrics
