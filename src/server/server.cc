@@ -103,7 +103,14 @@ Server::~Server() { Shutdown(); }
 void Server::RegisterAdminRoutes() {
   std::function<absl::Status()> reload;
   if (config_.server.enable_lifecycle) reload = [this] { return Reload(); };
-  api::RegisterAdminRoutes(router_, {CurrentBuild(), registry_, readiness_, reload});
+  api::AdminApi admin{CurrentBuild(), registry_, readiness_, reload};
+  admin.compact_tsdb = [this]() -> absl::Status {
+    // Ready means the engines are open (the readiness lock orders that before this read).
+    if (!readiness_.Get().ready)
+      return absl::UnavailableError("the metrics engine is not open yet");
+    return metrics_db_->CompactHead();
+  };
+  api::RegisterAdminRoutes(router_, admin);
   router_.Handle("GET", "/", [](net::HttpRequest&, net::HttpResponse& res) {
     res.SetText(200,
                 "Oriel: traces, metrics, logs, alerts and errors in one binary.\n\n"

@@ -18,13 +18,24 @@ inline constexpr std::string_view kBlockMetaFile = "meta.json";
 inline constexpr std::string_view kBlockTmpSuffix = ".tmp";
 inline constexpr std::string_view kBlockDeletingSuffix = ".deleting";
 
+// Version 1: plain chunks file and index. Version 2 (written since): the chunks file is a
+// sequence of zstd-compressed pages, the index one zstd frame, and float chunks may use the
+// delta encoding. The reader reads both; the magics tell them apart.
 inline constexpr std::string_view kChunksMagic = "ORCHK001";
 inline constexpr std::string_view kIndexMagic = "ORIDX001";
-inline constexpr int kBlockFormatVersion = 1;
+inline constexpr std::string_view kChunksMagicV2 = "ORCHK002";
+inline constexpr std::string_view kIndexMagicV2 = "ORIDX002";
+inline constexpr int kBlockFormatVersion = 2;
+// Uncompressed bytes of chunk records per page of a version 2 chunks file (a page holds at
+// least one record, so a bigger record makes a bigger page).
+inline constexpr size_t kChunkPageSize = 64 * 1024;
+// Upper bound of a page's or the index's uncompressed size the reader accepts.
+inline constexpr uint64_t kMaxDecompressedSize = uint64_t{1} << 32;
 
 // Chunk encodings in the chunks file.
 inline constexpr uint8_t kChunkXor = 1;
 inline constexpr uint8_t kChunkHistogram = 2;
+inline constexpr uint8_t kChunkDelta = 3;  // version 2 only; see delta_chunk.h
 
 // What meta.json says. The time range is inclusive and is the range the block was cut for: every
 // sample of the block lies in it.

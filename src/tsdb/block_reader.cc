@@ -15,8 +15,10 @@
 #include "base/check.h"
 #include "base/status.h"
 #include "storage/crc32c.h"
+#include "tsdb/delta_chunk.h"
 #include "tsdb/encoding.h"
 #include "tsdb/series_iterator.h"
+#include "tsdb/zstd_codec.h"
 
 namespace oriel::tsdb {
 namespace {
@@ -39,13 +41,17 @@ struct ChunkHeader {
   size_t crc_offset = 0;  // the CRC covers [ref, crc_offset)
 };
 
-bool ParseChunkHeader(std::string_view file, uint64_t ref, ChunkHeader* h) {
-  if (ref < kChunksMagic.size() || ref >= file.size()) return false;
+// A version 1 record (followed by its CRC) or, with `paged`, a version 2 record in a page.
+bool ParseChunkHeader(std::string_view file, uint64_t ref, ChunkHeader* h, bool paged = false) {
+  if ((!paged && ref < kChunksMagic.size()) || ref >= file.size()) return false;
   ByteReader r(file.substr(ref));
   if (!r.Byte(&h->encoding) || !r.Uvarint(&h->num_samples) || !r.String(&h->data)) return false;
-  if (h->encoding != kChunkXor && h->encoding != kChunkHistogram) return false;
+  if (h->encoding != kChunkXor && h->encoding != kChunkHistogram &&
+      (!paged || h->encoding != kChunkDelta)) {
+    return false;
+  }
   if (h->num_samples == 0 || h->num_samples > INT32_MAX) return false;
-  if (r.remaining() < 4) return false;
+  if (!paged && r.remaining() < 4) return false;
   h->crc_offset = ref + r.offset();
   return true;
 }
@@ -136,7 +142,13 @@ absl::StatusOr<std::shared_ptr<BlockReader>> BlockReader::Open(const std::string
     return absl::DataLossError(fmt::format("cannot map {}: {}", chunks_path, std::strerror(errno)));
   }
   b->chunks_ = static_cast<const char*>(p);
-  if (std::string_view(b->chunks_, kChunksMagic.size()) != kChunksMagic) {
+  std::string_view magic(b->chunks_, kChunksMagic.size());
+  if (magic == kChunksMagicV2) {
+    b->paged_ = true;
+    if (absl::Status s = b->LoadPages(); !s.ok()) {
+      return absl::DataLossError(fmt::format("cannot open {}: {}", chunks_path, s.message()));
+    }
+  } else if (magic != kChunksMagic) {
     return absl::DataLossError(fmt::format("cannot open {}: bad magic", chunks_path));
   }
 
@@ -149,7 +161,61 @@ absl::StatusOr<std::shared_ptr<BlockReader>> BlockReader::Open(const std::string
   return b;
 }
 
+absl::Status BlockReader::LoadPages() {
+  std::string_view file(chunks_, chunks_size_);
+  size_t pos = kChunksMagicV2.size();
+  while (pos < file.size()) {
+    ByteReader r(file.substr(pos));
+    uint64_t size = 0, compressed = 0;
+    if (!r.Uvarint(&size) || !r.Uvarint(&compressed) || size == 0 || size > kMaxDecompressedSize ||
+        compressed > r.remaining() || r.remaining() - compressed < 4) {
+      return absl::DataLossError(fmt::format("malformed page header at offset {}", pos));
+    }
+    size_t offset = pos + r.offset();
+    pages_.push_back({offset, static_cast<size_t>(compressed), size});
+    pos = offset + compressed + 4;  // the frame's CRC is checked when the page is read
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> BlockReader::Page(size_t n) const {
+  {
+    std::lock_guard lock(cache_mu_);
+    for (size_t i = 0; i < page_cache_.size(); ++i) {
+      if (page_cache_[i].first == n) {
+        std::rotate(page_cache_.begin(), page_cache_.begin() + static_cast<ptrdiff_t>(i),
+                    page_cache_.begin() + static_cast<ptrdiff_t>(i) + 1);
+        return page_cache_.front().second;
+      }
+    }
+  }
+  const PageRef& p = pages_[n];
+  std::string_view frame(chunks_ + p.offset, p.compressed_size);
+  if (storage::Crc32c(frame) != DecodeFixed32(chunks_ + p.offset + p.compressed_size)) {
+    return absl::DataLossError(fmt::format(
+        "cannot read page {} at offset {} of block {}: CRC mismatch", n, p.offset, dir_));
+  }
+  absl::StatusOr<std::string> raw = ZstdDecompress(frame, p.size, kMaxDecompressedSize);
+  if (!raw.ok()) {
+    return absl::DataLossError(fmt::format("cannot read page {} at offset {} of block {}: {}", n,
+                                           p.offset, dir_, raw.status().message()));
+  }
+  auto page = std::make_shared<const std::string>(*std::move(raw));
+  std::lock_guard lock(cache_mu_);
+  page_cache_.insert(page_cache_.begin(), {n, page});
+  if (page_cache_.size() > kPageCacheSize) page_cache_.pop_back();
+  return page;
+}
+
 absl::Status BlockReader::CheckChunkRef(uint64_t ref) const {
+  if (paged_) {
+    uint64_t page = ref >> 32, offset = ref & 0xffffffff;
+    if (page >= pages_.size() || offset >= pages_[page].size) {
+      return absl::DataLossError(
+          fmt::format("chunk reference {:#x} points outside the pages", ref));
+    }
+    return absl::OkStatus();
+  }
   ChunkHeader h;
   if (!ParseChunkHeader(std::string_view(chunks_, chunks_size_), ref, &h)) {
     return absl::DataLossError(
@@ -159,16 +225,31 @@ absl::Status BlockReader::CheckChunkRef(uint64_t ref) const {
 }
 
 absl::Status BlockReader::LoadIndex(std::string_view data) {
-  if (data.size() < kIndexMagic.size() + 4 || data.substr(0, kIndexMagic.size()) != kIndexMagic) {
+  const bool compressed =
+      data.size() >= kIndexMagicV2.size() && data.substr(0, kIndexMagicV2.size()) == kIndexMagicV2;
+  if (data.size() < kIndexMagic.size() + 4 ||
+      (!compressed && data.substr(0, kIndexMagic.size()) != kIndexMagic)) {
     return absl::DataLossError("bad magic or too short");
   }
   uint32_t want = DecodeFixed32(data.data() + data.size() - 4);
   std::string_view body = data.substr(0, data.size() - 4);
   if (storage::Crc32c(body) != want) return absl::DataLossError("CRC mismatch");
-  ByteReader r(body.substr(kIndexMagic.size()));
+  body = body.substr(kIndexMagic.size());
+  if (!compressed) return ParseIndexBody(body, kIndexMagic.size());
+  ByteReader r(body);
+  uint64_t size = 0;
+  if (!r.Uvarint(&size)) return absl::DataLossError("bad uncompressed size");
+  absl::StatusOr<std::string> raw =
+      ZstdDecompress(body.substr(r.offset()), size, kMaxDecompressedSize);
+  if (!raw.ok()) return raw.status();
+  // Offsets in errors are then offsets in the uncompressed index.
+  return ParseIndexBody(*raw, 0);
+}
+
+absl::Status BlockReader::ParseIndexBody(std::string_view body, size_t base) {
+  ByteReader r(body);
   auto bad = [&](std::string_view what) {
-    return absl::DataLossError(
-        fmt::format("{} at offset {}", what, kIndexMagic.size() + r.offset()));
+    return absl::DataLossError(fmt::format("{} at offset {}", what, base + r.offset()));
   };
 
   uint64_t n = 0;
@@ -247,13 +328,16 @@ absl::Status BlockReader::LoadIndex(std::string_view data) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<SeriesSnapshot>> BlockReader::Snapshot(uint32_t id, int64_t mint,
-                                                                    int64_t maxt) const {
-  const Series& s = series_[id];
-  SeriesSnapshot snap;
-  for (const ChunkMeta& c : s.chunks) {
-    if (c.max_time < mint || c.min_time > maxt) continue;
-    ChunkHeader h;
+absl::Status BlockReader::ReadChunk(const ChunkMeta& c, SeriesSnapshot::Chunk* out) const {
+  ChunkHeader h;
+  std::shared_ptr<const std::string> page;
+  if (paged_) {
+    ORIEL_ASSIGN_OR_RETURN(page, Page(c.ref >> 32));
+    if (!ParseChunkHeader(*page, c.ref & 0xffffffff, &h, /*paged=*/true)) {
+      return absl::DataLossError(
+          fmt::format("cannot read chunk {:#x} of block {}: malformed", c.ref, dir_));
+    }
+  } else {
     std::string_view file(chunks_, chunks_size_);
     if (!ParseChunkHeader(file, c.ref, &h)) {
       return absl::DataLossError(
@@ -264,8 +348,32 @@ absl::StatusOr<std::optional<SeriesSnapshot>> BlockReader::Snapshot(uint32_t id,
       return absl::DataLossError(
           fmt::format("cannot read chunk at offset {} of block {}: CRC mismatch", c.ref, dir_));
     }
-    snap.chunks.push_back({h.encoding == kChunkXor, std::string(h.data),
-                           static_cast<int>(h.num_samples), c.min_time, c.max_time});
+  }
+  out->num_samples = static_cast<int>(h.num_samples);
+  out->min_time = c.min_time;
+  out->max_time = c.max_time;
+  out->is_float = h.encoding != kChunkHistogram;
+  if (h.encoding != kChunkDelta) {
+    out->bytes = std::string(h.data);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<model::Sample>> samples =
+      DecodeDeltaChunk(h.data, static_cast<int>(h.num_samples));
+  if (!samples.ok()) {
+    return absl::DataLossError(fmt::format("cannot read chunk {:#x} of block {}: {}", c.ref, dir_,
+                                           samples.status().message()));
+  }
+  out->samples = *std::move(samples);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<SeriesSnapshot>> BlockReader::Snapshot(uint32_t id, int64_t mint,
+                                                                    int64_t maxt) const {
+  const Series& s = series_[id];
+  SeriesSnapshot snap;
+  for (const ChunkMeta& c : s.chunks) {
+    if (c.max_time < mint || c.min_time > maxt) continue;
+    ORIEL_RETURN_IF_ERROR(ReadChunk(c, &snap.chunks.emplace_back()));
   }
   if (snap.chunks.empty()) return std::nullopt;
   snap.labels = s.labels;

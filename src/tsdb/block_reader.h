@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -67,13 +68,33 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
  private:
   BlockReader() = default;
   [[nodiscard]] absl::Status LoadIndex(std::string_view data);
+  // `body`: the index between magic and CRC (decompressed for version 2); `base` is added to
+  // offsets in errors.
+  [[nodiscard]] absl::Status ParseIndexBody(std::string_view body, size_t base);
+  [[nodiscard]] absl::Status LoadPages();
   [[nodiscard]] absl::Status CheckChunkRef(uint64_t ref) const;
+  // The uncompressed page `n` of a version 2 chunks file (CRC checked), from a small cache.
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<const std::string>> Page(size_t n) const;
+  // Copies chunk `c` into `out`, converting delta chunks to XOR (what snapshots hold).
+  [[nodiscard]] absl::Status ReadChunk(const ChunkMeta& c, SeriesSnapshot::Chunk* out) const;
 
   std::string dir_;
   BlockMeta meta_;
   uint64_t size_bytes_ = 0;
   const char* chunks_ = nullptr;  // mmap of the chunks file
   size_t chunks_size_ = 0;
+  bool paged_ = false;  // a version 2 chunks file
+  struct PageRef {
+    size_t offset;  // of the zstd frame in the file
+    size_t compressed_size;
+    uint64_t size;  // uncompressed
+  };
+  std::vector<PageRef> pages_;
+  // Recently used uncompressed pages, most recent first: selects read series in id order, so
+  // consecutive chunks mostly share a page.
+  static constexpr size_t kPageCacheSize = 4;
+  mutable std::mutex cache_mu_;
+  mutable std::vector<std::pair<size_t, std::shared_ptr<const std::string>>> page_cache_;
   std::vector<Series> series_;
   PostingsIndex postings_;
 };

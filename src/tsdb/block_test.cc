@@ -63,6 +63,18 @@ model::HistogramSample Hist(int64_t t, double count) {
   return h;
 }
 
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& p, const std::string& data) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
 class BlockTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -114,21 +126,36 @@ class BlockTest : public ::testing::Test {
     BlockMeta meta;
     meta.min_time = mint;
     meta.max_time = maxt;
-    auto path = WriteBlock(dir_.string(), meta, std::move(*series));
+    auto path = WriteBlock(dir_.string(), meta, std::move(*series), format_);
     EXPECT_TRUE(path.ok()) << path.status();
     return *path;
   }
 
   fs::path dir_;
+  int format_ = kBlockFormatVersion;
 };
 
-TEST_F(BlockTest, RoundTripEqualsHead) {
+// The tests that run against both block formats: version 1 blocks stay readable.
+class BlockFormatTest : public BlockTest, public ::testing::WithParamInterface<int> {
+ protected:
+  void SetUp() override {
+    BlockTest::SetUp();
+    format_ = GetParam();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Formats, BlockFormatTest, ::testing::Values(1, kBlockFormatVersion));
+
+TEST_P(BlockFormatTest, RoundTripEqualsHead) {
   Head head(HeadOptions{});
   Fill(head);
   std::string path = WriteFromHead(head, 0, 999);
   EXPECT_FALSE(fs::exists(path + std::string(kBlockTmpSuffix)));
   auto block = BlockReader::Open(path);
   ASSERT_TRUE(block.ok()) << block.status();
+  EXPECT_EQ((*block)->meta().version, GetParam());
+  EXPECT_EQ(ReadFile(fs::path(path) / kBlockChunksFile).substr(0, 8),
+            GetParam() == 1 ? kChunksMagic : kChunksMagicV2);
   EXPECT_EQ((*block)->meta().num_series, 4u);
   EXPECT_EQ((*block)->meta().num_samples, 4u * 143);
 
@@ -175,18 +202,6 @@ TEST_F(BlockTest, WriteRefusesChunksOutsideRangeAndExistingBlocks) {
             absl::StatusCode::kAlreadyExists);
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 // Opens the block and reads all of it; the first error, if any.
 absl::Status OpenAndReadAll(const std::string& path) {
   auto block = BlockReader::Open(path);
@@ -200,7 +215,7 @@ absl::Status OpenAndReadAll(const std::string& path) {
   return set->status();
 }
 
-TEST_F(BlockTest, EveryCorruptByteIsAnError) {
+TEST_P(BlockFormatTest, EveryCorruptByteIsAnError) {
   Head head(HeadOptions{});
   Fill(head);
   std::string path = WriteFromHead(head, 0, 999);
@@ -241,19 +256,22 @@ TEST_F(BlockTest, EveryCorruptByteIsAnError) {
   EXPECT_FALSE(OpenAndReadAll(path).ok());
 }
 
-TEST_F(BlockTest, RandomGarbageNeverCrashes) {
+TEST_P(BlockFormatTest, RandomGarbageNeverCrashes) {
   Head head(HeadOptions{});
   Fill(head);
   std::string path = WriteFromHead(head, 0, 999);
-  fs::path p = fs::path(path) / kBlockIndexFile;
-  const std::string good = ReadFile(p);
-  std::mt19937 rng(42);
-  for (int i = 0; i < 300; ++i) {
-    std::string bad = good;
-    size_t n = 1 + rng() % 8;
-    for (size_t j = 0; j < n; ++j) bad[rng() % bad.size()] = static_cast<char>(rng());
-    WriteFile(p, bad);
-    (void)OpenAndReadAll(path);  // must not crash (the sanitizer builds check bounds)
+  for (std::string_view file : {kBlockIndexFile, kBlockChunksFile}) {
+    fs::path p = fs::path(path) / file;
+    const std::string good = ReadFile(p);
+    std::mt19937 rng(42);
+    for (int i = 0; i < 300; ++i) {
+      std::string bad = good;
+      size_t n = 1 + rng() % 8;
+      for (size_t j = 0; j < n; ++j) bad[rng() % bad.size()] = static_cast<char>(rng());
+      WriteFile(p, bad);
+      (void)OpenAndReadAll(path);  // must not crash (the sanitizer builds check bounds)
+    }
+    WriteFile(p, good);
   }
 }
 

@@ -13,12 +13,17 @@
 
 #include "base/status.h"
 #include "storage/crc32c.h"
+#include "tsdb/delta_chunk.h"
 #include "tsdb/encoding.h"
 #include "tsdb/histogram_chunk.h"
 #include "tsdb/xor_chunk.h"
+#include "tsdb/zstd_codec.h"
 
 namespace oriel::tsdb {
 namespace {
+
+// Blocks are written in the background and read many times: favour size over write speed.
+constexpr int kZstdLevel = 9;
 
 absl::Status WriteFileSynced(const std::string& path, std::string_view data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -91,7 +96,12 @@ absl::Status SyncDir(const std::string& dir) {
 }
 
 absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
-                                       std::vector<BlockSeries> series) {
+                                       std::vector<BlockSeries> series, int format_version) {
+  if (format_version != 1 && format_version != kBlockFormatVersion) {
+    return absl::InvalidArgumentError(
+        fmt::format("cannot write block: unknown format version {}", format_version));
+  }
+  const bool v1 = format_version == 1;
   std::sort(series.begin(), series.end(),
             [](const BlockSeries& a, const BlockSeries& b) { return a.labels < b.labels; });
   for (size_t i = 1; i < series.size(); ++i) {
@@ -104,13 +114,28 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
     return absl::InvalidArgumentError("cannot write block: too many series");
   }
 
-  // Chunks file; remember each chunk's offset.
-  std::string chunks(kChunksMagic);
+  // Chunks file: records packed into pages, each page one zstd frame. A chunk's reference is
+  // its page number (high 32 bits) and its offset in the uncompressed page (low 32 bits).
+  std::string chunks(v1 ? kChunksMagic : kChunksMagicV2);
+  std::string page;
+  uint64_t page_number = 0;
+  auto flush_page = [&]() -> absl::Status {
+    if (page.empty()) return absl::OkStatus();
+    ORIEL_ASSIGN_OR_RETURN(std::string frame, ZstdCompress(page, kZstdLevel));
+    PutUvarint(chunks, page.size());
+    PutUvarint(chunks, frame.size());
+    chunks += frame;
+    PutFixed32(chunks, storage::Crc32c(frame));
+    page.clear();
+    ++page_number;
+    return absl::OkStatus();
+  };
   std::vector<std::vector<uint64_t>> refs(series.size());
   meta.num_series = series.size();
   meta.num_chunks = 0;
   meta.num_samples = 0;
-  meta.version = kBlockFormatVersion;
+  meta.version = format_version;
+  std::vector<model::Sample> samples;
   for (size_t i = 0; i < series.size(); ++i) {
     int64_t prev_max = INT64_MIN;
     for (const BlockChunk& c : series[i].chunks) {
@@ -123,16 +148,45 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
             meta.min_time, meta.max_time, c.min_time, c.max_time, series[i].labels.ToString()));
       }
       prev_max = c.max_time;
-      refs[i].push_back(chunks.size());
-      size_t start = chunks.size();
-      chunks.push_back(static_cast<char>(c.encoding));
-      PutUvarint(chunks, static_cast<uint64_t>(c.num_samples));
-      PutString(chunks, c.bytes);
-      PutFixed32(chunks, storage::Crc32c(std::string_view(chunks).substr(start)));
+      if (v1) {
+        refs[i].push_back(chunks.size());
+        size_t start = chunks.size();
+        chunks.push_back(static_cast<char>(c.encoding));
+        PutUvarint(chunks, static_cast<uint64_t>(c.num_samples));
+        PutString(chunks, c.bytes);
+        PutFixed32(chunks, storage::Crc32c(std::string_view(chunks).substr(start)));
+        ++meta.num_chunks;
+        meta.num_samples += static_cast<uint64_t>(c.num_samples);
+        continue;
+      }
+      uint8_t encoding = c.encoding;
+      std::string delta;
+      if (c.encoding == kChunkXor) {
+        samples.clear();
+        XorIterator it(c.bytes, c.num_samples);
+        while (it.Next()) samples.push_back({it.t(), it.v()});
+        if (!it.status().ok() || samples.size() != static_cast<size_t>(c.num_samples)) {
+          return absl::InvalidArgumentError(
+              fmt::format("cannot write block: chunk [{}, {}] of series {} does not decode",
+                          c.min_time, c.max_time, series[i].labels.ToString()));
+        }
+        delta = EncodeDeltaChunk(samples);
+        encoding = kChunkDelta;
+      }
+      if (page.size() >= kChunkPageSize) ORIEL_RETURN_IF_ERROR(flush_page());
+      refs[i].push_back(page_number << 32 | page.size());
+      page.push_back(static_cast<char>(encoding));
+      PutUvarint(page, static_cast<uint64_t>(c.num_samples));
+      PutString(page,
+                encoding == kChunkDelta ? std::string_view(delta) : std::string_view(c.bytes));
+      if (page.size() > UINT32_MAX) {
+        return absl::InvalidArgumentError("cannot write block: a chunk exceeds 4 GiB");
+      }
       ++meta.num_chunks;
       meta.num_samples += static_cast<uint64_t>(c.num_samples);
     }
   }
+  ORIEL_RETURN_IF_ERROR(flush_page());
 
   // Index: symbols, series, postings, then a CRC32C of everything before it.
   Symbols symbols;
@@ -145,7 +199,7 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
     }
   }
   symbols.Finish();
-  std::string index(kIndexMagic);
+  std::string index;
   PutUvarint(index, symbols.all().size());
   for (const auto& [s, id] : symbols.all()) PutString(index, s);
   PutUvarint(index, series.size());
@@ -173,6 +227,16 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
       PutUvarint(index, id - prev);
       prev = id;
     }
+  }
+  if (v1) {
+    index.insert(0, kIndexMagic);
+  } else {
+    // Stored as one zstd frame: symbols, label ids and chunk references compress well.
+    ORIEL_ASSIGN_OR_RETURN(std::string frame, ZstdCompress(index, kZstdLevel));
+    std::string body = std::move(index);
+    index.assign(kIndexMagicV2);
+    PutUvarint(index, body.size());
+    index += frame;
   }
   PutFixed32(index, storage::Crc32c(index));
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <filesystem>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -130,7 +131,7 @@ absl::Status DB::Replay() {
   // Samples the blocks already hold (a crash came between writing a block and truncating the
   // WAL) are skipped, so nothing is read twice.
   const int64_t min_valid = head_->MinValidTime();
-  absl::Status st = wal_->Replay(first_segment, [&](std::string_view bytes) -> absl::Status {
+  auto apply = [&](std::string_view bytes) -> absl::Status {
     ORIEL_ASSIGN_OR_RETURN(WalRecord rec, DecodeWalRecord(bytes));
     ++records;
     // The WAL only holds samples that were accepted, so they are applied without the checks.
@@ -171,7 +172,20 @@ absl::Status DB::Replay() {
     }
     for (const model::MetricMetadata& m : rec.metadata) head_->SetMetadata(m);
     return absl::OkStatus();
-  });
+  };
+  absl::Status st;
+  if (!dir_.empty()) {
+    // The checkpoint holds the head as of the cut; the segments from it on, what came after.
+    const std::string checkpoint = CheckpointDirPath(dir_, first_segment);
+    std::error_code ec;
+    if (first_segment > 0 && std::filesystem::is_directory(checkpoint, ec)) {
+      absl::StatusOr<std::unique_ptr<storage::Wal>> cp = storage::Wal::Open(checkpoint);
+      st = cp.ok() ? (*cp)->Replay(0, apply) : cp.status();
+    }
+    // Checkpoints a crash kept from being used or deleted.
+    RemoveStaleCheckpoints(first_segment);
+  }
+  if (st.ok()) st = wal_->Replay(first_segment, apply);
   if (!st.ok()) {
     return absl::Status(st.code(), fmt::format("cannot replay the metrics WAL: {}", st.message()));
   }

@@ -7,6 +7,9 @@
 // blocks and the head. Retention deletes blocks by age and by total size. Layout of `dir`:
 //   wal/               WAL segments
 //   checkpoint         the first WAL segment to replay (absent: all of them)
+//   checkpoint.<seg>/  what the head held when the WAL was cut at <seg> (a WAL of its own),
+//                      replayed before wal/ from <seg> on (absent: checkpoints written before
+//                      this directory existed, whose records open segment <seg> itself)
 //   block-<min>-<max>/ blocks (suffix .tmp or .deleting: half written or half deleted; removed
 //                      on open). Compaction writes the merged block before deleting its
 //                      sources; a block inside the range of a higher-level one is such a
@@ -61,6 +64,9 @@ struct DbOptions {
   // Whether a background thread runs Maintain() every minute and after writes that make the
   // head long enough to persist. Off: only explicit Maintain() calls persist and delete.
   bool background_maintenance = true;
+  // Format of the blocks written (both are read): 2, compressed; 1, the legacy format, only for
+  // comparisons and compatibility tests.
+  int block_format_version = kBlockFormatVersion;
 };
 
 // Thread-safe: any number of concurrent writers and readers. Writers lock the series of their
@@ -104,6 +110,15 @@ class DB final : public MetricsWriter, public MetricsReader {
   // retention. A no-op for a DB opened without a directory. Thread-safe; serialised.
   [[nodiscard]] absl::Status Maintain();
 
+  // Persists the whole head, up to its newest sample at the time of the call, into blocks now
+  // (the window holding the newest sample becomes a block that ends at that sample), truncates
+  // the head and the WAL, and compacts the blocks of every window, the current one included.
+  // Everything stays queryable. Afterwards the head refuses samples at or before that newest
+  // sample (too old), as after any persisted window. Samples written during the call may stay
+  // in the head. kFailedPrecondition for a DB opened without a directory. Thread-safe;
+  // serialised with Maintain.
+  [[nodiscard]] absl::Status CompactHead();
+
   // The loaded blocks, oldest first.
   std::vector<std::shared_ptr<BlockReader>> Blocks() const;
 
@@ -121,9 +136,18 @@ class DB final : public MetricsWriter, public MetricsReader {
   [[nodiscard]] absl::StatusOr<WriteResult> WriteLocked(model::MetricBatch batch);
   // Persists [mint, maxt] of the head into a block, drops it from the head, checkpoints the WAL.
   [[nodiscard]] absl::Status PersistWindow(int64_t mint, int64_t maxt);
-  [[nodiscard]] absl::Status WriteCheckpoint();
+  // Writes what the head holds of `series` (the head's series when the WAL was cut at
+  // `segment`) into the checkpoint directory for `segment`, points replay at it and drops the
+  // WAL segments before `segment`. Runs while writers go on: what they add meanwhile is in
+  // segments >= `segment` (and maybe in the checkpoint too; replay drops the duplicates).
+  // REQUIRES: maintain_mu_ held (nothing frees head series meanwhile).
+  [[nodiscard]] absl::Status WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> series);
+  // Removes the checkpoint directories other than the one for `keep` (0: all of them).
+  void RemoveStaleCheckpoints(uint64_t keep) const;
   [[nodiscard]] absl::Status ApplyRetention();
-  [[nodiscard]] absl::Status Compact();
+  // Merges the blocks of each compaction window the head has moved past; with `include_current`
+  // also those of the window the head is in (the merged block then ends at its newest source).
+  [[nodiscard]] absl::Status Compact(bool include_current = false);
   // Deletes a block directory crash-safely (renamed first, then removed).
   [[nodiscard]] absl::Status DeleteBlockDir(const std::string& dir);
   void UpdateBlockMetrics();

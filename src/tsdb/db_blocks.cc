@@ -137,9 +137,37 @@ absl::Status DB::Maintain() {
   while (HeadNeedsPersisting()) {
     int64_t start = WindowStart(head_->MinTime(), options_.block_range_ms);
     if (start > INT64_MAX - options_.block_range_ms) break;
-    ORIEL_RETURN_IF_ERROR(PersistWindow(start, start + options_.block_range_ms - 1));
+    // After CompactHead the rest of its window starts past the block it cut.
+    ORIEL_RETURN_IF_ERROR(
+        PersistWindow(std::max(start, head_->MinValidTime()), start + options_.block_range_ms - 1));
   }
   ORIEL_RETURN_IF_ERROR(Compact());
+  ORIEL_RETURN_IF_ERROR(ApplyRetention());
+  if (active_readers_.load() == 0) {
+    absl::WriterMutexLock gc(&gc_mu_);
+    if (active_readers_.load() == 0) head_->FreeRetired();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DB::CompactHead() {
+  if (dir_.empty()) {
+    return absl::FailedPreconditionError(
+        "cannot compact the metrics head: the engine has no data directory");
+  }
+  std::lock_guard lock(maintain_mu_);
+  // Fixed up front: under constant ingest "until the head is empty" would never end.
+  const int64_t newest = head_->MaxTime();
+  while (true) {
+    int64_t min = head_->MinTime();
+    if (newest == INT64_MIN || min == INT64_MAX || min > newest) break;
+    int64_t start = WindowStart(min, options_.block_range_ms);
+    int64_t end = start > INT64_MAX - options_.block_range_ms ? INT64_MAX
+                                                              : start + options_.block_range_ms - 1;
+    ORIEL_RETURN_IF_ERROR(
+        PersistWindow(std::max(start, head_->MinValidTime()), std::min(end, newest)));
+  }
+  ORIEL_RETURN_IF_ERROR(Compact(/*include_current=*/true));
   ORIEL_RETURN_IF_ERROR(ApplyRetention());
   if (active_readers_.load() == 0) {
     absl::WriterMutexLock gc(&gc_mu_);
@@ -167,7 +195,8 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
     BlockMeta meta;
     meta.min_time = mint;
     meta.max_time = maxt;
-    ORIEL_ASSIGN_OR_RETURN(std::string path, WriteBlock(dir_, meta, std::move(series)));
+    ORIEL_ASSIGN_OR_RETURN(
+        std::string path, WriteBlock(dir_, meta, std::move(series), options_.block_format_version));
     ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
     {
       std::lock_guard lock(blocks_mu_);
@@ -183,11 +212,20 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
   // The window is durable in the block: drop it from the head and the WAL, once no reader that
   // listed the blocks before this one appeared can still look for the window in the head.
   WaitForEarlierReaders();
-  absl::WriterMutexLock gc(&gc_mu_);
-  head_->TruncateBefore(maxt + 1);
-  if (active_readers_.load() == 0) head_->FreeRetired();
-  metrics_->head_series.Set(static_cast<double>(head_->NumSeries()));
-  return WriteCheckpoint();
+  uint64_t segment = 0;
+  std::vector<MemSeries*> remaining;
+  {
+    absl::WriterMutexLock gc(&gc_mu_);
+    head_->TruncateBefore(maxt + 1);
+    if (active_readers_.load() == 0) head_->FreeRetired();
+    metrics_->head_series.Set(static_cast<double>(head_->NumSeries()));
+    // No writer is between its WAL append and applying: everything in the segments before the
+    // cut is in the head now, and every series there has its record in them.
+    ORIEL_ASSIGN_OR_RETURN(segment, wal_->Cut());
+    remaining = head_->Select({});
+  }
+  // Writers go on while the checkpoint is written.
+  return WriteCheckpoint(segment, std::move(remaining));
 }
 
 void DB::WaitForEarlierReaders() const {
@@ -197,10 +235,8 @@ void DB::WaitForEarlierReaders() const {
   while (old_slot.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
-absl::Status DB::WriteCheckpoint() {
-  ORIEL_ASSIGN_OR_RETURN(uint64_t segment, wal_->Cut());
+absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) {
   std::vector<std::string> records;
-  std::vector<MemSeries*> all = head_->Select({});
   std::vector<WalSeries> series;
   for (MemSeries* s : all) {
     series.push_back({s->ref, s->labels});
@@ -250,18 +286,38 @@ absl::Status DB::WriteCheckpoint() {
   if (!exemplars.empty()) EncodeExemplarsRecord(records.emplace_back(), exemplars);
   std::vector<model::MetricMetadata> metadata = head_->Metadata("", 0);
   if (!metadata.empty()) EncodeMetadataRecord(records.emplace_back(), metadata);
-  if (!records.empty()) {
-    std::vector<std::string_view> views(records.begin(), records.end());
-    if (absl::Status st = wal_->Append(views); !st.ok()) {
-      return absl::UnavailableError(
-          fmt::format("cannot write the metrics WAL checkpoint: {}", st.message()));
+  // Written under a temporary name, then renamed: a checkpoint directory that replay may use is
+  // always complete.
+  const std::string final_dir = CheckpointDirPath(dir_, segment);
+  const std::string tmp_dir = final_dir + ".tmp";
+  std::error_code ec;
+  fs::remove_all(tmp_dir, ec);
+  fs::remove_all(final_dir, ec);
+  {
+    absl::StatusOr<std::unique_ptr<storage::Wal>> cp = storage::Wal::Open(tmp_dir);
+    if (!cp.ok()) {
+      return absl::UnavailableError(fmt::format("cannot create the metrics WAL checkpoint {}: {}",
+                                                tmp_dir, cp.status().message()));
+    }
+    if (!records.empty()) {
+      std::vector<std::string_view> views(records.begin(), records.end());
+      if (absl::Status st = (*cp)->Append(views); !st.ok()) {
+        return absl::UnavailableError(
+            fmt::format("cannot write the metrics WAL checkpoint {}: {}", tmp_dir, st.message()));
+      }
     }
   }
-  for (MemSeries* s : all) s->logged = true;
+  ORIEL_RETURN_IF_ERROR(SyncDir(tmp_dir));
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot rename {} to {}: {}", tmp_dir, final_dir, ec.message()));
+  }
+  ORIEL_RETURN_IF_ERROR(SyncDir(dir_));
 
   // Only once the checkpoint is durable does replay start at it; a crash before leaves the old
-  // segments in charge (their samples in blocks are skipped, the rest are read twice and
-  // deduplicated by the head).
+  // checkpoint and segments in charge (their samples in blocks are skipped, the rest are read
+  // twice and deduplicated by the head).
   std::string path = dir_ + "/" + std::string(kCheckpointFile);
   std::string tmp = path + ".tmp";
   {
@@ -274,11 +330,28 @@ absl::Status DB::WriteCheckpoint() {
     // std::ofstream cannot fsync: reopen the file to do it.
     ORIEL_RETURN_IF_ERROR(SyncFile(tmp));
   }
-  std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return absl::UnavailableError(fmt::format("cannot rename {}: {}", tmp, ec.message()));
   ORIEL_RETURN_IF_ERROR(SyncDir(dir_));
+  RemoveStaleCheckpoints(segment);
   return wal_->RemoveSegmentsBefore(segment);
+}
+
+void DB::RemoveStaleCheckpoints(uint64_t keep) const {
+  const std::string kept = keep == 0 ? "" : CheckpointDirPath(dir_, keep);
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
+    std::string name = e.path().filename().string();
+    if (!e.is_directory() || name.rfind("checkpoint.", 0) != 0 || e.path().string() == kept) {
+      continue;
+    }
+    std::error_code rm_ec;
+    fs::remove_all(e.path(), rm_ec);
+    if (rm_ec) {
+      log::Warn("cannot remove old metrics WAL checkpoint",
+                {{"dir", e.path().string()}, {"err", rm_ec.message()}});
+    }
+  }
 }
 
 absl::Status DB::ApplyRetention() {
@@ -335,7 +408,7 @@ absl::Status DB::DeleteBlockDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status DB::Compact() {
+absl::Status DB::Compact(bool include_current) {
   if (options_.compaction_factor < 2) return absl::OkStatus();
   const int64_t big = options_.block_range_ms * options_.compaction_factor;
   // Windows the head has moved past get no new blocks: they are final.
@@ -346,13 +419,26 @@ absl::Status DB::Compact() {
       int64_t start = WindowStart(b->meta().min_time, big);
       if (start > INT64_MAX - big) continue;
       int64_t end = start + big - 1;
-      if (b->meta().max_time <= end && end < limit) groups[start].push_back(std::move(b));
+      if (b->meta().max_time <= end &&
+          (end < limit || (include_current && b->meta().max_time < limit))) {
+        groups[start].push_back(std::move(b));
+      }
     }
     auto it = std::find_if(groups.begin(), groups.end(),
                            [](const auto& g) { return g.second.size() >= 2; });
     if (it == groups.end()) return absl::OkStatus();
     int64_t mint = it->first, maxt = it->first + big - 1;
     const std::vector<std::shared_ptr<BlockReader>>& sources = it->second;
+    if (maxt >= limit) {
+      // The head still fills this window: the merged block must not claim the rest of it, or
+      // open would take the blocks cut there later for leftovers of this compaction.
+      mint = INT64_MAX;
+      maxt = INT64_MIN;
+      for (const auto& b : sources) {
+        mint = std::min(mint, b->meta().min_time);
+        maxt = std::max(maxt, b->meta().max_time);
+      }
+    }
     std::vector<std::unique_ptr<SeriesSet>> sets;
     BlockMeta meta;
     meta.min_time = mint;
@@ -365,7 +451,8 @@ absl::Status DB::Compact() {
     MergeSeriesSet merged(std::move(sets));
     ORIEL_ASSIGN_OR_RETURN(std::vector<BlockSeries> series,
                            CollectSeries(merged, mint, maxt, options_.head.samples_per_chunk));
-    ORIEL_ASSIGN_OR_RETURN(std::string path, WriteBlock(dir_, meta, std::move(series)));
+    ORIEL_ASSIGN_OR_RETURN(
+        std::string path, WriteBlock(dir_, meta, std::move(series), options_.block_format_version));
     ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
     {
       std::lock_guard lock(blocks_mu_);

@@ -386,5 +386,157 @@ TEST_F(DbBlocksTest, ConcurrentWritesAndQueriesWhileTruncating) {
   EXPECT_EQ(count(*db), before);
 }
 
+TEST_F(DbBlocksTest, LegacyFormatBlocksStayReadableAndCompactIntoTheNewFormat) {
+  DbOptions legacy = Options();
+  legacy.block_format_version = 1;
+  legacy.compaction_factor = 3;
+  auto db = Open("db", legacy);
+  WriteData(*db, 0, 300000);
+  ASSERT_TRUE(db->Maintain().ok());
+  ASSERT_FALSE(db->Blocks().empty());
+  for (const auto& b : db->Blocks()) EXPECT_EQ(b->meta().version, 1);
+  db.reset();
+
+  DbOptions current = Options();
+  current.compaction_factor = 3;
+  db = Open("db", current);
+  ASSERT_NE(db, nullptr);
+  auto ref = Reference(300000);
+  ExpectSameAnswers(*db, *ref);
+  WriteData(*db, 300000, 800000);
+  WriteData(*ref, 300000, 800000);
+  ASSERT_TRUE(db->Maintain().ok());
+  ExpectSameAnswers(*db, *ref);
+  // The first compaction window mixed both formats; its merged block is in the new one.
+  auto blocks = db->Blocks();
+  ASSERT_FALSE(blocks.empty());
+  EXPECT_EQ(blocks[0]->meta().level, 2);
+  EXPECT_EQ(blocks[0]->meta().version, kBlockFormatVersion);
+  db.reset();
+  db = Open("db", current);
+  ExpectSameAnswers(*db, *ref);
+}
+
+TEST_F(DbBlocksTest, CheckpointIsADirectoryAndLegacyCheckpointsStillReplay) {
+  auto db = Open("db", Options());
+  WriteData(*db, 0, 600000);
+  ASSERT_TRUE(db->Maintain().ok());
+  auto ref = Reference(600000);
+  db.reset();
+
+  // One checkpoint directory: the one the pointer names.
+  const fs::path dir = root_ / "db";
+  auto checkpoints = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      std::string name = e.path().filename().string();
+      if (e.is_directory() && name.rfind("checkpoint.", 0) == 0) out.push_back(name);
+    }
+    return out;
+  };
+  std::ifstream in(dir / "checkpoint");
+  uint64_t segment = 0;
+  in >> segment;
+  ASSERT_GT(segment, 0u);
+  const std::string name = fmt::format("checkpoint.{:020}", segment);
+  EXPECT_EQ(checkpoints(), std::vector<std::string>{name});
+
+  // Leftovers of interrupted checkpoints are ignored and removed on open.
+  fs::create_directories(dir / "checkpoint.00000000000000000001.tmp");
+  fs::create_directories(dir / fmt::format("checkpoint.{:020}", segment + 7));
+  db = Open("db", Options());
+  ASSERT_NE(db, nullptr);
+  ExpectSameAnswers(*db, *ref);
+  EXPECT_EQ(checkpoints(), std::vector<std::string>{name});
+  db.reset();
+
+  // The layout before checkpoint directories: the checkpoint's records open the segment the
+  // pointer names. Rebuilt from this checkpoint (nothing was written after it).
+  std::vector<fs::path> segments;
+  for (const auto& e : fs::directory_iterator(dir / name)) segments.push_back(e.path());
+  std::sort(segments.begin(), segments.end());
+  ASSERT_FALSE(segments.empty());
+  std::string records;
+  for (const fs::path& p : segments) {
+    std::ifstream f(p, std::ios::binary);
+    records += std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  for (const auto& e : fs::directory_iterator(dir / "wal")) fs::remove(e.path());
+  {
+    // Segment files are named by their zero-padded index.
+    size_t digits = segments.front().filename().string().size();
+    std::ofstream out(dir / "wal" / fmt::format("{:0{}}", segment, digits), std::ios::binary);
+    out << records;
+  }
+  fs::remove_all(dir / name);
+  db = Open("db", Options());
+  ASSERT_NE(db, nullptr);
+  ExpectSameAnswers(*db, *ref);
+}
+
+TEST_F(DbBlocksTest, CompactHeadPersistsEverythingAndKeepsAnswers) {
+  DbOptions o = Options();
+  o.compaction_factor = 3;
+  auto db = Open("db", o);
+  WriteData(*db, 0, 430000);  // windows 0..3, the last one (360..430s) unfinished
+  auto ref = Reference(430000);
+  ASSERT_TRUE(db->CompactHead().ok());
+
+  // Nothing is left in the head; [0, 6 min) is one compacted block, the unfinished window a
+  // block that ends at the newest sample.
+  EXPECT_EQ(db->head().MinTime(), INT64_MAX);
+  auto blocks = db->Blocks();
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0]->meta().min_time, 0);
+  EXPECT_EQ(blocks[0]->meta().max_time, 3 * kRange - 1);
+  EXPECT_EQ(blocks[0]->meta().level, 2);
+  EXPECT_EQ(blocks[1]->meta().min_time, 3 * kRange);
+  EXPECT_EQ(blocks[1]->meta().max_time, 420000);
+  uint64_t samples = 0;
+  for (const auto& b : blocks) samples += b->meta().num_samples;
+  EXPECT_EQ(samples, 43u * 3 + 18);  // three series every 10s, "short" for 3 minutes
+  ExpectSameAnswers(*db, *ref);
+  EXPECT_LE(WalSegments("db"), 2u);
+
+  // Newer samples of the same window are still accepted; later ones refused as too old.
+  model::MetricBatch late;
+  late.series.push_back(
+      {L({{"__name__", "req_total"}, {"job", "api"}}), {{415000, 5}, {425000, 6}}, {}, {}});
+  auto r = db->Write(std::move(late));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->samples_written, 1);
+  EXPECT_EQ(r->samples_rejected, 1);
+  model::MetricBatch same;
+  same.series.push_back({L({{"__name__", "req_total"}, {"job", "api"}}), {{425000, 6}}, {}, {}});
+  ASSERT_TRUE(ref->Write(std::move(same)).ok());
+
+  // The rest of the window is persisted normally later, and compacted with the forced block
+  // once the head has left the compaction window; reopening keeps every answer.
+  WriteData(*db, 430000, 1100000);
+  WriteData(*ref, 430000, 1100000);
+  ASSERT_TRUE(db->Maintain().ok());
+  ExpectSameAnswers(*db, *ref);
+  blocks = db->Blocks();
+  ASSERT_GE(blocks.size(), 2u);
+  EXPECT_EQ(blocks[1]->meta().min_time, 3 * kRange);
+  EXPECT_EQ(blocks[1]->meta().max_time, 6 * kRange - 1);
+  db.reset();
+  db = Open("db", o);
+  ASSERT_NE(db, nullptr);
+  ExpectSameAnswers(*db, *ref);
+  ASSERT_TRUE(db->CompactHead().ok());
+  ExpectSameAnswers(*db, *ref);
+  db.reset();
+  db = Open("db", o);
+  ExpectSameAnswers(*db, *ref);
+
+  // Without a directory there is nothing to compact into.
+  auto wal = storage::Wal::Open((root_ / "nodir_wal").string());
+  ASSERT_TRUE(wal.ok());
+  auto mem = DB::Open(std::move(*wal), Options());
+  ASSERT_TRUE(mem.ok());
+  EXPECT_EQ((*mem)->CompactHead().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace oriel::tsdb

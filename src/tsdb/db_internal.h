@@ -2,10 +2,18 @@
 // reader registration that lets unlinked head series be freed safely.
 #pragma once
 
+#include <string>
+
 #include "base/metrics.h"
+#include "fmt/format.h"
 #include "tsdb/db.h"
 
 namespace oriel::tsdb {
+
+// The checkpoint directory for WAL segment `segment` in the engine directory `dir`.
+inline std::string CheckpointDirPath(const std::string& dir, uint64_t segment) {
+  return fmt::format("{}/checkpoint.{:020}", dir, segment);
+}
 
 inline std::string_view ReasonLabel(Verdict v) {
   switch (v) {

@@ -475,7 +475,7 @@ std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, i
   for (const HeadChunk& c : s.chunks) {
     if (c.max_time() < mint || c.min_time() > maxt) continue;
     snap.chunks.push_back(
-        {c.is_float(), std::string(c.bytes()), c.num_samples(), c.min_time(), c.max_time()});
+        {c.is_float(), std::string(c.bytes()), c.num_samples(), c.min_time(), c.max_time(), {}});
   }
   for (const model::Sample& sample : s.ooo) {
     if (sample.timestamp_ms >= mint && sample.timestamp_ms <= maxt) snap.ooo.push_back(sample);

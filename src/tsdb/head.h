@@ -114,6 +114,8 @@ struct SeriesSnapshot {
     int num_samples = 0;
     int64_t min_time = 0;
     int64_t max_time = 0;
+    // Float samples already decoded (blocks' delta chunks); when non-empty, `bytes` is unused.
+    std::vector<model::Sample> samples;
   };
   model::Labels labels;
   std::vector<Chunk> chunks;

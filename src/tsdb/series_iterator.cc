@@ -13,10 +13,13 @@ SnapshotIterator::SnapshotIterator(std::shared_ptr<const SeriesSnapshot> snapsho
 void SnapshotIterator::OpenChunk(size_t i) {
   chunk_ = i;
   xor_it_.reset();
+  dec_it_.reset();
   hist_it_.reset();
   if (i >= snap_->chunks.size()) return;
   const SeriesSnapshot::Chunk& c = snap_->chunks[i];
-  if (c.is_float) {
+  if (!c.samples.empty()) {
+    dec_it_.emplace(c.samples);
+  } else if (c.is_float) {
     xor_it_.emplace(c.bytes, c.num_samples);
   } else {
     hist_it_.emplace(c.bytes, c.num_samples);
@@ -28,6 +31,12 @@ void SnapshotIterator::InOrderAdvance() {
     if (xor_it_.has_value() && xor_it_->Next()) {
       io_valid_ = true;
       io_t_ = xor_it_->t();
+      io_float_ = true;
+      return;
+    }
+    if (dec_it_.has_value() && dec_it_->Next()) {
+      io_valid_ = true;
+      io_t_ = dec_it_->t();
       io_float_ = true;
       return;
     }
@@ -52,6 +61,10 @@ void SnapshotIterator::InOrderSeek(int64_t t) {
     bool found = false;
     if (xor_it_.has_value() && xor_it_->Seek(t)) {
       io_t_ = xor_it_->t();
+      io_float_ = true;
+      found = true;
+    } else if (dec_it_.has_value() && dec_it_->Seek(t)) {
+      io_t_ = dec_it_->t();
       io_float_ = true;
       found = true;
     } else if (hist_it_.has_value() && hist_it_->Seek(t)) {
@@ -127,7 +140,7 @@ int64_t SnapshotIterator::AtTime() const {
 double SnapshotIterator::AtFloat() const {
   if (current_ == Source::kOutOfOrder) return snap_->ooo[ooo_].value;
   ORIEL_CHECK(current_ == Source::kInOrder && io_float_);
-  return xor_it_->v();
+  return dec_it_.has_value() ? dec_it_->v() : xor_it_->v();
 }
 
 const model::HistogramSample& SnapshotIterator::AtHistogram() const {

@@ -2,6 +2,7 @@
 // out-of-order buffer) and the series set a select returns.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -10,6 +11,37 @@
 #include "tsdb/metrics_store.h"
 
 namespace oriel::tsdb {
+
+// Iterates decoded float samples with XorIterator's interface.
+class DecodedFloatIterator {
+ public:
+  explicit DecodedFloatIterator(const std::vector<model::Sample>& samples) : s_(&samples) {}
+  bool Next() {
+    if (next_ >= s_->size()) return false;
+    cur_ = next_++;
+    return true;
+  }
+  bool Seek(int64_t t) {
+    if (next_ > 0 && (*s_)[cur_].timestamp_ms >= t) return true;
+    auto it =
+        std::lower_bound(s_->begin() + static_cast<ptrdiff_t>(next_), s_->end(), t,
+                         [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
+    if (it == s_->end()) {
+      next_ = s_->size();
+      return false;
+    }
+    cur_ = static_cast<size_t>(it - s_->begin());
+    next_ = cur_ + 1;
+    return true;
+  }
+  int64_t t() const { return (*s_)[cur_].timestamp_ms; }
+  double v() const { return (*s_)[cur_].value; }
+
+ private:
+  const std::vector<model::Sample>* s_;
+  size_t cur_ = 0;
+  size_t next_ = 0;  // 0: not positioned yet
+};
 
 // Iterates the samples of `snapshot` within [mint, maxt] in time order. When the in-order data
 // and the out-of-order buffer hold the same timestamp, the in-order sample wins. Shares the
@@ -40,6 +72,7 @@ class SnapshotIterator final : public SampleIterator {
   // In-order stream: the chunk being read and its sample under the cursor.
   size_t chunk_ = 0;
   std::optional<XorIterator> xor_it_;
+  std::optional<DecodedFloatIterator> dec_it_;
   std::optional<HistogramIterator> hist_it_;
   bool io_valid_ = false;
   int64_t io_t_ = 0;

@@ -1,8 +1,10 @@
-// Fuzzes the metrics engine's decoders (WAL records, XOR and histogram chunks) with hostile bytes.
+// Fuzzes the metrics engine's decoders (WAL records, XOR, histogram and delta chunks) with hostile
+// bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "tsdb/delta_chunk.h"
 #include "tsdb/histogram_chunk.h"
 #include "tsdb/wal_records.h"
 #include "tsdb/xor_chunk.h"
@@ -15,6 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   oriel::tsdb::HistogramIterator hist_it(in, 1000);
   while (hist_it.Next()) {
+  }
+  for (int n : {1, 2, 120, static_cast<int>(size / 2)}) {
+    (void)oriel::tsdb::DecodeDeltaChunk(in, n);
   }
   return 0;
 }

@@ -5,6 +5,15 @@
 #include "fmt/format.h"
 
 namespace oriel::api {
+namespace {
+
+// Prometheus' API error envelope.
+void SetApiError(net::HttpResponse& res, int code, std::string_view type, std::string_view error) {
+  res.SetJson(code, fmt::format(R"({{"status":"error","errorType":{},"error":{}}})",
+                                JsonString(type), JsonString(error)));
+}
+
+}  // namespace
 
 void RegisterAdminRoutes(net::Router& router, AdminApi api) {
   router.Handle("GET", "/-/healthy", [](net::HttpRequest&, net::HttpResponse& res) {
@@ -46,6 +55,26 @@ void RegisterAdminRoutes(net::Router& router, AdminApi api) {
                                 JsonString(build.revision), ready ? "ok" : "failing",
                                 JsonString(build.version)));
       });
+
+  auto compact = [fn = api.compact_tsdb](net::HttpRequest&, net::HttpResponse& res) {
+    if (!fn) {
+      SetApiError(res, 503, "unavailable", "admin APIs disabled");
+      return;
+    }
+    absl::Status status = fn();
+    if (status.ok()) {
+      res.status = 204;  // no body, so no Content-Type either
+      res.body.clear();
+    } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      SetApiError(res, 400, "bad_data", fmt::format("cannot compact: {}", status.message()));
+    } else if (status.code() == absl::StatusCode::kUnavailable) {
+      SetApiError(res, 503, "unavailable", fmt::format("cannot compact: {}", status.message()));
+    } else {
+      SetApiError(res, 500, "internal", fmt::format("cannot compact: {}", status.message()));
+    }
+  };
+  router.Handle("POST", "/api/v1/admin/tsdb/compact", compact);
+  router.Handle("PUT", "/api/v1/admin/tsdb/compact", compact);
 
   router.Handle("GET", "/metrics",
                 [&registry = api.registry](net::HttpRequest&, net::HttpResponse& res) {

@@ -1,5 +1,8 @@
 // Health, readiness, reload and self-metrics endpoints: /-/healthy, /-/ready, /-/reload,
-// /api/health (Grafana's shape) and /metrics (Prometheus text format 0.0.4).
+// /api/health (Grafana's shape) and /metrics (Prometheus text format 0.0.4); and the
+// Oriel-specific admin endpoint POST|PUT /api/v1/admin/tsdb/compact, which persists the whole
+// metrics head into blocks and compacts them now (204 No Content when done), in the shape of
+// Prometheus' /api/v1/admin/tsdb/* endpoints.
 #pragma once
 
 #include <functional>
@@ -18,6 +21,10 @@ struct AdminApi {
   const Readiness& readiness;
   // Re-reads the configuration; null when the lifecycle API is disabled (reload answers 403).
   std::function<absl::Status()> reload;
+  // Persists the metrics head into blocks and compacts them (e.g. tsdb::DB::CompactHead); null
+  // when the admin API is disabled: the endpoint then answers 503 "admin APIs disabled", as
+  // Prometheus does without --web.enable-admin-api.
+  std::function<absl::Status()> compact_tsdb = nullptr;
 };
 
 // Registers the routes. Everything referenced by `api` must outlive the router.

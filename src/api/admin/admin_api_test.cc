@@ -68,5 +68,40 @@ TEST_F(AdminApiTest, MetricsUsesTextFormat) {
   EXPECT_NE(res.body.find("oriel_test_things_total 3"), std::string::npos) << res.body;
 }
 
+TEST_F(AdminApiTest, CompactTsdbAnswersNoContentOrTheError) {
+  std::vector<absl::Status> results = {absl::OkStatus(), absl::UnavailableError("disk full"),
+                                       absl::FailedPreconditionError("no data directory"),
+                                       absl::DataLossError("block corrupt")};
+  size_t calls = 0;
+  AdminApi api{build_, registry_, readiness_, nullptr};
+  api.compact_tsdb = [&] { return results[calls++]; };
+  RegisterAdminRoutes(router_, api);
+  auto ok = Call("POST", "/api/v1/admin/tsdb/compact");
+  EXPECT_EQ(ok.status, 204);
+  EXPECT_EQ(ok.body, "");
+  auto full = Call("PUT", "/api/v1/admin/tsdb/compact");
+  EXPECT_EQ(full.status, 503);
+  EXPECT_EQ(full.body,
+            R"({"status":"error","errorType":"unavailable","error":"cannot compact: disk full"})");
+  EXPECT_EQ(Call("POST", "/api/v1/admin/tsdb/compact").status, 400);
+  auto corrupt = Call("POST", "/api/v1/admin/tsdb/compact");
+  EXPECT_EQ(corrupt.status, 500);
+  EXPECT_NE(corrupt.body.find("block corrupt"), std::string::npos) << corrupt.body;
+  EXPECT_EQ(calls, 4u);
+  EXPECT_EQ(Call("GET", "/api/v1/admin/tsdb/compact").status, 405);
+
+  net::Router disabled;
+  RegisterAdminRoutes(disabled, {build_, registry_, readiness_, nullptr});
+  net::HttpRequest req;
+  req.method = "POST";
+  req.path = "/api/v1/admin/tsdb/compact";
+  net::HttpResponse res;
+  disabled.Dispatch(req, res);
+  EXPECT_EQ(res.status, 503);
+  EXPECT_EQ(res.body,
+            R"({"status":"error","errorType":"unavailable","error":"admin APIs disabled"})");
+  EXPECT_EQ(calls, 4u);
+}
+
 }  // namespace
 }  // namespace oriel::api

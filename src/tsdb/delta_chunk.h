@@ -1,0 +1,42 @@
+// The block-only float chunk encoding (kChunkDelta): byte-aligned columns that the block's page
+// compression (zstd) squeezes far better than an XOR bit stream. Values that are integer counts
+// of a decimal resolution (integer / 10^k, k <= 9: what exporters print for counters and most
+// gauges) are stored as integer differences; any other chunk keeps its float bits, XORed with the
+// previous value.
+//
+// Format (the sample count n >= 1 is kept beside the bytes, as for XorChunk):
+//   byte    header: 0x20: float mode; otherwise bits 0-3 the scale k (values are
+//           integer / 10^k) and bit 4 set when the values are second-order differences (else
+//           first-order)
+//   varint  t0
+//   uvarint D, the grid interval (the median of the chunk's timestamp deltas; 0 when n == 1)
+//   n - 1 x varint r: t_i = g_{i-1} + D + r, where g_0 = t0 and g_i = g_{i-1} + D while |r| < D/2
+//           (the sample is on the grid, up to jitter: a late scrape costs one residual, not
+//           two), else g_i = t_i (a gap or a restart re-anchors the grid)
+//   values, integer mode: varint integer value of sample 0; if n > 1, byte w (1..8), then w byte
+//           planes of the n - 1 zig-zag differences: plane b holds byte b (least significant
+//           first) of each
+//   values, float mode: 8 byte planes of the n values' IEEE bits, each XORed with the previous
+//           value's (the first with 0)
+// varints are zig-zag LEB128; integer arithmetic wraps (uint64), so hostile input cannot
+// overflow. Float mode keeps every bit, NaN payloads (stale markers) included.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/sample.h"
+
+namespace oriel::tsdb {
+
+// REQUIRES: samples non-empty, timestamps strictly increasing.
+std::string EncodeDeltaChunk(std::span<const model::Sample> samples);
+
+// Decodes exactly `num_samples` samples; kDataLoss on malformed, short or trailing input.
+[[nodiscard]] absl::StatusOr<std::vector<model::Sample>> DecodeDeltaChunk(std::string_view bytes,
+                                                                          int num_samples);
+
+}  // namespace oriel::tsdb

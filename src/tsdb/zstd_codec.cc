@@ -1,0 +1,50 @@
+#include "tsdb/zstd_codec.h"
+
+#include <zstd.h>
+
+#include "base/status.h"
+
+namespace oriel::tsdb {
+
+absl::StatusOr<std::string> ZstdCompress(std::string_view data, int level) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  if (ZSTD_isError(n)) {
+    return absl::InternalError(
+        fmt::format("cannot compress {} bytes with zstd: {}", data.size(), ZSTD_getErrorName(n)));
+  }
+  out.resize(n);
+  return out;
+}
+
+absl::StatusOr<std::string> ZstdDecompress(std::string_view frame, uint64_t size,
+                                           uint64_t max_size) {
+  if (size > max_size) {
+    return absl::DataLossError(
+        fmt::format("cannot decompress: declared size {} exceeds {}", size, max_size));
+  }
+  // A zstd block expands at most 32768-fold (a 4-byte RLE block of 128 KiB): a larger declared
+  // size is a lie, refused before allocating for it.
+  if (size / 32768 > frame.size()) {
+    return absl::DataLossError(
+        fmt::format("cannot decompress: declared size {} is impossible for a {}-byte frame", size,
+                    frame.size()));
+  }
+  unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN || content != size) {
+    return absl::DataLossError(fmt::format(
+        "cannot decompress: the zstd frame header does not declare the recorded size {}", size));
+  }
+  std::string out(size, '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n)) {
+    return absl::DataLossError(fmt::format("cannot decompress: {}", ZSTD_getErrorName(n)));
+  }
+  if (n != size) {
+    return absl::DataLossError(
+        fmt::format("cannot decompress: got {} bytes, expected {}", n, size));
+  }
+  return out;
+}
+
+}  // namespace oriel::tsdb
