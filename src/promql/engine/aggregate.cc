@@ -1,8 +1,10 @@
 // Aggregation operators (sum, avg, ..., topk, quantile, count_values, limitk) with by/without.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "base/status.h"
@@ -12,15 +14,6 @@
 
 namespace oriel::promql {
 namespace {
-
-model::Labels GroupLabels(const model::Labels& l, const AggregateExpr& a) {
-  std::vector<model::Label> out;
-  for (const auto& lb : l) {
-    bool listed = std::find(a.grouping.begin(), a.grouping.end(), lb.name) != a.grouping.end();
-    if (a.without ? (!listed && lb.name != model::kMetricName) : listed) out.push_back(lb);
-  }
-  return model::Labels::FromSorted(std::move(out));
-}
 
 struct Group {
   model::Labels metric;
@@ -95,21 +88,30 @@ absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value par
     }
   }
   std::vector<Group> groups;
-  absl::flat_hash_map<model::Labels, size_t, LabelsHash> index;
-  for (auto& s : input) {
-    model::Labels key = GroupLabels(s.metric, a);
+  // This step's groups in the order of their first series: by the query-wide group id, or for
+  // count_values (whose groups depend on the values) by labels.
+  GroupIndex& ids = ev.Groups(a);
+  constexpr size_t kNoGroup = static_cast<size_t>(-1);
+  std::vector<size_t> group_of_id;
+  absl::flat_hash_map<model::Labels, size_t, LabelsHash> count_values_groups;
+  auto group_of = [&](const model::Labels& metric, double f) -> Group& {
     if (a.op == AggregateOp::kCountValues) {
-      model::LabelsBuilder b(key);
-      b.Set(cv_label, FormatNumber(s.f));
-      key = b.Build();
+      model::LabelsBuilder b(GroupLabels(metric, a));
+      b.Set(cv_label, FormatNumber(f));
+      auto [it, inserted] = count_values_groups.try_emplace(b.Build(), groups.size());
+      if (inserted) groups.push_back(Group{.metric = it->first});
+      return groups[it->second];
     }
-    auto [it, inserted] = index.try_emplace(key, groups.size());
-    if (inserted) {
-      Group g;
-      g.metric = key;
-      groups.push_back(std::move(g));
+    size_t id = ids.IdOf(metric);
+    if (id >= group_of_id.size()) group_of_id.resize(ids.size(), kNoGroup);
+    if (group_of_id[id] == kNoGroup) {
+      group_of_id[id] = groups.size();
+      groups.push_back(Group{.metric = ids.Labels(id)});
     }
-    Group& g = groups[it->second];
+    return groups[group_of_id[id]];
+  };
+  for (auto& s : input) {
+    Group& g = group_of(s.metric, s.f);
     g.drop_name = g.drop_name || s.drop_name;
     ++g.count;
     double f = s.f;
@@ -186,11 +188,21 @@ absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value par
         break;
       case AggregateOp::kTopk:
       case AggregateOp::kBottomk: {
+        // The k best in order, ties in input order (as a stable sort would give them), in
+        // O(n log k) rather than sorting the whole group.
         bool top = a.op == AggregateOp::kTopk;
-        std::stable_sort(g.heap.begin(), g.heap.end(),
-                         [top](const auto& x, const auto& y) { return Better(top, x.f, y.f); });
-        if (static_cast<int64_t>(g.heap.size()) > k) g.heap.resize(static_cast<size_t>(k));
-        for (auto& s : g.heap) {
+        std::vector<uint32_t> order(g.heap.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+        size_t n = std::min(order.size(), static_cast<size_t>(k));
+        std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(n), order.end(),
+                          [&](uint32_t x, uint32_t y) {
+                            double fx = g.heap[x].f, fy = g.heap[y].f;
+                            if (Better(top, fx, fy)) return true;
+                            if (Better(top, fy, fx)) return false;
+                            return x < y;
+                          });
+        for (size_t i = 0; i < n; ++i) {
+          EvalSample& s = g.heap[order[i]];
           s.t = ts;
           out.vec.push_back(std::move(s));
         }

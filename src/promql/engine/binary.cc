@@ -76,6 +76,12 @@ std::string SigOf(const model::Labels& l) {
 
 model::Labels ResultMetric(const model::Labels& lhs, const model::Labels& rhs,
                            const VectorMatching& m) {
+  if (m.card == VectorMatchCard::kOneToOne && !m.on && m.matching_labels.empty() &&
+      m.include.empty()) {
+    // Nothing to remove or add: share the left side's labels (later steps then find this
+    // series' output by identity, see LabelsMemo).
+    return lhs;
+  }
   model::LabelsBuilder b(lhs);
   if (m.card == VectorMatchCard::kOneToOne) {
     if (m.on) {

@@ -1,12 +1,12 @@
 #include "promql/engine/engine.h"
 
 #include <algorithm>
-#include <map>
 #include <utility>
 
 #include "base/status.h"
 #include "fmt/format.h"
 #include "promql/engine/evaluator.h"
+#include "promql/engine/labels_memo.h"
 
 namespace oriel::promql {
 namespace {
@@ -121,7 +121,7 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
         Matrix out;
         for (auto& s : v.mat) {
           out.push_back(
-              {s.drop_name ? WithoutName(s.metric) : std::move(s.metric), std::move(s.points)});
+              {s.drop_name ? WithoutName(s.metric) : std::move(s.metric), s.TakePoints()});
         }
         std::sort(out.begin(), out.end(),
                   [](const Series& a, const Series& b) { return a.metric < b.metric; });
@@ -141,8 +141,11 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
     }
     WarnSorts(expr, ev);
     // Keyed by the final labels (after delayed name removal): series that lose their names
-    // merge when their steps do not collide.
-    std::map<model::Labels, EvalSeries> series;
+    // merge when their steps do not collide. Each step finds a sample's output series through
+    // memos of its labels (one per drop_name), so the final labels are built once per series.
+    Matrix out;
+    absl::flat_hash_map<model::Labels, size_t, LabelsHash> index;
+    LabelsMemo<size_t> named, unnamed;
     int64_t points = 0;
     for (int64_t ts = start_ms; ts <= end_ms; ts += step_ms) {
       ORIEL_RETURN_IF_ERROR(ev.CheckDeadline());
@@ -152,11 +155,21 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
         v.vec.push_back({model::Labels(), v.scalar, ts, false});
       }
       for (auto& s : v.vec) {
-        model::Labels key = s.drop_name ? WithoutName(s.metric) : std::move(s.metric);
-        auto& out = series[key];
-        if (out.points.empty()) out.metric = key;
-        if (!out.points.empty() && out.points.back().t == ts) return DuplicateLabelsetError();
-        out.points.push_back({ts, s.f});
+        LabelsMemo<size_t>& memo = s.drop_name ? unnamed : named;
+        const size_t* found = memo.Find(s.metric);
+        size_t i;
+        if (found != nullptr) {
+          i = *found;
+        } else {
+          model::Labels key = s.drop_name ? WithoutName(s.metric) : s.metric;
+          auto [it, inserted] = index.try_emplace(key, out.size());
+          if (inserted) out.push_back({std::move(key), {}});
+          i = it->second;
+          memo.Insert(s.metric, i);
+        }
+        std::vector<FloatPoint>& floats = out[i].floats;
+        if (!floats.empty() && floats.back().t == ts) return DuplicateLabelsetError();
+        floats.push_back({ts, s.f});
         ++points;
       }
       if (points > options_.max_samples) {
@@ -164,8 +177,6 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
             "query processing would load too many samples into memory in query execution");
       }
     }
-    Matrix out;
-    for (auto& [labels, s] : series) out.push_back({std::move(s.metric), std::move(s.points)});
     std::sort(out.begin(), out.end(),
               [](const Series& a, const Series& b) { return a.metric < b.metric; });
     result.value = std::move(out);

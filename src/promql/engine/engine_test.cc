@@ -1,5 +1,7 @@
 #include "promql/engine/engine.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 
@@ -148,6 +150,99 @@ TEST_F(EngineTest, FunctionsAndLiterals) {
   auto absent = Instant("absent(nope{job=\"j\"})", 0);
   ASSERT_EQ(absent.size(), 1u);
   EXPECT_EQ(absent[0].metric, L({{"job", "j"}}));
+}
+
+// A range query reuses per-query state across steps (windows viewed in the loaded samples, group
+// ids, output series found by label identity): every step must still equal the instant query at
+// that time, on series that start late, end with a stale marker, reset, and tie.
+TEST_F(EngineTest, RangeQueryStepsEqualInstantQueries) {
+  const double stale = model::StaleNaN();
+  Add(L({{"__name__", "c_total"}, {"job", "a"}, {"i", "1"}}), 15,
+      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21});
+  Add(L({{"__name__", "c_total"}, {"job", "a"}, {"i", "2"}}), 15,
+      {5, 7, 9, 2, 4, 6, 8, stale, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14});
+  Add(L({{"__name__", "c_total"}, {"job", "b"}, {"i", "3"}}), 15,
+      {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, stale});
+  Add(L({{"__name__", "g"}, {"job", "a"}, {"i", "1"}}), 30, {1, 2, 2, 3, 1, 2, 2, 3, 1, 2, 2});
+  Add(L({{"__name__", "g"}, {"job", "b"}, {"i", "3"}}), 30, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2});
+  const char* queries[] = {
+      "c_total",
+      "rate(c_total[1m])",
+      "sum by (job) (rate(c_total[1m]))",
+      "sum without (i) (increase(c_total[1m]))",
+      "topk(1, g)",
+      "bottomk(2, c_total)",
+      "count_values(\"v\", g)",
+      "avg_over_time(g[1m])",
+      "max_over_time(rate(c_total[1m])[1m:15s])",
+      "g / on (job, i) rate(c_total[1m])",
+      "c_total - c_total offset 30s",
+      "sum by (x) (label_replace(c_total, \"x\", \"$1\", \"i\", \"(.*)\"))",
+      "quantile by (job) (0.5, c_total)",
+  };
+  const int64_t start = 0, end = 330, step = 15;
+  for (const char* q : queries) {
+    auto range = engine_.RangeQuery(*db_, q, start * 1000, end * 1000, step * 1000);
+    ASSERT_TRUE(range.ok()) << q << ": " << range.status();
+    const Matrix& m = std::get<Matrix>(range->value);
+    size_t points = 0;
+    for (int64_t t = start; t <= end; t += step) {
+      Vector want = Instant(q, t);
+      for (const Sample& w : want) {
+        auto series =
+            std::find_if(m.begin(), m.end(), [&](const Series& s) { return s.metric == w.metric; });
+        ASSERT_NE(series, m.end()) << q << " at " << t << ": no series " << w.metric.ToString();
+        auto p = std::find_if(series->floats.begin(), series->floats.end(),
+                              [&](const FloatPoint& fp) { return fp.t == t * 1000; });
+        ASSERT_NE(p, series->floats.end()) << q << " at " << t << ": " << w.metric.ToString();
+        EXPECT_DOUBLE_EQ(p->f, w.f) << q << " at " << t << ": " << w.metric.ToString();
+      }
+      points += want.size();
+    }
+    size_t got = 0;
+    for (const Series& s : m) got += s.floats.size();
+    EXPECT_EQ(got, points) << q;
+    EXPECT_GT(points, 0u) << q;
+  }
+}
+
+// Groups are assigned once per query: each step must still put every series into its own group.
+TEST_F(EngineTest, RangeAggregationGroups) {
+  Add(L({{"__name__", "m"}, {"job", "a"}, {"i", "1"}}), 15, {1, 2, 3});
+  Add(L({{"__name__", "m"}, {"job", "a"}, {"i", "2"}}), 15, {10, 20, 30});
+  Add(L({{"__name__", "m"}, {"job", "b"}, {"i", "3"}}), 15, {100, 200, 300});
+  auto r = engine_.RangeQuery(*db_, "sum by (job) (m)", 0, 30000, 15000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Matrix& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].metric, L({{"job", "a"}}));
+  EXPECT_EQ(m[1].metric, L({{"job", "b"}}));
+  ASSERT_EQ(m[0].floats.size(), 3u);
+  ASSERT_EQ(m[1].floats.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(m[0].floats[i].t, static_cast<int64_t>(i) * 15000);
+    EXPECT_EQ(m[0].floats[i].f, 11.0 * static_cast<double>(i + 1));
+    EXPECT_EQ(m[1].floats[i].f, 100.0 * static_cast<double>(i + 1));
+  }
+}
+
+// topk keeps the k largest, ties in input order, as Prometheus' stable heap does.
+TEST_F(EngineTest, TopkTiesAndNaN) {
+  Add(L({{"__name__", "t"}, {"i", "1"}}), 60, {std::nan("")});
+  Add(L({{"__name__", "t"}, {"i", "2"}}), 60, {3});
+  Add(L({{"__name__", "t"}, {"i", "3"}}), 60, {5});
+  Add(L({{"__name__", "t"}, {"i", "4"}}), 60, {3});
+  auto top = Instant("topk(3, t)", 0);
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].f, 5);
+  EXPECT_EQ(top[1].metric.Get("i"), "2");
+  EXPECT_EQ(top[2].metric.Get("i"), "4");
+  auto bottom = Instant("bottomk(4, t)", 0);
+  ASSERT_EQ(bottom.size(), 4u);
+  EXPECT_EQ(bottom[0].metric.Get("i"), "2");
+  EXPECT_EQ(bottom[1].metric.Get("i"), "4");
+  EXPECT_EQ(bottom[2].f, 5);
+  EXPECT_TRUE(std::isnan(bottom[3].f));
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 #include "promql/engine/evaluator.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
-#include <map>
+#include <utility>
 
 #include "base/status.h"
 #include "fmt/format.h"
@@ -13,6 +14,21 @@ namespace oriel::promql {
 namespace {
 
 int64_t DurationMs(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+// The index of the first point after `t`. `hint` is the answer for an earlier time: steps of a
+// range query move forward by a few points, so a short scan from there finds the answer, and a
+// series is walked once per query rather than searched at every step. When `t` went backwards
+// (subqueries) or moved far, a binary search takes over.
+size_t FirstAfter(std::span<const FloatPoint> pts, int64_t t, size_t hint) {
+  if (hint > pts.size() || (hint > 0 && pts[hint - 1].t > t)) hint = 0;
+  constexpr size_t kScan = 8;
+  for (size_t end = std::min(pts.size(), hint + kScan); hint < end; ++hint) {
+    if (pts[hint].t > t) return hint;
+  }
+  auto it = std::upper_bound(pts.begin() + static_cast<ptrdiff_t>(hint), pts.end(), t,
+                             [](int64_t t, const FloatPoint& p) { return t < p.t; });
+  return static_cast<size_t>(it - pts.begin());
+}
 
 // Time offset of a selector or subquery; duration expressions are evaluated against the query.
 absl::StatusOr<int64_t> OffsetMs(const Offset& o, int64_t step, int64_t range) {
@@ -25,6 +41,45 @@ absl::StatusOr<int64_t> OffsetMs(const Offset& o, int64_t step, int64_t range) {
 }
 
 }  // namespace
+
+EvalSeries& EvalSeries::operator=(const EvalSeries& o) {
+  if (this == &o) return *this;
+  metric = o.metric;
+  drop_name = o.drop_name;
+  if (o.owning()) {
+    owned_ = o.owned_;
+    points_ = owned_;
+  } else {
+    owned_.clear();
+    points_ = o.points_;
+  }
+  return *this;
+}
+
+EvalSeries& EvalSeries::operator=(EvalSeries&& o) noexcept {
+  if (this == &o) return *this;
+  bool owning = o.owning();
+  metric = std::move(o.metric);
+  drop_name = o.drop_name;
+  if (owning) {
+    owned_ = std::move(o.owned_);
+    points_ = owned_;
+  } else {
+    owned_.clear();
+    points_ = o.points_;
+  }
+  o.owned_.clear();
+  o.points_ = {};
+  return *this;
+}
+
+std::vector<FloatPoint> EvalSeries::TakePoints() {
+  std::vector<FloatPoint> out =
+      owning() ? std::move(owned_) : std::vector<FloatPoint>(points_.begin(), points_.end());
+  owned_.clear();
+  points_ = {};
+  return out;
+}
 
 Evaluator::Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
                      int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline)
@@ -148,6 +203,12 @@ void Evaluator::PrepareWalk(const Expr& e, int64_t mint, int64_t maxt) {
   }
 }
 
+GroupIndex& Evaluator::Groups(const AggregateExpr& a) {
+  auto& index = group_indexes_[&a];
+  if (index == nullptr) index = std::make_unique<GroupIndex>(a);
+  return *index;
+}
+
 absl::Status Evaluator::CheckDeadline() const {
   if (absl::Now() > deadline_) {
     return absl::DeadlineExceededError("query timed out in expression evaluation");
@@ -164,8 +225,8 @@ absl::Status Evaluator::CountSamples(int64_t n) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<const std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSelector& vs,
-                                                                      int64_t mint, int64_t maxt) {
+absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSelector& vs,
+                                                                int64_t mint, int64_t maxt) {
   auto& sel = selections_[&vs];
   if (sel.loaded && mint >= sel.mint && maxt <= sel.maxt) return &sel.series;
   if (!sel.loaded && sel.mint == 0 && sel.maxt == 0) {
@@ -175,6 +236,7 @@ absl::StatusOr<const std::vector<Evaluator::Loaded>*> Evaluator::Load(const Vect
   }
   sel.mint = std::min(sel.mint, mint);
   sel.maxt = std::max(sel.maxt, maxt);
+  if (sel.loaded) sel.retired.push_back(std::exchange(sel.series, {}));
   sel.series.clear();
   tsdb::SelectHints hints;
   hints.start_ms = sel.mint;
@@ -193,6 +255,12 @@ absl::StatusOr<const std::vector<Evaluator::Loaded>*> Evaluator::Load(const Vect
       }
     }
     total += static_cast<int64_t>(l.points.size());
+    l.has_stale = std::any_of(l.points.begin(), l.points.end(),
+                              [](const FloatPoint& p) { return model::IsStaleNaN(p.f); });
+    if (l.has_stale) {
+      std::copy_if(l.points.begin(), l.points.end(), std::back_inserter(l.non_stale),
+                   [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); });
+    }
     if (!l.points.empty()) sel.series.push_back(std::move(l));
   }
   ORIEL_RETURN_IF_ERROR(set->status());
@@ -208,14 +276,14 @@ absl::StatusOr<Value> Evaluator::EvalVectorSelector(const VectorSelector& vs, in
   ORIEL_ASSIGN_OR_RETURN(int64_t offset, OffsetMs(vs.offset, step_, end_ - start_));
   int64_t ref = AtTime(vs.at, ts) - offset;
   ORIEL_ASSIGN_OR_RETURN(
-      const auto* series,
-      Load(vs, ref - lookback_,
-           ref + (vs.range_modifier == RangeModifier::kSmoothed ? lookback_ : 0)));
+      auto* series, Load(vs, ref - lookback_,
+                         ref + (vs.range_modifier == RangeModifier::kSmoothed ? lookback_ : 0)));
   Value v;
   v.type = ValueType::kVector;
-  for (const auto& s : *series) {
-    auto it = std::upper_bound(s.points.begin(), s.points.end(), ref,
-                               [](int64_t t, const FloatPoint& p) { return t < p.t; });
+  v.vec.reserve(series->size());
+  for (auto& s : *series) {
+    s.window_end = FirstAfter(s.points, ref, s.window_end);
+    auto it = s.points.begin() + static_cast<ptrdiff_t>(s.window_end);
     if (it == s.points.begin()) continue;
     --it;
     if (it->t <= ref - lookback_ || model::IsStaleNaN(it->f)) continue;
@@ -247,22 +315,37 @@ absl::StatusOr<Value> Evaluator::EvalMatrixSelector(const MatrixSelector& ms, in
   bool anchored = vs.range_modifier == RangeModifier::kAnchored;
   bool smoothed = vs.range_modifier == RangeModifier::kSmoothed;
   int64_t extra = (anchored || smoothed) ? lookback_ : 0;
-  ORIEL_ASSIGN_OR_RETURN(const auto* series,
+  ORIEL_ASSIGN_OR_RETURN(auto* series,
                          Load(vs, ref - range - extra, ref + (smoothed ? lookback_ : 0)));
   Value v;
   v.type = ValueType::kMatrix;
+  v.mat.reserve(series->size());
   int64_t n = 0;
   const int64_t start = ref - range;
-  for (const auto& s : *series) {
-    auto lo = std::upper_bound(s.points.begin(), s.points.end(), start,
-                               [](int64_t t, const FloatPoint& p) { return t < p.t; });
-    auto hi = std::upper_bound(s.points.begin(), s.points.end(), ref,
-                               [](int64_t t, const FloatPoint& p) { return t < p.t; });
-    EvalSeries out;
-    for (auto it = lo; it < hi; ++it) {
-      if (!model::IsStaleNaN(it->f)) out.points.push_back(*it);
+  auto after = [](std::span<const FloatPoint> pts, int64_t t) {
+    return std::upper_bound(pts.begin(), pts.end(), t,
+                            [](int64_t t, const FloatPoint& p) { return t < p.t; });
+  };
+  for (auto& s : *series) {
+    if (!anchored && !smoothed) {
+      // The window (start, ref] of the loaded samples, without copying them.
+      std::span<const FloatPoint> floats = s.floats();
+      s.window_start = FirstAfter(floats, start, s.window_start);
+      s.window_end = FirstAfter(floats, ref, std::max(s.window_end, s.window_start));
+      if (s.window_start == s.window_end) continue;
+      n += static_cast<int64_t>(s.window_end - s.window_start);
+      v.mat.emplace_back(s.metric, floats.subspan(s.window_start, s.window_end - s.window_start),
+                         false);
+      continue;
     }
-    if (smoothed && out.points.empty() && lo != s.points.begin() && hi != s.points.end()) {
+    std::span<const FloatPoint> all = s.points;
+    auto lo = after(all, start);
+    auto hi = after(all, ref);
+    std::vector<FloatPoint> out;
+    for (auto it = lo; it < hi; ++it) {
+      if (!model::IsStaleNaN(it->f)) out.push_back(*it);
+    }
+    if (smoothed && out.empty() && lo != all.begin() && hi != all.end()) {
       // No sample inside: both edges interpolate between the samples around the window.
       const FloatPoint& a = *(lo - 1);
       const FloatPoint& b = *hi;
@@ -271,42 +354,39 @@ absl::StatusOr<Value> Evaluator::EvalMatrixSelector(const MatrixSelector& ms, in
         auto at = [&](int64_t t) {
           return a.f + (b.f - a.f) * static_cast<double>(t - a.t) / static_cast<double>(b.t - a.t);
         };
-        out.points.push_back({start, at(start)});
-        out.points.push_back({ref, at(ref)});
+        out.push_back({start, at(start)});
+        out.push_back({ref, at(ref)});
       }
-    } else if ((anchored || smoothed) && !out.points.empty()) {
+    } else if (!out.empty()) {
       // An anchored window without samples of its own stays empty.
       // The last sample at or before the window start (within the lookback), if any.
       const FloatPoint* before = nullptr;
-      if (lo != s.points.begin()) {
+      if (lo != all.begin()) {
         auto b = lo - 1;
         if (b->t > start - lookback_ && !model::IsStaleNaN(b->f)) before = &*b;
       }
       if (before != nullptr) {
         double f = before->f;
-        if (smoothed && !out.points.empty() && before->t < start) {
-          const FloatPoint& after = out.points.front();
-          f = before->f + (after.f - before->f) * static_cast<double>(start - before->t) /
-                              static_cast<double>(after.t - before->t);
+        if (smoothed && before->t < start) {
+          const FloatPoint& first = out.front();
+          f = before->f + (first.f - before->f) * static_cast<double>(start - before->t) /
+                              static_cast<double>(first.t - before->t);
         }
-        if (out.points.empty() || out.points.front().t != start) {
-          out.points.insert(out.points.begin(), {start, f});
-        }
+        if (out.front().t != start) out.insert(out.begin(), {start, f});
       }
-      if (smoothed && !out.points.empty() && out.points.back().t < ref) {
-        const FloatPoint last = out.points.back();
+      if (smoothed && out.back().t < ref) {
+        const FloatPoint last = out.back();
         double f = last.f;
-        if (hi != s.points.end() && hi->t < ref + lookback_ && !model::IsStaleNaN(hi->f)) {
+        if (hi != all.end() && hi->t < ref + lookback_ && !model::IsStaleNaN(hi->f)) {
           f = last.f + (hi->f - last.f) * static_cast<double>(ref - last.t) /
                            static_cast<double>(hi->t - last.t);
         }
-        out.points.push_back({ref, f});
+        out.push_back({ref, f});
       }
     }
-    if (out.points.empty()) continue;
-    n += static_cast<int64_t>(out.points.size());
-    out.metric = s.metric;
-    v.mat.push_back(std::move(out));
+    if (out.empty()) continue;
+    n += static_cast<int64_t>(out.size());
+    v.mat.emplace_back(s.metric, std::move(out), false);
   }
   ORIEL_RETURN_IF_ERROR(CountSamples(n));
   return v;
@@ -330,8 +410,9 @@ absl::StatusOr<Value> Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts
   int64_t ref = AtTime(sq.at, ts) - offset;
   int64_t first = step * ((ref - range) / step);
   if (first <= ref - range) first += step;
-  // Series of the subquery, keyed by labels and the name-dropping flag, in first-seen order.
-  std::map<std::pair<model::Labels, bool>, size_t> index;
+  // Series of the subquery in first-seen order, keyed by labels, one index per name-dropping
+  // flag.
+  absl::flat_hash_map<model::Labels, size_t, LabelsHash> index[2];
   Value v;
   v.type = ValueType::kMatrix;
   int64_t n = 0;
@@ -342,9 +423,11 @@ absl::StatusOr<Value> Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts
       inner.vec.push_back({model::Labels(), inner.scalar, t, false});
     }
     for (auto& s : inner.vec) {
-      auto [it, inserted] = index.try_emplace({s.metric, s.drop_name}, v.mat.size());
-      if (inserted) v.mat.push_back({std::move(s.metric), {}, s.drop_name});
-      v.mat[it->second].points.push_back({t, s.f});
+      auto [it, inserted] = index[s.drop_name ? 1 : 0].try_emplace(s.metric, v.mat.size());
+      if (inserted) {
+        v.mat.emplace_back(std::move(s.metric), std::vector<FloatPoint>(), s.drop_name);
+      }
+      v.mat[it->second].Append({t, s.f});
       ++n;
     }
     // Checked as the points accumulate, so that a tiny step over a huge range fails early.

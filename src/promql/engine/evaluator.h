@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "model/labels.h"
 #include "promql/engine/engine.h"
+#include "promql/engine/group_index.h"
 #include "promql/parser/ast.h"
 #include "tsdb/metrics_store.h"
 
@@ -32,10 +34,43 @@ struct LabelsHash {
   size_t operator()(const model::Labels& l) const { return static_cast<size_t>(l.Hash()); }
 };
 
-struct EvalSeries {
+// A series of a range vector. Matrix selectors hand out their windows as views into the samples
+// loaded once per query (so a range query costs no copy per series and step); series built on
+// the fly (subqueries, edge-interpolated windows) keep their samples in `owned`.
+class EvalSeries {
+ public:
+  EvalSeries() = default;
+  // A view into samples that outlive the evaluation (the evaluator's loaded selections).
+  EvalSeries(model::Labels metric, std::span<const FloatPoint> view, bool drop_name)
+      : metric(std::move(metric)), drop_name(drop_name), points_(view) {}
+  // Owning its samples.
+  EvalSeries(model::Labels metric, std::vector<FloatPoint> owned, bool drop_name)
+      : metric(std::move(metric)),
+        drop_name(drop_name),
+        owned_(std::move(owned)),
+        points_(owned_) {}
+  EvalSeries(const EvalSeries& o) { *this = o; }
+  EvalSeries(EvalSeries&& o) noexcept { *this = std::move(o); }
+  EvalSeries& operator=(const EvalSeries& o);
+  EvalSeries& operator=(EvalSeries&& o) noexcept;
+
+  std::span<const FloatPoint> points() const { return points_; }
+  // Appends to an owning series. REQUIRES: not a view.
+  void Append(FloatPoint p) {
+    owned_.push_back(p);
+    points_ = owned_;
+  }
+  // The samples as a vector (copied from a view, moved out of an owning series).
+  std::vector<FloatPoint> TakePoints();
+
   model::Labels metric;
-  std::vector<FloatPoint> points;
   bool drop_name = false;
+
+ private:
+  bool owning() const { return points_.data() == owned_.data(); }
+
+  std::vector<FloatPoint> owned_;
+  std::span<const FloatPoint> points_;
 };
 using EvalMatrix = std::vector<EvalSeries>;
 
@@ -70,23 +105,36 @@ class Evaluator {
   int64_t start_ms() const { return start_; }
   int64_t end_ms() const { return end_; }
   int64_t step_ms() const { return step_; }
+  // The groups of aggregation `a`, kept for the whole query.
+  GroupIndex& Groups(const AggregateExpr& a);
 
  private:
   struct Loaded {
     model::Labels metric;
-    std::vector<FloatPoint> points;
+    std::vector<FloatPoint> points;  // as stored, stale markers included
+    // Without stale markers (what range vectors see); filled only when there are some.
+    std::vector<FloatPoint> non_stale;
+    bool has_stale = false;
+    std::span<const FloatPoint> floats() const { return has_stale ? non_stale : points; }
+    // Where the last window of this series began and ended (indexes of the first point after
+    // its start and after its end), so that a range query walks the samples forward instead of
+    // searching them at every step.
+    size_t window_start = 0;
+    size_t window_end = 0;
   };
   struct Selection {
     int64_t mint = 0;
     int64_t maxt = 0;
     bool loaded = false;
     std::vector<Loaded> series;
+    // Samples of earlier, narrower loads: range vectors still in use may view them.
+    std::vector<std::vector<Loaded>> retired;
   };
 
   void PrepareWalk(const Expr& e, int64_t mint, int64_t maxt);
   int64_t AtTime(const AtModifier& at, int64_t ts) const;
-  [[nodiscard]] absl::StatusOr<const std::vector<Loaded>*> Load(const VectorSelector& vs,
-                                                                int64_t mint, int64_t maxt);
+  [[nodiscard]] absl::StatusOr<std::vector<Loaded>*> Load(const VectorSelector& vs, int64_t mint,
+                                                          int64_t maxt);
   [[nodiscard]] absl::Status CountSamples(int64_t n);
 
   [[nodiscard]] absl::StatusOr<Value> EvalVectorSelector(const VectorSelector& vs, int64_t ts);
@@ -109,6 +157,7 @@ class Evaluator {
   absl::flat_hash_map<std::string, bool> seen_annotations_;
   // info()'s selection of info series, built once per call site.
   absl::flat_hash_map<const Call*, std::unique_ptr<VectorSelector>> info_selectors_;
+  absl::flat_hash_map<const AggregateExpr*, std::unique_ptr<GroupIndex>> group_indexes_;
 };
 
 // Binary operator helpers (binary.cc).

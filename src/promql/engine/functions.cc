@@ -4,6 +4,7 @@
 #include <ctime>
 #include <limits>
 #include <numbers>
+#include <span>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -58,7 +59,7 @@ model::Labels AbsentLabels(const Expr& arg) {
 }
 
 // Rate, increase and delta with Prometheus' extrapolation to the window edges.
-bool ExtrapolatedRate(const std::vector<FloatPoint>& pts, int64_t range_start, int64_t range_end,
+bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int64_t range_end,
                       bool is_counter, bool is_rate, double* out) {
   if (pts.size() < 2) return false;
   const auto& first = pts.front();
@@ -88,7 +89,7 @@ bool ExtrapolatedRate(const std::vector<FloatPoint>& pts, int64_t range_start, i
   return true;
 }
 
-void LinearRegression(const std::vector<FloatPoint>& pts, int64_t intercept_time, double* slope,
+void LinearRegression(std::span<const FloatPoint> pts, int64_t intercept_time, double* slope,
                       double* intercept) {
   double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
   double init = pts[0].f;
@@ -293,7 +294,7 @@ absl::StatusOr<Value> OverTime(Evaluator& ev, const Call& call, std::string_view
     }
   }
   for (const auto& s : mat) {
-    const auto& p = s.points;
+    std::span<const FloatPoint> p = s.points();
     double r = 0;
     bool keep_name = false;
     if (name == "avg_over_time") {
@@ -453,6 +454,7 @@ absl::StatusOr<Value> RateLike(Evaluator& ev, const Call& call, std::string_view
     ref = at - absl::ToInt64Milliseconds(sq.offset.offset);
   }
   Value out = VectorValue();
+  out.vec.reserve(args[0].mat.size());
   bool counter = name != "delta";
   bool rate = name == "rate";
   // anchored/smoothed windows already carry their edge values: no extrapolation.
@@ -461,7 +463,7 @@ absl::StatusOr<Value> RateLike(Evaluator& ev, const Call& call, std::string_view
   for (const auto& s : args[0].mat) {
     double r;
     if (edges) {
-      const auto& p = s.points;
+      std::span<const FloatPoint> p = s.points();
       if (p.size() < 2 && !(p.size() == 1 && p[0].t != ref - range)) {
         if (p.empty()) continue;
       }
@@ -475,7 +477,7 @@ absl::StatusOr<Value> RateLike(Evaluator& ev, const Call& call, std::string_view
       out.vec.push_back({s.metric, r, ts, true});
       continue;
     }
-    if (!ExtrapolatedRate(s.points, ref - range, ref, counter, rate, &r)) continue;
+    if (!ExtrapolatedRate(s.points(), ref - range, ref, counter, rate, &r)) continue;
     out.vec.push_back({s.metric, r, ts, true});
   }
   return out;

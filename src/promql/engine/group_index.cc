@@ -1,0 +1,25 @@
+#include "promql/engine/group_index.h"
+
+#include <algorithm>
+
+namespace oriel::promql {
+
+model::Labels GroupLabels(const model::Labels& metric, const AggregateExpr& a) {
+  std::vector<model::Label> out;
+  for (const auto& lb : metric) {
+    bool listed = std::find(a.grouping.begin(), a.grouping.end(), lb.name) != a.grouping.end();
+    if (a.without ? (!listed && lb.name != model::kMetricName) : listed) out.push_back(lb);
+  }
+  return model::Labels::FromSorted(std::move(out));
+}
+
+size_t GroupIndex::IdOf(const model::Labels& metric) {
+  if (const size_t* id = memo_.Find(metric)) return *id;
+  model::Labels key = GroupLabels(metric, aggregate_);
+  auto [it, inserted] = ids_.try_emplace(key, groups_.size());
+  if (inserted) groups_.push_back(std::move(key));
+  memo_.Insert(metric, it->second);
+  return it->second;
+}
+
+}  // namespace oriel::promql
