@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "base/check.h"
 #include "fmt/format.h"
@@ -278,17 +279,32 @@ bool NodeSeriesSet::AddHost(size_t host, Rng& rng, size_t limit) {
   return true;
 }
 
+namespace {
+
+// node_exporter reads its values from /proc and /sys as integers (bytes, packets, pages) or
+// decimals with two places (CPU seconds in USER_HZ ticks, load averages), so real series carry
+// far fewer significant digits than a random double: what storage engines compress depends on it.
+// Values with a large magnitude are whole numbers, small ones have two decimals (divided, not
+// multiplied, so that 12.34 is the same double a parser makes of "12.34").
+double AtExporterResolution(double v, double magnitude) {
+  const double scale = magnitude >= 100 ? 1 : 100;
+  return std::round(v * scale) / scale;
+}
+
+}  // namespace
+
 void NodeSeriesSet::Advance() {
   ++tick_;
   for (size_t i = 0; i < size(); ++i) {
     const double base = base_[i];
     switch (kinds_[i]) {
       case SeriesKind::kCounter:
-        values_[i] += base * (0.5 + rng_.Uniform());
+        values_[i] = AtExporterResolution(values_[i] + base * (0.5 + rng_.Uniform()), base);
         break;
       case SeriesKind::kGauge:
         if (constant_[i]) break;
-        values_[i] = std::clamp(values_[i] + base * 0.1 * (rng_.Uniform() - 0.5), 0.0, base * 2);
+        values_[i] = AtExporterResolution(
+            std::clamp(values_[i] + base * 0.1 * (rng_.Uniform() - 0.5), 0.0, base * 2), base);
         break;
       default:
         break;  // moved below, a histogram at a time
