@@ -1,10 +1,14 @@
 #include "tracestore/trace_db.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <system_error>
+#include <tuple>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -22,24 +26,33 @@ using opentelemetry::proto::trace::v1::ResourceSpans;
 using opentelemetry::proto::trace::v1::ScopeSpans;
 using opentelemetry::proto::trace::v1::Span;
 
-constexpr std::string_view kUnknownService = "unknown_service";
 // Compaction appends live traces in units of about this size, to bound its extra memory.
 constexpr size_t kCompactionBatchBytes = 4 << 20;
+constexpr std::string_view kSegmentDir = "segments";
+constexpr std::string_view kSegmentSuffix = ".seg";
+constexpr std::string_view kTmpSuffix = ".tmp";
 
-std::string ServiceName(const opentelemetry::proto::resource::v1::Resource& resource) {
-  for (const auto& kv : resource.attributes()) {
-    if (kv.key() == "service.name" && kv.value().has_string_value() &&
-        !kv.value().string_value().empty()) {
-      return kv.value().string_value();
-    }
-  }
-  return std::string(kUnknownService);
+// A decimal number made of digits only (no sign, no overflow).
+std::optional<uint64_t> ParseNumber(std::string_view s) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return value;
 }
 
-bool SameSpan(const Span& a, const Span& b) {
-  return a.span_id() == b.span_id() && a.name() == b.name() &&
-         a.start_time_unix_nano() == b.start_time_unix_nano() &&
-         a.end_time_unix_nano() == b.end_time_unix_nano();
+// Parses `<seq>-<wal checkpoint>.seg`.
+std::optional<std::pair<uint64_t, uint64_t>> ParseSegmentName(std::string_view name) {
+  if (name.size() <= kSegmentSuffix.size() ||
+      name.substr(name.size() - kSegmentSuffix.size()) != kSegmentSuffix) {
+    return std::nullopt;
+  }
+  name.remove_suffix(kSegmentSuffix.size());
+  const size_t dash = name.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto seq = ParseNumber(name.substr(0, dash));
+  auto checkpoint = ParseNumber(name.substr(dash + 1));
+  if (!seq || !checkpoint) return std::nullopt;
+  return std::make_pair(*seq, *checkpoint);
 }
 
 }  // namespace
@@ -47,38 +60,54 @@ bool SameSpan(const Span& a, const Span& b) {
 absl::StatusOr<std::unique_ptr<TraceDB>> TraceDB::Open(const std::string& dir,
                                                        TraceDBOptions options) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  std::filesystem::create_directories(dir + "/" + std::string(kSegmentDir), ec);
   if (ec) {
     return absl::UnavailableError(
         fmt::format("cannot create trace store directory {}: {}", dir, ec.message()));
   }
   ORIEL_ASSIGN_OR_RETURN(auto wal, storage::Wal::Open(dir + "/wal", options.wal));
-  std::unique_ptr<TraceDB> db(new TraceDB(std::move(wal), std::move(options)));
+  std::unique_ptr<TraceDB> db(new TraceDB(std::move(wal), std::move(options), dir));
+  uint64_t checkpoint = 0;
+  absl::Status loaded = db->LoadSegments(&checkpoint);
+  if (!loaded.ok()) {
+    return absl::Status(loaded.code(),
+                        fmt::format("cannot open trace store {}: {}", dir, loaded.message()));
+  }
   uint64_t records = 0;
-  absl::Status replayed = db->wal_->Replay(0, [&](std::string_view record) -> absl::Status {
-    ++records;
-    ResourceSpans rs;
-    absl::Status decoded = DecodeWalRecord(record, &rs);
-    if (!decoded.ok()) {
-      return absl::DataLossError(
-          fmt::format("cannot replay trace WAL record {}: {}", records, decoded.message()));
-    }
-    absl::MutexLock lock(&db->mu_);
-    db->IndexLocked(rs);
-    db->EnforceBoundsLocked();
-    db->EnforceRetentionLocked();
-    return absl::OkStatus();
-  });
+  absl::Status replayed =
+      db->wal_->Replay(checkpoint, [&](std::string_view record) -> absl::Status {
+        ++records;
+        ResourceSpans rs;
+        absl::Status decoded = DecodeWalRecord(record, &rs);
+        if (!decoded.ok()) {
+          return absl::DataLossError(
+              fmt::format("cannot replay trace WAL record {}: {}", records, decoded.message()));
+        }
+        absl::MutexLock lock(&db->mu_);
+        db->IndexLocked(rs);
+        db->EnforceBoundsLocked();
+        db->EnforceRetentionLocked();
+        return absl::OkStatus();
+      });
   if (!replayed.ok()) {
     return absl::Status(replayed.code(),
                         fmt::format("cannot open trace store {}: {}", dir, replayed.message()));
   }
+  // The next flush must cut the WAL above every checkpoint (the WAL only renumbers from zero
+  // when its directory was emptied by hand).
+  while (db->wal_->CurrentSegment() < checkpoint) {
+    ORIEL_RETURN_IF_ERROR(db->wal_->Cut().status());
+  }
+  // What a crash left of the WAL below the newest checkpoint is in a segment already.
+  ORIEL_RETURN_IF_ERROR(db->wal_->RemoveSegmentsBefore(checkpoint));
   {
     absl::MutexLock lock(&db->mu_);
     db->EnforceRetentionLocked();
-    log::Info("replayed trace WAL", {{"records", records},
-                                     {"traces", static_cast<uint64_t>(db->traces_.size())},
-                                     {"spans", static_cast<uint64_t>(db->spans_)}});
+    db->DropSegmentsLocked();
+    log::Info("opened trace store", {{"records", records},
+                                     {"head_traces", static_cast<uint64_t>(db->traces_.size())},
+                                     {"head_spans", static_cast<uint64_t>(db->spans_)},
+                                     {"segments", static_cast<uint64_t>(db->segments_.size())}});
   }
   if (db->options_.maintenance_interval_nano > 0) {
     db->maintenance_ = std::thread([raw = db.get()] { raw->MaintenanceLoop(); });
@@ -86,16 +115,106 @@ absl::StatusOr<std::unique_ptr<TraceDB>> TraceDB::Open(const std::string& dir,
   return db;
 }
 
-TraceDB::TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options)
-    : options_(std::move(options)), wal_(std::move(wal)) {
-  if (options_.registry != nullptr) {
-    spans_written_ = &options_.registry->AddCounter("oriel_tracestore_spans_written_total",
-                                                    "Spans stored durably by the trace store.");
-    spans_rejected_ = &options_.registry->AddCounter("oriel_tracestore_spans_rejected_total",
-                                                     "Spans the trace store rejected as invalid.");
-    traces_gauge_ =
-        &options_.registry->AddGauge("oriel_tracestore_traces", "Traces held by the trace store.");
+absl::Status TraceDB::LoadSegments(uint64_t* wal_checkpoint) {
+  const std::string seg_dir = dir_ + "/" + std::string(kSegmentDir);
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> found;  // seq, checkpoint, path
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(seg_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > kTmpSuffix.size() &&
+        std::string_view(name).substr(name.size() - kTmpSuffix.size()) == kTmpSuffix) {
+      // A flush that did not finish: its spans are still in the WAL.
+      std::filesystem::remove(entry.path(), ec);
+      continue;
+    }
+    auto parsed = ParseSegmentName(name);
+    if (!parsed) {
+      log::Warn("ignoring unknown file in the trace segment directory", {{"file", name}});
+      continue;
+    }
+    found.emplace_back(parsed->first, parsed->second, entry.path().string());
   }
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot list trace segments in {}: {}", seg_dir, ec.message()));
+  }
+  std::sort(found.begin(), found.end());
+  // The lowest WAL segment still on disk: a newest segment whose checkpoint is above it was
+  // never relied upon (the WAL below its checkpoint is deleted only after it is durable).
+  std::optional<uint64_t> lowest_wal;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ + "/wal", ec)) {
+    const std::string name = entry.path().filename().string();
+    auto parsed = ParseNumber(name);
+    if (!parsed) continue;
+    const uint64_t index = *parsed;
+    if (std::filesystem::file_size(entry.path(), ec) == 0 && !ec) continue;
+    lowest_wal = lowest_wal ? std::min(*lowest_wal, index) : index;
+  }
+  std::vector<std::shared_ptr<Segment>> segments;
+  uint64_t checkpoint = 0;
+  for (size_t i = 0; i < found.size(); ++i) {
+    const auto& [seq, seg_checkpoint, path] = found[i];
+    auto segment = Segment::Open(path);
+    if (!segment.ok()) {
+      const bool newest = i + 1 == found.size();
+      if (newest && lowest_wal.has_value() && *lowest_wal < seg_checkpoint &&
+          segment.status().code() == absl::StatusCode::kDataLoss) {
+        log::Warn("removing the newest trace segment, unreadable; its spans are in the WAL",
+                  {{"file", path}, {"err", segment.status()}});
+        std::filesystem::remove(path, ec);
+        if (ec) {
+          return absl::UnavailableError(
+              fmt::format("cannot remove trace segment {}: {}", path, ec.message()));
+        }
+        break;
+      }
+      return segment.status();
+    }
+    checkpoint = std::max(checkpoint, seg_checkpoint);
+    segments.push_back(*std::move(segment));
+  }
+  absl::MutexLock lock(&mu_);
+  segments_ = std::move(segments);
+  if (!found.empty()) next_segment_seq_ = std::get<0>(found.back()) + 1;
+  *wal_checkpoint = checkpoint;
+  return absl::OkStatus();
+}
+
+TraceDB::TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir)
+    : options_(std::move(options)), dir_(std::move(dir)), wal_(std::move(wal)) {
+  RegisterMetrics();
+}
+
+void TraceDB::UpdateGaugesLocked() {
+  if (options_.registry == nullptr) return;
+  traces_gauge_->Set(static_cast<double>(traces_.size()));
+  head_spans_gauge_->Set(static_cast<double>(spans_));
+  uint64_t bytes = 0;
+  uint64_t spans = 0;
+  for (const auto& segment : segments_) {
+    bytes += segment->file_bytes();
+    spans += segment->spans();
+  }
+  segments_gauge_->Set(static_cast<double>(segments_.size()));
+  segment_bytes_gauge_->Set(static_cast<double>(bytes));
+  segment_spans_gauge_->Set(static_cast<double>(spans));
+}
+
+void TraceDB::RegisterMetrics() {
+  if (options_.registry == nullptr) return;
+  metrics::Registry& r = *options_.registry;
+  spans_written_ = &r.AddCounter("oriel_tracestore_spans_written_total",
+                                 "Spans stored durably by the trace store.");
+  spans_rejected_ = &r.AddCounter("oriel_tracestore_spans_rejected_total",
+                                  "Spans the trace store rejected as invalid.");
+  traces_gauge_ = &r.AddGauge("oriel_tracestore_traces", "Traces held in the trace store's head.");
+  head_spans_gauge_ =
+      &r.AddGauge("oriel_tracestore_head_spans", "Spans in the trace store's in-memory head.");
+  segments_gauge_ = &r.AddGauge("oriel_tracestore_segments", "Trace segments on disk.");
+  segment_bytes_gauge_ =
+      &r.AddGauge("oriel_tracestore_segment_bytes", "Bytes of the trace segment files on disk.");
+  segment_spans_gauge_ =
+      &r.AddGauge("oriel_tracestore_segment_spans", "Spans in the trace segments on disk.");
 }
 
 TraceDB::~TraceDB() {
@@ -156,73 +275,77 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(const std::vector<ResourceSpans>
     return absl::UnavailableError(
         fmt::format("cannot write spans to the trace WAL: {}", appended.message()));
   }
-  absl::MutexLock lock(&mu_);
-  for (const ResourceSpans& rs : accepted) IndexLocked(rs);
-  EnforceBoundsLocked();
+  bool flush = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const ResourceSpans& rs : accepted) IndexLocked(rs);
+    EnforceBoundsLocked();
+    flush = FlushDueLocked();
+  }
+  if (flush && options_.maintenance_interval_nano > 0) {
+    absl::MutexLock lock(&stop_mu_);
+    flush_wanted_ = true;
+  }
   if (spans_written_ != nullptr) spans_written_->Inc(static_cast<double>(result.spans_written));
   return result;
 }
 
 size_t TraceDB::IndexLocked(const ResourceSpans& rs) {
-  auto resource = std::make_shared<ResourceEntry>();
-  resource->resource = rs.resource();
-  resource->schema_url = rs.schema_url();
-  resource->service = ServiceName(rs.resource());
-  resource->key = rs.resource().SerializeAsString();
-  resource->key += '\0';
-  resource->key += rs.schema_url();
+  auto resource = MakeResourceEntry(rs.resource(), rs.schema_url());
   size_t added = 0;
-  ServiceEntry& service = services_[resource->service];
   for (const ScopeSpans& ss : rs.scope_spans()) {
-    auto scope = std::make_shared<ScopeEntry>();
-    scope->scope = ss.scope();
-    scope->schema_url = ss.schema_url();
-    scope->key = ss.scope().SerializeAsString();
-    scope->key += '\0';
-    scope->key += ss.schema_url();
+    auto scope = MakeScopeEntry(ss.scope(), ss.schema_url());
     for (const Span& span : ss.spans()) {
       // Replayed records come from disk: check them as strictly as a write.
       if (!ValidateSpan(span).empty()) continue;
-      const size_t bytes = span.ByteSizeLong();
-      auto [it, inserted] = traces_.try_emplace(span.trace_id());
-      TraceEntry& trace = it->second;
-      if (!inserted && trace.span_ids.contains(span.span_id())) {
-        bool duplicate = std::any_of(trace.spans.begin(), trace.spans.end(),
-                                     [&](const StoredSpan& s) { return SameSpan(s.span, span); });
-        if (duplicate) {
-          dead_bytes_ += bytes;
-          continue;
-        }
-      }
-      const auto end = static_cast<int64_t>(span.end_time_unix_nano());
-      const auto start = static_cast<int64_t>(span.start_time_unix_nano());
-      if (inserted || end > trace.newest_end) {
-        if (!inserted) by_end_.erase({trace.newest_end, span.trace_id()});
-        trace.newest_end = inserted ? end : std::max(trace.newest_end, end);
-        by_end_.emplace(trace.newest_end, span.trace_id());
-      }
-      auto [start_it, first_of_service] = service.newest_start.try_emplace(span.trace_id(), start);
-      if (first_of_service) {
-        service.traces.emplace(start, span.trace_id());
-      } else if (start > start_it->second) {
-        service.traces.erase({start_it->second, span.trace_id()});
-        start_it->second = start;
-        service.traces.emplace(start, span.trace_id());
-      }
-      ++service.operations[{span.name(), static_cast<int32_t>(span.kind())}];
-      trace.span_ids.insert(span.span_id());
-      trace.spans.push_back(StoredSpan{resource, scope, span});
-      trace.bytes += bytes;
-      bytes_ += bytes;
-      ++spans_;
-      ++added;
+      if (IndexSpanLocked(StoredSpan{resource, scope, span})) ++added;
     }
   }
-  if (traces_gauge_ != nullptr) traces_gauge_->Set(static_cast<double>(traces_.size()));
+  UpdateGaugesLocked();
   return added;
 }
 
-void TraceDB::DropTraceLocked(const std::string& trace_id) {
+bool TraceDB::IndexSpanLocked(StoredSpan stored) {
+  const Span& span = stored.span;
+  const size_t bytes = span.ByteSizeLong();
+  auto [it, inserted] = traces_.try_emplace(span.trace_id());
+  TraceEntry& trace = it->second;
+  if (inserted) trace.generation = ++next_generation_;
+  if (!inserted && trace.span_ids.contains(span.span_id())) {
+    bool duplicate = std::any_of(trace.spans.begin(), trace.spans.end(),
+                                 [&](const StoredSpan& s) { return SameSpan(s.span, span); });
+    if (duplicate) {
+      dead_bytes_ += bytes;
+      return false;
+    }
+  }
+  ServiceEntry& service = services_[stored.resource->service];
+  const auto end = static_cast<int64_t>(span.end_time_unix_nano());
+  const auto start = static_cast<int64_t>(span.start_time_unix_nano());
+  if (inserted || end > trace.newest_end) {
+    if (!inserted) by_end_.erase({trace.newest_end, span.trace_id()});
+    trace.newest_end = inserted ? end : std::max(trace.newest_end, end);
+    by_end_.emplace(trace.newest_end, span.trace_id());
+  }
+  auto [start_it, first_of_service] = service.newest_start.try_emplace(span.trace_id(), start);
+  if (first_of_service) {
+    service.traces.emplace(start, span.trace_id());
+  } else if (start > start_it->second) {
+    service.traces.erase({start_it->second, span.trace_id()});
+    start_it->second = start;
+    service.traces.emplace(start, span.trace_id());
+  }
+  ++service.operations[{span.name(), static_cast<int32_t>(span.kind())}];
+  trace.span_ids.insert(span.span_id());
+  trace.bytes += bytes;
+  if (spans_ == 0) head_since_ = Now();
+  bytes_ += bytes;
+  ++spans_;
+  trace.spans.push_back(std::move(stored));
+  return true;
+}
+
+void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed) {
   auto it = traces_.find(trace_id);
   if (it == traces_.end()) return;
   TraceEntry& trace = it->second;
@@ -242,10 +365,11 @@ void TraceDB::DropTraceLocked(const std::string& trace_id) {
   by_end_.erase({trace.newest_end, trace_id});
   spans_ -= trace.spans.size();
   bytes_ -= trace.bytes;
-  dead_bytes_ += trace.bytes;
-  ++traces_dropped_;
+  if (!flushed) {
+    dead_bytes_ += trace.bytes;
+    ++traces_dropped_;
+  }
   traces_.erase(it);
-  if (traces_gauge_ != nullptr) traces_gauge_->Set(static_cast<double>(traces_.size()));
 }
 
 void TraceDB::EnforceBoundsLocked() {
@@ -254,6 +378,7 @@ void TraceDB::EnforceBoundsLocked() {
     std::string oldest = by_end_.begin()->second;
     DropTraceLocked(oldest);
   }
+  UpdateGaugesLocked();
 }
 
 void TraceDB::EnforceRetentionLocked() {
@@ -263,57 +388,74 @@ void TraceDB::EnforceRetentionLocked() {
     std::string oldest = by_end_.begin()->second;
     DropTraceLocked(oldest);
   }
+  UpdateGaugesLocked();
 }
 
 Trace TraceDB::BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry) {
-  Trace trace;
-  trace.trace_id = trace_id;
-  // Group by resource, then scope, in the order they first appear.
-  std::map<std::string_view, size_t> resource_index;
-  std::vector<std::map<std::string_view, size_t>> scope_index;
-  for (const StoredSpan& s : entry.spans) {
-    auto [r, new_resource] =
-        resource_index.try_emplace(s.resource->key, trace.resource_spans.size());
-    if (new_resource) {
-      auto& rs = trace.resource_spans.emplace_back();
-      *rs.mutable_resource() = s.resource->resource;
-      rs.set_schema_url(s.resource->schema_url);
-      scope_index.emplace_back();
-    }
-    ResourceSpans& rs = trace.resource_spans[r->second];
-    auto [sc, new_scope] = scope_index[r->second].try_emplace(s.scope->key, rs.scope_spans_size());
-    if (new_scope) {
-      ScopeSpans* ss = rs.add_scope_spans();
-      *ss->mutable_scope() = s.scope->scope;
-      ss->set_schema_url(s.scope->schema_url);
-    }
-    *rs.mutable_scope_spans(static_cast<int>(sc->second))->add_spans() = s.span;
+  std::vector<const StoredSpan*> spans;
+  spans.reserve(entry.spans.size());
+  for (const StoredSpan& s : entry.spans) spans.push_back(&s);
+  return BuildTrace(trace_id, spans);
+}
+
+std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
+  std::vector<StoredSpan> spans;
+  std::vector<std::shared_ptr<Segment>> segments;
+  {
+    // One lock for both: a flush moves spans from the head into a new segment atomically.
+    absl::ReaderMutexLock lock(&mu_);
+    segments = segments_;
+    auto it = traces_.find(std::string(trace_id));
+    if (it != traces_.end()) spans = it->second.spans;
   }
-  return trace;
+  // Older segments first, then the head: the order the spans were written in.
+  std::vector<StoredSpan> all;
+  for (const auto& segment : segments) {
+    auto from_segment = segment->ReadTrace(trace_id);
+    if (!from_segment.ok()) {
+      log::Error("cannot read a trace from a segment", {{"err", from_segment.status()}});
+      continue;
+    }
+    for (auto& s : *from_segment) all.push_back(std::move(s));
+  }
+  for (auto& s : spans) all.push_back(std::move(s));
+  if (all.empty()) return std::nullopt;
+  std::vector<const StoredSpan*> pointers;
+  pointers.reserve(all.size());
+  for (const StoredSpan& s : all) pointers.push_back(&s);
+  return BuildTrace(trace_id, pointers);
 }
 
 std::optional<Trace> TraceDB::GetTrace(std::string_view trace_id) {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = traces_.find(std::string(trace_id));
-  if (it == traces_.end()) return std::nullopt;
-  return BuildTraceLocked(it->first, it->second);
+  return GetMergedTrace(trace_id);
 }
 
 std::vector<std::string> TraceDB::Services() {
   absl::ReaderMutexLock lock(&mu_);
-  std::vector<std::string> names;
-  for (const auto& [name, entry] : services_) names.push_back(name);
-  return names;
+  std::set<std::string> names;
+  for (const auto& [name, entry] : services_) names.insert(name);
+  for (const auto& segment : segments_) {
+    for (const std::string& name : segment->services()) names.insert(name);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 std::vector<Operation> TraceDB::Operations(std::string_view service,
                                            std::optional<int32_t> span_kind) {
   absl::ReaderMutexLock lock(&mu_);
-  std::vector<Operation> ops;
+  std::set<std::pair<std::string, int32_t>> found;
   auto it = services_.find(service);
-  if (it == services_.end()) return ops;
-  for (const auto& [op, count] : it->second.operations) {
-    const auto& [name, kind] = op;
+  if (it != services_.end()) {
+    for (const auto& [op, count] : it->second.operations) found.insert(op);
+  }
+  for (const auto& segment : segments_) {
+    const auto& names = segment->services();
+    for (const SegmentOperation& op : segment->operations()) {
+      if (names[op.service] == service) found.emplace(op.name, op.kind);
+    }
+  }
+  std::vector<Operation> ops;
+  for (const auto& [name, kind] : found) {
     if (span_kind.has_value() && kind != *span_kind) continue;
     ops.push_back(Operation{name, kind});
   }
@@ -337,24 +479,71 @@ absl::StatusOr<std::vector<Trace>> TraceDB::FindTraces(const TraceQuery& query) 
     return absl::InvalidArgumentError("cannot find traces: start is after end");
   }
   const size_t limit = query.limit == 0 ? TraceQuery{}.limit : query.limit;
-  std::vector<Trace> found;
-  absl::ReaderMutexLock lock(&mu_);
-  auto service = services_.find(query.service);
-  if (service == services_.end()) return found;
-  const auto& by_start = service->second.traces;
-  for (auto it = by_start.rbegin(); it != by_start.rend() && found.size() < limit; ++it) {
-    // Every span of the service in this trace and the ones after started before the range.
-    if (query.start_unix_nano != 0 && it->first < query.start_unix_nano) break;
-    auto trace = traces_.find(it->second);
-    if (trace == traces_.end()) continue;
-    const bool match =
-        std::any_of(trace->second.spans.begin(), trace->second.spans.end(), [&](const auto& s) {
-          return s.resource->service == query.service &&
-                 SpanMatches(query, s.span, s.resource->resource, s.scope->scope);
-        });
-    if (match) found.push_back(BuildTraceLocked(trace->first, trace->second));
+  // (newest span start of the service, trace id) of the matches of every part, merged by id.
+  std::map<std::string, int64_t> matches;
+  std::vector<std::shared_ptr<Segment>> segments;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    segments = segments_;
+    auto service = services_.find(query.service);
+    if (service != services_.end()) {
+      const auto& by_start = service->second.traces;
+      size_t found = 0;
+      for (auto it = by_start.rbegin(); it != by_start.rend() && found < limit; ++it) {
+        // Every span of the service in this trace and the ones after started before the range.
+        if (query.start_unix_nano != 0 && it->first < query.start_unix_nano) break;
+        auto trace = traces_.find(it->second);
+        if (trace == traces_.end()) continue;
+        const bool match =
+            std::any_of(trace->second.spans.begin(), trace->second.spans.end(), [&](const auto& s) {
+              return s.resource->service == query.service &&
+                     SpanMatches(query, s.span, s.resource->resource, s.scope->scope);
+            });
+        if (match) {
+          matches[it->second] = it->first;
+          ++found;
+        }
+      }
+    }
   }
-  return found;
+  // Segments newest first (by their newest span of the service), stopping once `limit` matches
+  // are newer than anything an older segment holds.
+  std::vector<std::pair<int64_t, const Segment*>> by_newest;
+  for (const auto& segment : segments) {
+    std::optional<int64_t> newest = segment->NewestStart(query.service);
+    if (!newest.has_value()) continue;
+    if (query.start_unix_nano != 0 && *newest < query.start_unix_nano) continue;
+    by_newest.emplace_back(*newest, segment.get());
+  }
+  std::sort(by_newest.begin(), by_newest.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [segment_newest, segment] : by_newest) {
+    if (matches.size() >= limit) {
+      std::vector<int64_t> keys;
+      keys.reserve(matches.size());
+      for (const auto& [id, newest] : matches) keys.push_back(newest);
+      std::nth_element(keys.begin(), keys.begin() + static_cast<ptrdiff_t>(limit - 1), keys.end(),
+                       std::greater<>());
+      if (keys[limit - 1] > segment_newest) break;
+    }
+    ORIEL_ASSIGN_OR_RETURN(auto found, segment->Find(query, limit));
+    for (auto& [newest, id] : found) {
+      auto [it, inserted] = matches.try_emplace(std::move(id), newest);
+      if (!inserted) it->second = std::max(it->second, newest);
+    }
+  }
+  std::vector<std::pair<int64_t, std::string>> ranked;
+  ranked.reserve(matches.size());
+  for (auto& [id, newest] : matches) ranked.emplace_back(newest, id);
+  std::sort(ranked.rbegin(), ranked.rend());
+  if (ranked.size() > limit) ranked.resize(limit);
+  std::vector<Trace> traces;
+  for (const auto& [newest, id] : ranked) {
+    std::optional<Trace> trace = GetMergedTrace(id);
+    // Dropped by retention since it matched.
+    if (trace.has_value()) traces.push_back(*std::move(trace));
+  }
+  return traces;
 }
 
 std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t lookback_nano) {
@@ -377,6 +566,16 @@ std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t
       }
     }
   }
+  std::vector<std::shared_ptr<Segment>> segments;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    segments = segments_;
+  }
+  for (const auto& segment : segments) {
+    if (segment->max_end() <= after || segment->min_start() > end_unix_nano) continue;
+    absl::Status added = segment->AddDependencies(after, end_unix_nano, &counts);
+    if (!added.ok()) log::Error("cannot read dependencies from a segment", {{"err", added}});
+  }
   std::vector<DependencyLink> links;
   for (auto& [key, count] : counts) links.push_back(DependencyLink{key.first, key.second, count});
   return links;
@@ -384,14 +583,131 @@ std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t
 
 absl::Status TraceDB::Maintain(bool force) {
   absl::MutexLock compact_lock(&compact_mu_);
-  bool compact = force;
+  bool flush = false;
   {
     absl::MutexLock lock(&mu_);
     EnforceRetentionLocked();
+    DropSegmentsLocked();
+    flush = FlushDueLocked();
+  }
+  if (flush) ORIEL_RETURN_IF_ERROR(FlushLocked());
+  bool compact = force;
+  {
+    absl::MutexLock lock(&mu_);
     compact = compact || (dead_bytes_ > 0 && dead_bytes_ >= bytes_);
   }
   if (!compact) return absl::OkStatus();
   return CompactLocked();
+}
+
+absl::Status TraceDB::Flush() {
+  absl::MutexLock compact_lock(&compact_mu_);
+  return FlushLocked();
+}
+
+bool TraceDB::FlushDueLocked() {
+  if (spans_ == 0) return false;
+  return (options_.flush_spans != 0 && spans_ >= options_.flush_spans) ||
+         (options_.flush_bytes != 0 && bytes_ >= options_.flush_bytes) ||
+         (options_.flush_age_nano > 0 && Now() - head_since_ >= options_.flush_age_nano);
+}
+
+void TraceDB::DropSegmentsLocked() {
+  const int64_t cutoff = options_.retention_nano > 0 ? Now() - options_.retention_nano : 0;
+  uint64_t disk = 0;
+  for (const auto& segment : segments_) disk += segment->file_bytes();
+  std::vector<std::shared_ptr<Segment>> kept;
+  for (const auto& segment : segments_) {
+    const bool expired = options_.retention_nano > 0 && segment->max_end() < cutoff;
+    // Oldest first: drop from the front while the rest is over the bound.
+    const bool over =
+        options_.max_disk_bytes != 0 && disk > options_.max_disk_bytes && kept.empty();
+    if (!expired && !over) {
+      kept.push_back(segment);
+      continue;
+    }
+    disk -= segment->file_bytes();
+    ++segments_dropped_;
+    std::error_code ec;
+    // Readers that copied the pointer keep reading through the open descriptor.
+    std::filesystem::remove(segment->path(), ec);
+    if (ec) {
+      log::Error("cannot remove trace segment", {{"file", segment->path()}, {"err", ec.message()}});
+    }
+  }
+  segments_ = std::move(kept);
+  UpdateGaugesLocked();
+}
+
+absl::Status TraceDB::FlushLocked() {
+  uint64_t cut = 0;
+  std::vector<std::tuple<std::string, uint64_t, size_t>> snapshot;  // id, generation, spans
+  uint64_t seq = 0;
+  {
+    // With no write between its WAL append and its indexing, the head now holds every record
+    // before the cut.
+    absl::MutexLock write_lock(&write_mu_);
+    absl::MutexLock lock(&mu_);
+    if (traces_.empty()) return absl::OkStatus();
+    ORIEL_ASSIGN_OR_RETURN(cut, wal_->Cut());
+    snapshot.reserve(traces_.size());
+    for (const auto& [id, entry] : traces_) {
+      snapshot.emplace_back(id, entry.generation, entry.spans.size());
+    }
+    seq = next_segment_seq_++;
+  }
+  std::sort(snapshot.begin(), snapshot.end());
+  const std::string path =
+      fmt::format("{}/{}/{:08}-{:020}{}", dir_, kSegmentDir, seq, cut, kSegmentSuffix);
+  ORIEL_ASSIGN_OR_RETURN(auto writer,
+                         SegmentWriter::Create(path, cut,
+                                               {.block_bytes = options_.segment_block_bytes,
+                                                .zstd_level = options_.segment_zstd_level}));
+  // Blocks are encoded under the shared lock (writes wait only for that) and compressed and
+  // written without it.
+  std::vector<const StoredSpan*> spans;
+  for (size_t next = 0; next < snapshot.size();) {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      for (; next < snapshot.size() && !writer->BlockFull(); ++next) {
+        const auto& [id, generation, count] = snapshot[next];
+        auto it = traces_.find(id);
+        // Dropped meanwhile (retention or bounds): its spans are dead.
+        if (it == traces_.end() || it->second.generation != generation) continue;
+        spans.clear();
+        for (size_t i = 0; i < count && i < it->second.spans.size(); ++i) {
+          spans.push_back(&it->second.spans[i]);
+        }
+        writer->AddTrace(id, spans);
+      }
+    }
+    ORIEL_RETURN_IF_ERROR(writer->CloseBlock());
+  }
+  if (writer->spans() == 0) return absl::OkStatus();
+  ORIEL_RETURN_IF_ERROR(writer->Finish());
+  ORIEL_ASSIGN_OR_RETURN(auto segment, Segment::Open(path));
+  {
+    absl::MutexLock lock(&mu_);
+    segments_.push_back(std::move(segment));
+    for (const auto& [id, generation, count] : snapshot) {
+      auto it = traces_.find(id);
+      if (it == traces_.end() || it->second.generation != generation) continue;
+      // Spans written during the flush stay in the head.
+      std::vector<StoredSpan> later;
+      // Copied: dropping the trace needs every span it indexed. Few spans arrive mid-flush.
+      const auto& spans = it->second.spans;
+      if (count < spans.size())
+        later.assign(spans.begin() + static_cast<ptrdiff_t>(count), spans.end());
+      DropTraceLocked(id, /*flushed=*/true);
+      for (StoredSpan& s : later) IndexSpanLocked(std::move(s));
+    }
+    // The spans the compaction would have to rewrite are now on disk.
+    dead_bytes_ = std::min(dead_bytes_, bytes_);
+    if (spans_ > 0) head_since_ = Now();
+    ++flushes_;
+    UpdateGaugesLocked();
+  }
+  return wal_->RemoveSegmentsBefore(cut);
 }
 
 absl::Status TraceDB::CompactLocked() {
@@ -447,8 +763,11 @@ void TraceDB::MaintenanceLoop() {
   for (;;) {
     {
       absl::MutexLock lock(&stop_mu_);
-      stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), interval);
+      auto wake = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stop_ || flush_wanted_; };
+      stop_mu_.AwaitWithTimeout(absl::Condition(&wake), interval);
       if (stop_) return;
+      flush_wanted_ = false;
     }
     absl::Status status = Maintain();
     if (!status.ok()) log::Error("cannot maintain the trace store", {{"err", status}});
@@ -457,11 +776,22 @@ void TraceDB::MaintenanceLoop() {
 
 TraceDBStats TraceDB::Stats() {
   absl::ReaderMutexLock lock(&mu_);
-  return TraceDBStats{.traces = traces_.size(),
-                      .spans = spans_,
-                      .bytes = bytes_,
-                      .traces_dropped = traces_dropped_,
-                      .compactions = compactions_};
+  TraceDBStats stats{.traces = traces_.size(),
+                     .spans = spans_,
+                     .bytes = bytes_,
+                     .traces_dropped = traces_dropped_,
+                     .compactions = compactions_,
+                     .head_spans = spans_,
+                     .segments = segments_.size(),
+                     .flushes = flushes_,
+                     .segments_dropped = segments_dropped_};
+  for (const auto& segment : segments_) {
+    stats.traces += segment->traces();
+    stats.spans += segment->spans();
+    stats.segment_bytes += segment->file_bytes();
+    stats.segment_spans += segment->spans();
+  }
+  return stats;
 }
 
 }  // namespace oriel::tracestore

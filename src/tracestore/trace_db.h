@@ -1,14 +1,29 @@
-// The trace engine: spans in memory with indexes by trace id and service, made durable by a WAL
-// (storage::Wal in <dir>/wal) that is replayed on open. Retention by time and memory bounds drop
-// whole traces; compaction rewrites the live spans into a fresh WAL segment and deletes the older
-// segments, so the log does not grow without bound.
+// The trace engine: a head of recent spans in memory, made durable by a WAL (storage::Wal in
+// <dir>/wal), and immutable columnar segments on disk (<dir>/segments, segment.h) that the head
+// is cut into when it grows past the flush thresholds.
 //
-// Everything lives in memory (as parsed protobuf spans) plus the WAL: there are no on-disk
-// columnar segments yet, so max_bytes bounds both memory and what a restart replays. It counts
-// serialized span bytes; the heap they take is a few times more.
+// Head: spans as parsed protobuf with indexes by trace id and service, as written (WAL records:
+// one per stored ResourceSpans subset, format in wal_record.h). Retention by time and the head
+// bounds (max_traces, max_bytes) drop whole head traces; WAL compaction rewrites the live head
+// into a fresh WAL segment and deletes the older ones.
 //
-// WAL records: one per stored ResourceSpans subset (the accepted spans of one resource, grouped
-// by scope), format in wal_record.h. A record that does not decode fails the replay.
+// Flush (head cut): the WAL is cut at segment C while writes wait; the head traces present then
+// are written, sorted by trace id, into `segments/<seq>-<C>.seg` (temporary name, fsync, rename,
+// directory fsync), the segment is opened and, in one step for readers, replaces those spans in
+// the head; then the WAL segments below C are deleted. Spans written during the flush stay in
+// the head (and the WAL at or after C). Each segment records C as its WAL checkpoint: opening
+// replays the WAL only from the newest checkpoint, so a crash between the segment's rename and
+// the WAL deletion neither loses nor duplicates spans. A segment that does not open is
+// kDataLoss naming the file, unless it is the newest one and the WAL below its checkpoint is
+// still there (it was never relied upon): then it is removed and the WAL replayed instead.
+//
+// Reads merge the head and every segment: GetTrace looks the id up in each segment's in-memory
+// trace-id index (one block read per segment holding the trace), FindTraces prunes segment
+// blocks by service and start time and decodes only candidates; each part yields its newest
+// `limit` matches, ranked together by the newest span start of the service. Retention by time
+// drops whole segments whose newest span ended before the cutoff (segments are partitioned by
+// ingest time: one per head cut, flush_age_nano bounds how much time one covers);
+// max_disk_bytes drops the oldest segments. Segments are not merged by compaction.
 #pragma once
 
 #include <atomic>
@@ -30,6 +45,8 @@
 #include "absl/synchronization/mutex.h"
 #include "base/metrics.h"
 #include "storage/wal.h"
+#include "tracestore/segment.h"
+#include "tracestore/stored_span.h"
 #include "tracestore/trace_store.h"
 
 namespace oriel::tracestore {
@@ -37,10 +54,23 @@ namespace oriel::tracestore {
 struct TraceDBOptions {
   // Traces whose newest span ended before now - retention are dropped (0 = keep forever).
   int64_t retention_nano = int64_t{15} * 24 * 3600 * 1'000'000'000;
-  // Memory bounds (0 = unbounded): past either one, the traces with the oldest newest span are
-  // dropped after a write. Bytes are the serialized size of the spans.
+  // Memory bounds of the head (0 = unbounded): past either one, the head traces with the oldest
+  // newest span are dropped after a write. Bytes are the serialized size of the spans. With
+  // head flushes on (the default), they are a safety net for when flushing cannot keep up.
   size_t max_traces = 0;
   size_t max_bytes = 0;
+  // Head cut thresholds (0 = none): past any one of them the head is flushed into a segment, by
+  // the background thread or the next Maintain().
+  size_t flush_spans = 0;
+  size_t flush_bytes = 64 << 20;  // serialized span bytes, as max_bytes
+  int64_t flush_age_nano = int64_t{2} * 3600 * 1'000'000'000;  // since the head's first span
+  // Size bound of the segments on disk (0 = unbounded): past it, Maintain drops the oldest.
+  uint64_t max_disk_bytes = 0;
+  // Uncompressed size of a segment block and its zstd level: smaller blocks make GetTrace
+  // faster, larger ones and higher levels compress better (measured in trace_db_bench.cc: 1 MiB
+  // at level 6 gives ~57 bytes/span, 256 KiB at level 3 ~71).
+  size_t segment_block_bytes = 1 << 20;
+  int segment_zstd_level = 6;
   // How often the background thread applies retention and compacts the WAL (0 = never; call
   // Maintain() yourself).
   int64_t maintenance_interval_nano = int64_t{60} * 1'000'000'000;
@@ -48,24 +78,34 @@ struct TraceDBOptions {
   // Now in Unix nanoseconds; a seam for tests. Defaults to the system clock.
   std::function<int64_t()> clock;
   // Self-metrics: oriel_tracestore_spans_written_total, oriel_tracestore_spans_rejected_total,
-  // oriel_tracestore_traces. Optional; must outlive the TraceDB. They are registered on Open, so
-  // at most one TraceDB per Registry.
+  // oriel_tracestore_traces, oriel_tracestore_head_spans, oriel_tracestore_segments,
+  // oriel_tracestore_segment_bytes, oriel_tracestore_segment_spans. Optional; must outlive the
+  // TraceDB. They are registered on Open, so at most one TraceDB per Registry.
   metrics::Registry* registry = nullptr;
 };
 
 // Counters for tests and self-monitoring.
 struct TraceDBStats {
+  // Head and segments; a trace with spans in several of them counts once in each.
   size_t traces = 0;
   size_t spans = 0;
-  size_t bytes = 0;             // as counted against max_bytes
-  uint64_t traces_dropped = 0;  // by retention or memory bounds, since Open
+  size_t bytes = 0;             // of the head, as counted against max_bytes
+  uint64_t traces_dropped = 0;  // head traces dropped by retention or memory bounds, since Open
   uint64_t compactions = 0;     // since Open
+  size_t head_spans = 0;
+  size_t segments = 0;
+  uint64_t segment_bytes = 0;  // file sizes
+  uint64_t segment_spans = 0;
+  uint64_t flushes = 0;           // head cuts into segments since Open
+  uint64_t segments_dropped = 0;  // by retention or max_disk_bytes, since Open
 };
 
 class TraceDB final : public TraceWriter, public TraceReader {
  public:
-  // Opens the store in `dir` (created if needed), replaying <dir>/wal. Retention and bounds are
-  // applied to the replayed data. Fails on a corrupt WAL (kDataLoss naming segment and offset).
+  // Opens the store in `dir` (created if needed): loads the segment indexes of <dir>/segments
+  // and replays <dir>/wal from the newest segment's checkpoint. Retention and bounds are applied
+  // to the replayed data. Fails on a corrupt WAL (kDataLoss naming segment and offset) or
+  // segment (kDataLoss naming the file; see the header comment for the newest segment).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TraceDB>> Open(const std::string& dir,
                                                                      TraceDBOptions options = {});
   ~TraceDB() override;
@@ -81,12 +121,15 @@ class TraceDB final : public TraceWriter, public TraceReader {
       const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
 
   // TraceReader. A span's service is its resource's service.name attribute, "unknown_service"
-  // when missing. GetTrace groups spans by resource and scope (identical resources written in
-  // separate requests are merged). FindTraces scans the traces of query.service from the one
-  // with the most recent span of that service backwards, skipping traces whose spans of that
-  // service all started before query.start_unix_nano, and stops after query.limit matches: the
-  // cost is bounded by the service's traces in the time range. Traces are ordered by their most
-  // recent span start of the service, newest first. Tags: see span_match.h.
+  // when missing. GetTrace merges the head and the segments and groups spans by resource and
+  // scope (identical resources written in separate requests are merged; a span stored twice is
+  // returned once); a segment block that fails to read is logged and left out. FindTraces scans
+  // the head's traces of query.service from the one with the most recent span of that service
+  // backwards, skipping traces whose spans of that service all started before
+  // query.start_unix_nano, and stops after query.limit matches; then the segments holding the
+  // service, newest first, until query.limit matches are newer than the next segment (see the
+  // header comment). Traces are ordered by their most recent span start of the service, newest
+  // first. Tags: see span_match.h. A segment block that fails to read is kDataLoss naming it.
   std::optional<Trace> GetTrace(std::string_view trace_id) override;
   std::vector<std::string> Services() override;
   std::vector<Operation> Operations(std::string_view service,
@@ -94,41 +137,31 @@ class TraceDB final : public TraceWriter, public TraceReader {
   [[nodiscard]] absl::StatusOr<std::vector<Trace>> FindTraces(const TraceQuery& query) override;
   // Counts, for each span ending in (end - lookback, end] whose parent span is in the same trace
   // with a different service, one call parent service -> child service. Sorted by parent, child.
+  // A scan of the head and of the segment blocks in the window; a parent and child that a flush
+  // put into different parts (head or segments) are not paired.
   std::vector<DependencyLink> Dependencies(int64_t end_unix_nano, int64_t lookback_nano) override;
 
-  // Drops traces past retention, then compacts the WAL when at least half of what it holds was
-  // dropped (or `force`). Compaction cuts the WAL (writes wait only for that), appends every trace
-  // live at the cut into the new segment in batches while writes go on, then deletes the
-  // segments before the cut. A crash before the deletion replays both copies; identical spans
-  // are stored once, so nothing is lost or duplicated. One compaction runs at a time.
+  // Drops traces and segments past retention and segments past max_disk_bytes, flushes the head
+  // into a segment when it is past a flush threshold, then compacts the WAL when at least half
+  // of what it holds was dropped (or `force`). Compaction cuts the WAL (writes wait only for that),
+  // appends every trace live at the cut into the new segment in batches while writes go on, then
+  // deletes the segments before the cut. A crash before the deletion replays both copies; identical
+  // spans are stored once, so nothing is lost or duplicated. One compaction runs at a time.
   [[nodiscard]] absl::Status Maintain(bool force = false);
+
+  // Cuts the head into a new segment now (see the header comment); a no-op for an empty head.
+  // Writes and reads go on meanwhile. One flush or compaction runs at a time.
+  [[nodiscard]] absl::Status Flush();
 
   TraceDBStats Stats();
 
  private:
-  struct ResourceEntry {
-    opentelemetry::proto::resource::v1::Resource resource;
-    std::string schema_url;
-    std::string service;
-    std::string key;  // serialized resource and schema url: identical resources merge on read
-  };
-  struct ScopeEntry {
-    opentelemetry::proto::common::v1::InstrumentationScope scope;
-    std::string schema_url;
-    std::string key;
-  };
-  // Resources and scopes are shared by every span of one ResourceSpans/ScopeSpans, and a span may
-  // outlive the others (retention drops whole traces), hence shared ownership.
-  struct StoredSpan {
-    std::shared_ptr<const ResourceEntry> resource;
-    std::shared_ptr<const ScopeEntry> scope;
-    opentelemetry::proto::trace::v1::Span span;
-  };
   struct TraceEntry {
     std::vector<StoredSpan> spans;
     absl::flat_hash_set<std::string> span_ids;
     int64_t newest_end = 0;
     size_t bytes = 0;
+    uint64_t generation = 0;  // tells a trace dropped and written again from the original
   };
   struct ServiceEntry {
     // (name, kind) -> stored spans with it, so that operations go away with their traces.
@@ -138,21 +171,33 @@ class TraceDB final : public TraceWriter, public TraceReader {
     absl::flat_hash_map<std::string, int64_t> newest_start;
   };
 
-  TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options);
+  TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir);
 
   int64_t Now() const;
   // Adds spans of one ResourceSpans (already validated) to the indexes; returns how many were new.
   size_t IndexLocked(const opentelemetry::proto::trace::v1::ResourceSpans& rs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DropTraceLocked(const std::string& trace_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IndexSpanLocked(StoredSpan stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `flushed`: the trace moved to a segment (not counted as dropped, not dead in the WAL).
+  void DropTraceLocked(const std::string& trace_id, bool flushed = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool FlushDueLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void DropSegmentsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status LoadSegments(uint64_t* wal_checkpoint);
+  void RegisterMetrics();
+  void UpdateGaugesLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void EnforceBoundsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnforceRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Trace BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The trace from the head and every segment; a segment read error is logged and skipped.
+  std::optional<Trace> GetMergedTrace(std::string_view trace_id) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CompactLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
   void MaintenanceLoop();
 
   TraceDBOptions options_;
+  const std::string dir_;
   std::unique_ptr<storage::Wal> wal_;
 
   // Writers hold write_mu_ shared across WAL append and indexing (so group commit batches them);
@@ -171,13 +216,25 @@ class TraceDB final : public TraceWriter, public TraceReader {
   size_t dead_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t traces_dropped_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t compactions_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t head_since_ ABSL_GUARDED_BY(mu_) = 0;  // Now() when the head got its first span
+  // Oldest first. Readers copy the pointers under mu_ and read the files without it.
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_segment_seq_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t flushes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t segments_dropped_ ABSL_GUARDED_BY(mu_) = 0;
 
   metrics::Counter* spans_written_ = nullptr;
   metrics::Counter* spans_rejected_ = nullptr;
   metrics::Gauge* traces_gauge_ = nullptr;
+  metrics::Gauge* head_spans_gauge_ = nullptr;
+  metrics::Gauge* segments_gauge_ = nullptr;
+  metrics::Gauge* segment_bytes_gauge_ = nullptr;
+  metrics::Gauge* segment_spans_gauge_ = nullptr;
 
   absl::Mutex stop_mu_;
   bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
+  bool flush_wanted_ ABSL_GUARDED_BY(stop_mu_) = false;  // wakes the background thread
   std::thread maintenance_;
 };
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -101,6 +102,47 @@ class TraceDBTest : public ::testing::Test {
     for (const auto& e : std::filesystem::directory_iterator(dir_ + "/wal")) {
       (void)e;
       ++n;
+    }
+    return n;
+  }
+
+  // Where the data of a test lives when it is read: the tests of queries run once per place.
+  enum class Where { kHead, kSegment, kReopenedSegment };
+  static constexpr Where kEverywhere[] = {Where::kHead, Where::kSegment, Where::kReopenedSegment};
+  static std::string Name(Where where) {
+    switch (where) {
+      case Where::kHead:
+        return "head";
+      case Where::kSegment:
+        return "segment";
+      case Where::kReopenedSegment:
+        return "reopened segment";
+    }
+    return "";
+  }
+  // A fresh store for the next place.
+  std::unique_ptr<TraceDB> OpenEmpty() {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    return MustOpen();
+  }
+  void MoveTo(std::unique_ptr<TraceDB>& db, Where where) {
+    if (where == Where::kHead) return;
+    const size_t spans = db->Stats().spans;
+    ASSERT_TRUE(db->Flush().ok());
+    EXPECT_EQ(db->Stats().head_spans, 0u);
+    EXPECT_EQ(db->Stats().segment_spans, spans);
+    if (where == Where::kReopenedSegment) {
+      db.reset();
+      db = MustOpen();
+      ASSERT_EQ(db->Stats().segments, 1u);
+    }
+  }
+
+  size_t SegmentFiles() {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/segments")) {
+      n += e.path().extension() == ".seg" ? 1 : 0;
     }
     return n;
   }
@@ -274,130 +316,144 @@ void WriteSearchData(TraceDB& db) {
 }
 
 TEST_F(TraceDBTest, FindTracesConditions) {
-  auto db = MustOpen();
-  WriteSearchData(*db);
-  auto find = [&](TraceQuery q) -> std::vector<std::string> {
-    auto traces = db->FindTraces(q);
-    EXPECT_TRUE(traces.ok()) << traces.status();
-    return traces.ok() ? TraceIds(*traces) : std::vector<std::string>{};
-  };
-  using Ids = std::vector<std::string>;
-  // Most recent first.
-  EXPECT_EQ(find({.service = "frontend"}), (Ids{TraceId(4), TraceId(3), TraceId(2), TraceId(1)}));
-  EXPECT_EQ(find({.service = "backend"}), (Ids{TraceId(1)}));
-  EXPECT_EQ(find({.service = "nobody"}), Ids{});
-  EXPECT_EQ(find({.service = "frontend", .operation = "GET /"}),
-            (Ids{TraceId(4), TraceId(2), TraceId(1)}));
-  EXPECT_EQ(
-      find({.service = "frontend", .operation = "GET /", .span_kind = Span::SPAN_KIND_SERVER}),
-      (Ids{TraceId(2), TraceId(1)}));
-  // The backend span's tag does not count for a frontend search: one span must match all.
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"db", "postgres"}}}), Ids{});
-  EXPECT_EQ(find({.service = "backend", .tags = {{"db", "postgres"}}}), (Ids{TraceId(1)}));
-  // Resource, event and scope attribute levels, int as decimal, synthetic error tag.
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"region", "eu"}}}), (Ids{TraceId(2)}));
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"retry", "3"}}}), (Ids{TraceId(3)}));
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"lib", "http"}}}), (Ids{TraceId(4)}));
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"error", "true"}}}), (Ids{TraceId(4)}));
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"region", "eu"}, {"retry", "3"}}}), Ids{});
-  EXPECT_EQ(find({.service = "frontend", .tags = {{"region", "us"}}}), Ids{});
-  // Durations: 100ms, 50ms, 300ms, 10ms.
-  EXPECT_EQ(find({.service = "frontend", .min_duration_nano = kSecond / 10}),
-            (Ids{TraceId(3), TraceId(1)}));
-  EXPECT_EQ(find({.service = "frontend", .max_duration_nano = kSecond / 20}),
-            (Ids{TraceId(4), TraceId(2)}));
-  EXPECT_EQ(find({.service = "frontend",
-                  .min_duration_nano = kSecond / 20,
-                  .max_duration_nano = kSecond / 10}),
-            (Ids{TraceId(2), TraceId(1)}));
-  // Time range on span start (inclusive).
-  EXPECT_EQ(find({.service = "frontend",
-                  .start_unix_nano = kBase + 10 * kSecond,
-                  .end_unix_nano = kBase + 20 * kSecond}),
-            (Ids{TraceId(3), TraceId(2)}));
-  EXPECT_EQ(find({.service = "frontend", .start_unix_nano = kBase + 25 * kSecond}),
-            (Ids{TraceId(4)}));
-  EXPECT_EQ(find({.service = "frontend", .end_unix_nano = kBase + 5 * kSecond}), (Ids{TraceId(1)}));
-  // Limit keeps the most recent.
-  EXPECT_EQ(find({.service = "frontend", .limit = 2}), (Ids{TraceId(4), TraceId(3)}));
-  // The whole trace comes back, both services.
-  auto whole = db->FindTraces({.service = "frontend", .tags = {{"http.none", "x"}}});
-  ASSERT_TRUE(whole.ok());
-  EXPECT_TRUE(whole->empty());
-  auto one = db->FindTraces({.service = "backend"});
-  ASSERT_TRUE(one.ok());
-  ASSERT_EQ(one->size(), 1u);
-  EXPECT_EQ((*one)[0].resource_spans.size(), 2u);
+  for (Where where : kEverywhere) {
+    SCOPED_TRACE(Name(where));
+    auto db = OpenEmpty();
+    WriteSearchData(*db);
+    MoveTo(db, where);
+    auto find = [&](TraceQuery q) -> std::vector<std::string> {
+      auto traces = db->FindTraces(q);
+      EXPECT_TRUE(traces.ok()) << traces.status();
+      return traces.ok() ? TraceIds(*traces) : std::vector<std::string>{};
+    };
+    using Ids = std::vector<std::string>;
+    // Most recent first.
+    EXPECT_EQ(find({.service = "frontend"}), (Ids{TraceId(4), TraceId(3), TraceId(2), TraceId(1)}));
+    EXPECT_EQ(find({.service = "backend"}), (Ids{TraceId(1)}));
+    EXPECT_EQ(find({.service = "nobody"}), Ids{});
+    EXPECT_EQ(find({.service = "frontend", .operation = "GET /"}),
+              (Ids{TraceId(4), TraceId(2), TraceId(1)}));
+    EXPECT_EQ(
+        find({.service = "frontend", .operation = "GET /", .span_kind = Span::SPAN_KIND_SERVER}),
+        (Ids{TraceId(2), TraceId(1)}));
+    // The backend span's tag does not count for a frontend search: one span must match all.
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"db", "postgres"}}}), Ids{});
+    EXPECT_EQ(find({.service = "backend", .tags = {{"db", "postgres"}}}), (Ids{TraceId(1)}));
+    // Resource, event and scope attribute levels, int as decimal, synthetic error tag.
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"region", "eu"}}}), (Ids{TraceId(2)}));
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"retry", "3"}}}), (Ids{TraceId(3)}));
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"lib", "http"}}}), (Ids{TraceId(4)}));
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"error", "true"}}}), (Ids{TraceId(4)}));
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"region", "eu"}, {"retry", "3"}}}), Ids{});
+    EXPECT_EQ(find({.service = "frontend", .tags = {{"region", "us"}}}), Ids{});
+    // Durations: 100ms, 50ms, 300ms, 10ms.
+    EXPECT_EQ(find({.service = "frontend", .min_duration_nano = kSecond / 10}),
+              (Ids{TraceId(3), TraceId(1)}));
+    EXPECT_EQ(find({.service = "frontend", .max_duration_nano = kSecond / 20}),
+              (Ids{TraceId(4), TraceId(2)}));
+    EXPECT_EQ(find({.service = "frontend",
+                    .min_duration_nano = kSecond / 20,
+                    .max_duration_nano = kSecond / 10}),
+              (Ids{TraceId(2), TraceId(1)}));
+    // Time range on span start (inclusive).
+    EXPECT_EQ(find({.service = "frontend",
+                    .start_unix_nano = kBase + 10 * kSecond,
+                    .end_unix_nano = kBase + 20 * kSecond}),
+              (Ids{TraceId(3), TraceId(2)}));
+    EXPECT_EQ(find({.service = "frontend", .start_unix_nano = kBase + 25 * kSecond}),
+              (Ids{TraceId(4)}));
+    EXPECT_EQ(find({.service = "frontend", .end_unix_nano = kBase + 5 * kSecond}),
+              (Ids{TraceId(1)}));
+    // Limit keeps the most recent.
+    EXPECT_EQ(find({.service = "frontend", .limit = 2}), (Ids{TraceId(4), TraceId(3)}));
+    // The whole trace comes back, both services.
+    auto whole = db->FindTraces({.service = "frontend", .tags = {{"http.none", "x"}}});
+    ASSERT_TRUE(whole.ok());
+    EXPECT_TRUE(whole->empty());
+    auto one = db->FindTraces({.service = "backend"});
+    ASSERT_TRUE(one.ok());
+    ASSERT_EQ(one->size(), 1u);
+    EXPECT_EQ((*one)[0].resource_spans.size(), 2u);
 
-  EXPECT_FALSE(db->FindTraces({}).ok());
-  EXPECT_FALSE(
-      db->FindTraces({.service = "frontend", .min_duration_nano = 2, .max_duration_nano = 1}).ok());
-  EXPECT_FALSE(
-      db->FindTraces({.service = "frontend", .start_unix_nano = 2, .end_unix_nano = 1}).ok());
+    EXPECT_FALSE(db->FindTraces({}).ok());
+    EXPECT_FALSE(
+        db->FindTraces({.service = "frontend", .min_duration_nano = 2, .max_duration_nano = 1})
+            .ok());
+    EXPECT_FALSE(
+        db->FindTraces({.service = "frontend", .start_unix_nano = 2, .end_unix_nano = 1}).ok());
+  }
 }
 
 TEST_F(TraceDBTest, ServicesAndOperations) {
-  auto db = MustOpen();
-  WriteSearchData(*db);
-  MustWrite(*db, {[] {
-    ResourceSpans rs;  // no service.name
-    *rs.add_scope_spans()->add_spans() = MakeSpan(9, 1, 0, "anon", kBase, 1);
-    return rs;
-  }()},
-            1);
-  EXPECT_EQ(db->Services(), (std::vector<std::string>{"backend", "frontend", "unknown_service"}));
-  auto ops = db->Operations("frontend", std::nullopt);
-  ASSERT_EQ(ops.size(), 3u);
-  EXPECT_EQ(ops[0].name, "GET /");
-  EXPECT_EQ(ops[0].span_kind, Span::SPAN_KIND_INTERNAL);
-  EXPECT_EQ(ops[1].name, "GET /");
-  EXPECT_EQ(ops[1].span_kind, Span::SPAN_KIND_SERVER);
-  EXPECT_EQ(ops[2].name, "POST /buy");
-  auto servers = db->Operations("frontend", Span::SPAN_KIND_SERVER);
-  ASSERT_EQ(servers.size(), 2u);
-  EXPECT_EQ(servers[1].name, "POST /buy");
-  EXPECT_TRUE(db->Operations("nobody", std::nullopt).empty());
+  for (Where where : kEverywhere) {
+    SCOPED_TRACE(Name(where));
+    auto db = OpenEmpty();
+    WriteSearchData(*db);
+    MustWrite(*db, {[] {
+      ResourceSpans rs;  // no service.name
+      *rs.add_scope_spans()->add_spans() = MakeSpan(9, 1, 0, "anon", kBase, 1);
+      return rs;
+    }()},
+              1);
+    MoveTo(db, where);
+    EXPECT_EQ(db->Services(), (std::vector<std::string>{"backend", "frontend", "unknown_service"}));
+    auto ops = db->Operations("frontend", std::nullopt);
+    ASSERT_EQ(ops.size(), 3u);
+    EXPECT_EQ(ops[0].name, "GET /");
+    EXPECT_EQ(ops[0].span_kind, Span::SPAN_KIND_INTERNAL);
+    EXPECT_EQ(ops[1].name, "GET /");
+    EXPECT_EQ(ops[1].span_kind, Span::SPAN_KIND_SERVER);
+    EXPECT_EQ(ops[2].name, "POST /buy");
+    auto servers = db->Operations("frontend", Span::SPAN_KIND_SERVER);
+    ASSERT_EQ(servers.size(), 2u);
+    EXPECT_EQ(servers[1].name, "POST /buy");
+    EXPECT_TRUE(db->Operations("nobody", std::nullopt).empty());
+  }
 }
 
 TEST_F(TraceDBTest, Dependencies) {
-  auto db = MustOpen();
-  // a -> b twice (two traces), b -> c once, a -> a not counted, parent in another trace ignored.
-  for (uint64_t t = 1; t <= 2; ++t) {
-    MustWrite(
-        *db,
-        {Resource("a", {MakeSpan(t, 1, 0, "root", kBase, 10), MakeSpan(t, 2, 1, "self", kBase, 5)}),
-         Resource("b", {MakeSpan(t, 3, 1, "handle", kBase, 5)})},
-        3);
+  for (Where where : kEverywhere) {
+    SCOPED_TRACE(Name(where));
+    auto db = OpenEmpty();
+    // a -> b twice (two traces), b -> c once, a -> a not counted, parent in another trace ignored.
+    for (uint64_t t = 1; t <= 2; ++t) {
+      MustWrite(*db,
+                {Resource("a", {MakeSpan(t, 1, 0, "root", kBase, 10),
+                                MakeSpan(t, 2, 1, "self", kBase, 5)}),
+                 Resource("b", {MakeSpan(t, 3, 1, "handle", kBase, 5)})},
+                3);
+    }
+    MustWrite(*db,
+              {Resource("c", {MakeSpan(1, 4, 3, "store", kBase, 2)}),
+               Resource("c", {MakeSpan(3, 5, 3, "orphan", kBase, 2)})},
+              2);
+    // An a -> b call that ends long after the window.
+    MustWrite(*db,
+              {Resource("a", {MakeSpan(5, 1, 0, "root", kBase + 100 * kSecond, 10)}),
+               Resource("b", {MakeSpan(5, 2, 1, "late", kBase + 100 * kSecond, 5)})},
+              2);
+    MoveTo(db, where);
+    auto links = db->Dependencies(kBase + kSecond, kSecond * 2);
+    ASSERT_EQ(links.size(), 2u);
+    EXPECT_EQ(links[0].parent, "a");
+    EXPECT_EQ(links[0].child, "b");
+    EXPECT_EQ(links[0].call_count, 2);
+    EXPECT_EQ(links[1].parent, "b");
+    EXPECT_EQ(links[1].child, "c");
+    EXPECT_EQ(links[1].call_count, 1);
+    auto all = db->Dependencies(kBase + 200 * kSecond, 300 * kSecond);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].call_count, 3);
+    // (end - lookback, end]: the calls end at kBase+5 (a -> b) and kBase+2 (b -> c).
+    EXPECT_TRUE(db->Dependencies(kBase + 4, 2).empty());
+    auto just_b_c = db->Dependencies(kBase + 2, 1);
+    ASSERT_EQ(just_b_c.size(), 1u);
+    EXPECT_EQ(just_b_c[0].parent, "b");
+    auto just_a_b = db->Dependencies(kBase + 5, 1);
+    ASSERT_EQ(just_a_b.size(), 1u);
+    EXPECT_EQ(just_a_b[0].parent, "a");
+    EXPECT_EQ(just_a_b[0].call_count, 2);
   }
-  MustWrite(*db,
-            {Resource("c", {MakeSpan(1, 4, 3, "store", kBase, 2)}),
-             Resource("c", {MakeSpan(3, 5, 3, "orphan", kBase, 2)})},
-            2);
-  // An a -> b call that ends long after the window.
-  MustWrite(*db,
-            {Resource("a", {MakeSpan(5, 1, 0, "root", kBase + 100 * kSecond, 10)}),
-             Resource("b", {MakeSpan(5, 2, 1, "late", kBase + 100 * kSecond, 5)})},
-            2);
-  auto links = db->Dependencies(kBase + kSecond, kSecond * 2);
-  ASSERT_EQ(links.size(), 2u);
-  EXPECT_EQ(links[0].parent, "a");
-  EXPECT_EQ(links[0].child, "b");
-  EXPECT_EQ(links[0].call_count, 2);
-  EXPECT_EQ(links[1].parent, "b");
-  EXPECT_EQ(links[1].child, "c");
-  EXPECT_EQ(links[1].call_count, 1);
-  auto all = db->Dependencies(kBase + 200 * kSecond, 300 * kSecond);
-  ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0].call_count, 3);
-  // (end - lookback, end]: the calls end at kBase+5 (a -> b) and kBase+2 (b -> c).
-  EXPECT_TRUE(db->Dependencies(kBase + 4, 2).empty());
-  auto just_b_c = db->Dependencies(kBase + 2, 1);
-  ASSERT_EQ(just_b_c.size(), 1u);
-  EXPECT_EQ(just_b_c[0].parent, "b");
-  auto just_a_b = db->Dependencies(kBase + 5, 1);
-  ASSERT_EQ(just_a_b.size(), 1u);
-  EXPECT_EQ(just_a_b[0].parent, "a");
-  EXPECT_EQ(just_a_b[0].call_count, 2);
 }
 
 TEST_F(TraceDBTest, ReopenGivesIdenticalAnswers) {
@@ -604,7 +660,8 @@ TEST_F(TraceDBTest, BackgroundMaintenanceAppliesRetention) {
   EXPECT_TRUE(db->Services().empty());
 }
 
-// The child of the crash test: writes traces from several threads while compacting, reporting
+// The child of the crash test: writes traces from several threads while compacting the WAL and
+// flushing the head into segments, reporting
 // each acknowledged trace id on `ack_fd`, until killed.
 [[noreturn]] void CrashChild(const std::string& dir, uint64_t round, int ack_fd) {
   TraceDBOptions options;
@@ -628,6 +685,7 @@ TEST_F(TraceDBTest, BackgroundMaintenanceAppliesRetention) {
   threads.emplace_back([&] {
     for (;;) {
       if (!(*db)->Maintain(true).ok()) ::_exit(5);
+      if (!(*db)->Flush().ok()) ::_exit(6);
     }
   });
   for (auto& th : threads) th.join();
@@ -685,6 +743,433 @@ TEST_F(TraceDBTest, KillNineLosesNoAcknowledgedWrite) {
     EXPECT_LE(stats.traces, acked.size() + 3 * (round + 1));
     EXPECT_EQ(stats.spans, 2 * stats.traces);
   }
+}
+
+// Every OTLP field survives a segment: each attribute value type (span, resource, scope, event
+// and link attributes), events, links, trace state, flags, dropped counts, status, and a span
+// with an unusual kind and no parent next to one with a parent.
+TEST_F(TraceDBTest, SegmentRoundTripPreservesEveryField) {
+  ResourceSpans rs = FullResourceSpans();
+  Span* span = rs.mutable_scope_spans(0)->mutable_spans(0);
+  KeyValue* attr = span->add_attributes();
+  attr->set_key("raw");
+  attr->mutable_value()->set_bytes_value(std::string("\0\xff\x01", 3));
+  attr = span->add_attributes();
+  attr->set_key("map");
+  auto* kv = attr->mutable_value()->mutable_kvlist_value()->add_values();
+  kv->set_key("inner");
+  kv->mutable_value()->set_double_value(-0.25);
+  span->add_attributes()->set_key("empty");
+  Span child = MakeSpan(1, 2, 1, "child", kBase + 7, 0, static_cast<Span::SpanKind>(42));
+  child.mutable_status()->set_code(opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK);
+  *rs.mutable_scope_spans(0)->add_spans() = child;
+  auto* second_scope = rs.add_scope_spans();
+  second_scope->mutable_scope()->set_name("other-scope");
+  *second_scope->add_spans() = MakeSpan(1, 3, 2, "grandchild", kBase - 5, 100);
+  for (Where where : kEverywhere) {
+    SCOPED_TRACE(Name(where));
+    auto db = OpenEmpty();
+    MustWrite(*db, {rs}, 3);
+    MoveTo(db, where);
+    auto trace = db->GetTrace(TraceId(1));
+    ASSERT_TRUE(trace.has_value());
+    EXPECT_EQ(trace->trace_id, TraceId(1));
+    ASSERT_EQ(trace->resource_spans.size(), 1u);
+    EXPECT_TRUE(MessageDifferencer::Equals(trace->resource_spans[0], rs))
+        << trace->resource_spans[0].DebugString();
+    EXPECT_FALSE(db->GetTrace(TraceId(2)).has_value());
+    EXPECT_FALSE(db->GetTrace("short").has_value());
+  }
+}
+
+TEST_F(TraceDBTest, TraceSpreadOverHeadAndTwoSegments) {
+  options_.retention_nano = 0;
+  auto db = MustOpen();
+  MustWrite(*db,
+            {Resource("a", {MakeSpan(7, 1, 0, "root", kBase, 100)}),
+             Resource("a", {MakeSpan(8, 1, 0, "other", kBase, 100)})},
+            2);
+  ASSERT_TRUE(db->Flush().ok());
+  MustWrite(*db, {Resource("b", {MakeSpan(7, 2, 1, "call", kBase + 10, 50)})}, 1);
+  ASSERT_TRUE(db->Flush().ok());
+  MustWrite(*db, {Resource("a", {MakeSpan(7, 3, 1, "late", kBase + 20, 5)})}, 1);
+  // A retry of a span that is in a segment: stored again in the head, returned once.
+  MustWrite(*db, {Resource("a", {MakeSpan(7, 1, 0, "root", kBase, 100)})}, 1);
+  EXPECT_EQ(SegmentFiles(), 2u);
+  auto check = [&](TraceDB& db) {
+    auto trace = db.GetTrace(TraceId(7));
+    ASSERT_TRUE(trace.has_value());
+    ASSERT_EQ(trace->resource_spans.size(), 2u);
+    std::set<std::string> names;
+    size_t spans = 0;
+    for (const auto& rs : trace->resource_spans) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) {
+          names.insert(span.name());
+          ++spans;
+        }
+      }
+    }
+    EXPECT_EQ(spans, 3u);
+    EXPECT_EQ(names, (std::set<std::string>{"root", "call", "late"}));
+    // Found through the segment holding only the "b" span, returned whole.
+    auto found = db.FindTraces({.service = "b"});
+    ASSERT_TRUE(found.ok()) << found.status();
+    ASSERT_EQ(TraceIds(*found), std::vector<std::string>{TraceId(7)});
+    EXPECT_EQ((*found)[0].resource_spans.size(), 2u);
+    // Ordered by the newest "a" span start over all parts: trace 7 (head) before trace 8.
+    found = db.FindTraces({.service = "a"});
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(TraceIds(*found), (std::vector<std::string>{TraceId(7), TraceId(8)}));
+    found = db.FindTraces({.service = "a", .operation = "other"});
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(TraceIds(*found), std::vector<std::string>{TraceId(8)});
+    EXPECT_EQ(db.Services(), (std::vector<std::string>{"a", "b"}));
+    auto ops = db.Operations("a", std::nullopt);
+    ASSERT_EQ(ops.size(), 3u);
+    EXPECT_EQ(ops[0].name, "late");
+    EXPECT_EQ(ops[1].name, "other");
+    EXPECT_EQ(ops[2].name, "root");
+  };
+  check(*db);
+  db.reset();
+  db = MustOpen();
+  check(*db);
+  EXPECT_EQ(db->Stats().segments, 2u);
+  EXPECT_EQ(db->Stats().head_spans, 2u);
+}
+
+TEST_F(TraceDBTest, SearchAcrossManySegmentsMatchesTheHead) {
+  options_.retention_nano = 0;
+  options_.segment_block_bytes = 2 << 10;  // many blocks per segment
+  // The same data in two stores: one keeps everything in the head, one flushes every 50 traces.
+  const std::string head_dir = dir_ + "/head-only";
+  auto head = TraceDB::Open(head_dir, options_);
+  ASSERT_TRUE(head.ok()) << head.status();
+  auto db = MustOpen();
+  const char* services[] = {"web", "api", "db"};
+  for (uint64_t t = 1; t <= 300; ++t) {
+    std::vector<ResourceSpans> batch;
+    const int64_t start = kBase + static_cast<int64_t>((t * 7919) % 300) * kSecond;
+    for (uint64_t s = 1; s <= 3; ++s) {
+      Span span = MakeSpan(t, s, s - 1, fmt::format("op{}", (t + s) % 4),
+                           start + static_cast<int64_t>(s), static_cast<int64_t>(t * s * 1000),
+                           s == 1 ? Span::SPAN_KIND_SERVER : Span::SPAN_KIND_CLIENT);
+      AddString(span.mutable_attributes(), "mod", fmt::format("{}", t % 5));
+      batch.push_back(Resource(services[s - 1], {span}));
+    }
+    MustWrite(**head, batch, 3);
+    MustWrite(*db, batch, 3);
+    if (t % 50 == 0) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+  }
+  EXPECT_EQ(SegmentFiles(), 6u);
+  EXPECT_EQ(db->Stats().head_spans, 0u);
+  std::vector<TraceQuery> queries = {
+      {.service = "web"},
+      {.service = "api", .limit = 7},
+      {.service = "db", .operation = "op2", .limit = 100},
+      {.service = "web", .tags = {{"mod", "3"}}, .limit = 100},
+      {.service = "api", .span_kind = Span::SPAN_KIND_CLIENT, .limit = 30},
+      {.service = "db",
+       .start_unix_nano = kBase + 100 * kSecond,
+       .end_unix_nano = kBase + 120 * kSecond,
+       .limit = 100},
+      {.service = "web", .min_duration_nano = 100'000, .max_duration_nano = 150'000},
+      {.service = "nobody"},
+  };
+  for (const TraceQuery& q : queries) {
+    SCOPED_TRACE(fmt::format("service {} op {} limit {}", q.service, q.operation, q.limit));
+    auto want = (*head)->FindTraces(q);
+    auto got = db->FindTraces(q);
+    ASSERT_TRUE(want.ok() && got.ok());
+    EXPECT_EQ(TraceIds(*got), TraceIds(*want));
+  }
+  EXPECT_EQ(db->Services(), (*head)->Services());
+  EXPECT_EQ(db->Operations("db", std::nullopt).size(),
+            (*head)->Operations("db", std::nullopt).size());
+  auto deps = db->Dependencies(kBase + 400 * kSecond, 400 * kSecond);
+  auto want_deps = (*head)->Dependencies(kBase + 400 * kSecond, 400 * kSecond);
+  ASSERT_EQ(deps.size(), 2u);
+  ASSERT_EQ(want_deps.size(), 2u);
+  EXPECT_EQ(deps[0].call_count, want_deps[0].call_count);
+  EXPECT_EQ(deps[1].call_count, 300);
+  for (uint64_t t = 1; t <= 300; t += 37) {
+    auto a = db->GetTrace(TraceId(t));
+    auto b = (*head)->GetTrace(TraceId(t));
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    ASSERT_EQ(a->resource_spans.size(), b->resource_spans.size());
+    for (size_t r = 0; r < a->resource_spans.size(); ++r) {
+      EXPECT_TRUE(MessageDifferencer::Equals(a->resource_spans[r], b->resource_spans[r]));
+    }
+  }
+}
+
+TEST_F(TraceDBTest, RetentionDropsWholeSegmentsByTimeAndSize) {
+  options_.retention_nano = 3600 * kSecond;
+  now_ = kBase;
+  auto db = MustOpen();
+  for (uint64_t part = 0; part < 4; ++part) {
+    for (uint64_t t = 1; t <= 20; ++t) {
+      const int64_t start = kBase + static_cast<int64_t>(part) * 1000 * kSecond;
+      MustWrite(*db, {Resource("a", {MakeSpan(part * 100 + t, 1, 0, "op", start, kSecond)})}, 1);
+    }
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  EXPECT_EQ(db->Stats().segments, 4u);
+  // Parts end at kBase + {1, 1001, 2001, 3001} s; a cutoff at kBase + 1500 s drops two.
+  now_ = kBase + 5100 * kSecond;
+  ASSERT_TRUE(db->Maintain().ok());
+  EXPECT_EQ(db->Stats().segments, 2u);
+  EXPECT_EQ(db->Stats().segments_dropped, 2u);
+  EXPECT_EQ(SegmentFiles(), 2u);
+  EXPECT_FALSE(db->GetTrace(TraceId(101)).has_value());
+  EXPECT_TRUE(db->GetTrace(TraceId(201)).has_value());
+  auto found = db->FindTraces({.service = "a", .limit = 100});
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->size(), 40u);
+
+  // Size: keep at most what the newest segment takes.
+  db.reset();
+  options_.retention_nano = 0;
+  const auto newest_bytes = [&] {
+    uintmax_t newest = 0;
+    std::string newest_name;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/segments")) {
+      if (e.path().filename().string() > newest_name) {
+        newest_name = e.path().filename().string();
+        newest = e.file_size();
+      }
+    }
+    return newest;
+  }();
+  options_.max_disk_bytes = newest_bytes;
+  db = MustOpen();
+  EXPECT_EQ(db->Stats().segments, 1u);
+  EXPECT_LE(db->Stats().segment_bytes, newest_bytes);
+  EXPECT_FALSE(db->GetTrace(TraceId(201)).has_value());
+  EXPECT_TRUE(db->GetTrace(TraceId(301)).has_value());
+  EXPECT_EQ(SegmentFiles(), 1u);
+}
+
+TEST_F(TraceDBTest, FlushesByThresholdsAndReportsSelfMetrics) {
+  options_.retention_nano = 0;
+  options_.flush_spans = 10;
+  metrics::Registry registry;
+  options_.registry = &registry;
+  auto db = MustOpen();
+  for (uint64_t t = 1; t <= 9; ++t) {
+    MustWrite(*db, {Resource("a", {MakeSpan(t, 1, 0, "op", kBase, 10)})}, 1);
+  }
+  ASSERT_TRUE(db->Maintain().ok());
+  EXPECT_EQ(db->Stats().segments, 0u);
+  MustWrite(*db, {Resource("a", {MakeSpan(10, 1, 0, "op", kBase, 10)})}, 1);
+  ASSERT_TRUE(db->Maintain().ok());
+  EXPECT_EQ(db->Stats().segments, 1u);
+  EXPECT_EQ(db->Stats().flushes, 1u);
+  EXPECT_EQ(db->Stats().spans, 10u);
+  const std::string text = registry.Expose();
+  EXPECT_NE(text.find("oriel_tracestore_segments 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("oriel_tracestore_segment_spans 10"), std::string::npos) << text;
+  EXPECT_NE(text.find("oriel_tracestore_head_spans 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("oriel_tracestore_segment_bytes "), std::string::npos) << text;
+  // By age of the head's first span.
+  options_.flush_spans = 0;
+  options_.flush_age_nano = 60 * kSecond;
+  options_.registry = nullptr;
+  db.reset();
+  db = MustOpen();
+  MustWrite(*db, {Resource("a", {MakeSpan(11, 1, 0, "op", kBase, 10)})}, 1);
+  now_ += 59 * kSecond;
+  ASSERT_TRUE(db->Maintain().ok());
+  EXPECT_EQ(db->Stats().segments, 1u);
+  now_ += kSecond;
+  ASSERT_TRUE(db->Maintain().ok());
+  EXPECT_EQ(db->Stats().segments, 2u);
+  EXPECT_EQ(db->Stats().head_spans, 0u);
+}
+
+TEST_F(TraceDBTest, WritesDuringFlushesAreKept) {
+  options_.retention_nano = 0;
+  auto db = MustOpen();
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread flusher([&] {
+    while (!done) {
+      if (!db->Flush().ok()) ++failures;
+      if (!db->Maintain(true).ok()) ++failures;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  std::vector<std::thread> writers;
+  for (uint64_t w = 0; w < 3; ++w) {
+    writers.emplace_back([&, w] {
+      for (uint64_t t = 1; t <= 300; ++t) {
+        // Two writes per trace, so that flushes split traces between segments.
+        const uint64_t id = w * 1000 + t;
+        if (!db->Write({Resource("s", {MakeSpan(id, 1, 0, "root", kBase, 10)})}).ok()) ++failures;
+        if (!db->Write({Resource("s", {MakeSpan(id, 2, 1, "kid", kBase, 5)})}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  done = true;
+  flusher.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(db->Stats().segments, 1u);
+  auto check = [&](TraceDB& db) {
+    for (uint64_t w = 0; w < 3; ++w) {
+      for (uint64_t t = 1; t <= 300; ++t) {
+        auto trace = db.GetTrace(TraceId(w * 1000 + t));
+        ASSERT_TRUE(trace.has_value()) << w * 1000 + t;
+        size_t spans = 0;
+        for (const auto& rs : trace->resource_spans) {
+          for (const auto& ss : rs.scope_spans()) spans += static_cast<size_t>(ss.spans_size());
+        }
+        ASSERT_EQ(spans, 2u) << w * 1000 + t;
+      }
+    }
+    EXPECT_EQ(db.Stats().spans, 1800u);
+  };
+  check(*db);
+  db.reset();
+  db = MustOpen();
+  check(*db);
+}
+
+// A crash after the segment's rename and before the WAL deletion: both hold the spans.
+TEST_F(TraceDBTest, CrashBetweenSegmentWriteAndWalDropDuplicatesNothing) {
+  options_.retention_nano = 0;
+  auto db = MustOpen();
+  WriteSearchData(*db);
+  const std::string saved = dir_ + "-wal";
+  std::filesystem::copy(dir_ + "/wal", saved);
+  ASSERT_TRUE(db->Flush().ok());
+  MustWrite(*db, {Resource("late", {MakeSpan(50, 1, 0, "op", kBase, 10)})}, 1);
+  db.reset();
+  const size_t wal_files = WalSegments();
+  std::filesystem::copy(
+      saved, dir_ + "/wal",
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::skip_existing);
+  std::filesystem::remove_all(saved);
+  ASSERT_GT(WalSegments(), wal_files) << "the WAL before the cut is back";
+  db = MustOpen();
+  EXPECT_EQ(db->Stats().spans, 6u);
+  EXPECT_EQ(db->Stats().segment_spans, 5u);
+  auto trace = db->GetTrace(TraceId(1));
+  ASSERT_TRUE(trace.has_value());
+  EXPECT_EQ(trace->resource_spans.size(), 2u);
+  EXPECT_EQ(trace->resource_spans[0].scope_spans(0).spans_size(), 1);
+  EXPECT_TRUE(db->GetTrace(TraceId(50)).has_value());
+  // The WAL below the checkpoint is gone now.
+  db.reset();
+  db = MustOpen();
+  EXPECT_EQ(db->Stats().spans, 6u);
+}
+
+// A crash while the segment file was written leaves a temporary file: removed on open.
+TEST_F(TraceDBTest, UnfinishedSegmentFileIsRemoved) {
+  options_.retention_nano = 0;
+  auto db = MustOpen();
+  WriteSearchData(*db);
+  db.reset();
+  {
+    std::ofstream tmp(dir_ + "/segments/00000001-00000000000000000001.seg.tmp");
+    tmp << "ORTSEGv1 partial";
+  }
+  db = MustOpen();
+  EXPECT_EQ(db->Stats().spans, 5u);
+  EXPECT_EQ(SegmentFiles(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/segments/00000001-00000000000000000001.seg.tmp"));
+}
+
+std::string OnlySegment(const std::string& dir) {
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/segments")) {
+    return e.path().string();
+  }
+  return "";
+}
+
+TEST_F(TraceDBTest, TruncatedSegmentFile) {
+  options_.retention_nano = 0;
+  // The WAL still holds the spans (the crash came before its deletion): the segment, never
+  // relied upon, is removed and the WAL replayed.
+  {
+    auto db = MustOpen();
+    WriteSearchData(*db);
+    const std::string saved = dir_ + "-wal";
+    std::filesystem::copy(dir_ + "/wal", saved);
+    ASSERT_TRUE(db->Flush().ok());
+    db.reset();
+    std::filesystem::copy(
+        saved, dir_ + "/wal",
+        std::filesystem::copy_options::recursive | std::filesystem::copy_options::skip_existing);
+    std::filesystem::remove_all(saved);
+    const std::string seg = OnlySegment(dir_);
+    std::filesystem::resize_file(seg, std::filesystem::file_size(seg) / 2);
+    db = MustOpen();
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(db->Stats().spans, 5u);
+    EXPECT_EQ(db->Stats().segments, 0u);
+    EXPECT_FALSE(std::filesystem::exists(seg));
+  }
+  // The WAL was dropped: the spans exist only in the segment, so its damage is data loss.
+  {
+    auto db = OpenEmpty();
+    WriteSearchData(*db);
+    ASSERT_TRUE(db->Flush().ok());
+    db.reset();
+    const std::string seg = OnlySegment(dir_);
+    std::filesystem::resize_file(seg, std::filesystem::file_size(seg) - 3);
+    auto reopened = TraceDB::Open(dir_, options_);
+    ASSERT_FALSE(reopened.ok());
+    EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_NE(reopened.status().message().find(seg), std::string::npos) << reopened.status();
+  }
+}
+
+TEST_F(TraceDBTest, CorruptSegment) {
+  options_.retention_nano = 0;
+  auto db = MustOpen();
+  WriteSearchData(*db);
+  ASSERT_TRUE(db->Flush().ok());
+  MustWrite(*db, {Resource("x", {MakeSpan(60, 1, 0, "op", kBase, 10)})}, 1);
+  ASSERT_TRUE(db->Flush().ok());
+  db.reset();
+  std::vector<std::string> segs;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/segments")) {
+    segs.push_back(e.path().string());
+  }
+  std::sort(segs.begin(), segs.end());
+  ASSERT_EQ(segs.size(), 2u);
+  auto flip = [](const std::string& path, uint64_t offset) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(&c, 1);
+  };
+  // A damaged block: the store opens (indexes are intact), reading the block fails clearly.
+  flip(segs[0], 12);
+  db = MustOpen();
+  ASSERT_NE(db, nullptr);
+  EXPECT_FALSE(db->GetTrace(TraceId(1)).has_value());
+  EXPECT_TRUE(db->GetTrace(TraceId(60)).has_value());
+  auto found = db->FindTraces({.service = "frontend"});
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(found.status().message().find(segs[0]), std::string::npos) << found.status();
+  EXPECT_NE(found.status().message().find("checksum mismatch"), std::string::npos);
+  db.reset();
+  // A damaged index of a segment that is not the newest: opening fails naming the file.
+  flip(segs[0], std::filesystem::file_size(segs[0]) - 30);
+  auto reopened = TraceDB::Open(dir_, options_);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(reopened.status().message().find(segs[0]), std::string::npos) << reopened.status();
 }
 
 }  // namespace

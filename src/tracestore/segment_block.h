@@ -1,0 +1,88 @@
+// The codec of one segment block: complete traces, sorted by trace id, laid out in columns (ids,
+// parents, times, names/kinds/status, attribute keys, one value column per attribute key, the
+// rest of the span) with one dictionary for the strings a block repeats (span names, attribute
+// keys, resources, scopes). The body is what a
+// segment file stores zstd-compressed; the layout is in docs/formats/trace_segment.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "tracestore/stored_span.h"
+
+namespace oriel::tracestore {
+
+inline constexpr uint64_t kBlockVersion = 1;
+
+// Builds one block body. Not thread-safe.
+class BlockEncoder {
+ public:
+  // REQUIRES: trace ids ascending across calls; every span of `spans` has trace id `trace_id`.
+  void AddTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans);
+  size_t traces() const { return traces_; }
+  size_t spans() const { return spans_; }
+  // Bytes of the body so far (columns and dictionary), to decide when to close a block.
+  size_t ApproximateBytes() const;
+  // The body; the encoder is reset for the next block.
+  std::string Finish();
+
+ private:
+  uint64_t Intern(std::string value);
+
+  absl::flat_hash_map<std::string, uint64_t> dict_index_;
+  std::vector<std::string> dict_;
+  size_t dict_bytes_ = 0;
+  // Block-local resource and scope numbers, by entry (fast) and by content (identical entries
+  // from separate writes share one). The entries are kept alive while the block is built, so
+  // that an address is never reused for another entry.
+  absl::flat_hash_map<const void*, uint64_t> by_entry_;
+  absl::flat_hash_map<std::string, uint64_t> resource_by_key_;
+  absl::flat_hash_map<std::string, uint64_t> scope_by_key_;
+  std::vector<uint64_t> resources_;  // dictionary index of each block resource
+  std::vector<uint64_t> scopes_;
+  std::vector<std::shared_ptr<const void>> keep_alive_;
+  // Attribute values by key: column number of each key, its key's dictionary index, its bytes.
+  absl::flat_hash_map<std::string, uint64_t> column_of_key_;
+  std::vector<uint64_t> value_col_keys_;
+  std::vector<std::string> value_cols_;
+  size_t value_bytes_ = 0;
+  std::string scratch_;
+  std::string traces_col_, ids_col_, parents_col_, times_col_, meta_col_, attrs_col_, rest_col_;
+  uint64_t previous_start_ = 0;
+  size_t traces_ = 0;
+  size_t spans_ = 0;
+};
+
+struct DecodedTrace {
+  std::string trace_id;
+  std::vector<StoredSpan> spans;
+};
+
+// What the columns tell about a span before it is materialized.
+struct SpanColumns {
+  size_t trace = 0;  // index of its trace in the decoded result
+  std::string_view service;
+  std::string_view name;
+  int64_t kind = 0;
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+// Whether to materialize a span; spans it rejects cost only their column reads.
+using SpanFilter = std::function<bool(const SpanColumns&)>;
+
+// Decodes a block body; input is untrusted (it comes from disk). With `only` set, just that
+// trace is materialized (or none); with `filter`, only the spans it accepts (a trace may come
+// back with no spans). Errors are kDataLoss naming what is wrong, e.g.
+// `dictionary reference of span 3 is out of range`.
+[[nodiscard]] absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(
+    std::string_view body, std::optional<std::string_view> only = std::nullopt,
+    const SpanFilter* filter = nullptr);
+
+}  // namespace oriel::tracestore

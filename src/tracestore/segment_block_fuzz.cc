@@ -1,0 +1,13 @@
+// Fuzzes the decoding of trace segment blocks (read back from disk, so untrusted).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "tracestore/segment_block.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  (void)oriel::tracestore::DecodeBlock(body);
+  if (size >= 16) (void)oriel::tracestore::DecodeBlock(body, body.substr(0, 16));
+  return 0;
+}
