@@ -238,7 +238,7 @@ absl::Status Server::OpenEngines() {
   if (!traces.ok()) return traces.status();
   trace_db_ = std::move(*traces);
   ORIEL_ASSIGN_OR_RETURN(trace_pipeline_,
-                         TracePipeline::Create(config_.traces, *trace_db_, *metrics_writer_,
+                         TracePipeline::Create(config_.traces, *trace_db_, *otlp_metrics_,
                                                *memory_limiter_, registry_));
   otlp_traces_ =
       std::make_unique<ingest::otlp::OtlpTracesIngester>(trace_pipeline_->entry(), &registry_);
@@ -343,10 +343,10 @@ void Server::Shutdown() {
   // Engines close after the servers, so that no handler is still using them.
   pushgateway_.reset();
   otlp_metrics_grpc_.reset();
-  otlp_metrics_.reset();
   otlp_traces_grpc_.reset();
   otlp_traces_.reset();
-  trace_pipeline_.reset();  // writes what its stages still hold (tail sampling)
+  trace_pipeline_.reset();  // writes what its stages still hold (tail sampling, span metrics)
+  otlp_metrics_.reset();    // after the trace pipeline, whose last span metrics go through it
   trace_db_.reset();
   metrics_writer_.reset();
   memory_limiter_.reset();

@@ -1,7 +1,10 @@
 #include "server/trace_pipeline.h"
 
 #include "absl/time/clock.h"
+#include "base/log.h"
 #include "base/status.h"
+#include "ingest/otlp/metrics_ingester.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "pipeline/memory_limiter.h"
 #include "pipeline/sampling/sampling_writer.h"
 #include "pipeline/spanmetrics/span_metrics_writer.h"
@@ -38,18 +41,38 @@ pipeline::spanmetrics::SpanMetricsWriterOptions SpanMetricsOptionsFrom(const Tra
   return o;
 }
 
+// Derived metrics go through the OTLP metrics ingester, as the collector's connectors' output
+// reaches Prometheus through its OTLP receiver.
+pipeline::spanmetrics::MetricsSink IngesterSink(ingest::otlp::OtlpMetricsIngester& ingester) {
+  return [&ingester](
+             opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& request)
+             -> absl::Status {
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse response;
+    ORIEL_RETURN_IF_ERROR(ingester.Export(request, response));
+    if (response.has_partial_success()) {
+      // Not an error of the flush: the rest was stored, and the next flush sends the refused
+      // points again with a later timestamp.
+      log::Warn("metrics engine refused span metrics data points",
+                {{"rejected", response.partial_success().rejected_data_points()},
+                 {"first", response.partial_success().error_message()}});
+    }
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TracePipeline>> TracePipeline::Create(
-    const TracesConfig& config, tracestore::TraceWriter& store, tsdb::MetricsWriter& metrics,
-    pipeline::MemoryLimiter& limiter, metrics::Registry& registry) {
+    const TracesConfig& config, tracestore::TraceWriter& store,
+    ingest::otlp::OtlpMetricsIngester& metrics, pipeline::MemoryLimiter& limiter,
+    metrics::Registry& registry) {
   std::unique_ptr<TracePipeline> p(new TracePipeline());
   ORIEL_ASSIGN_OR_RETURN(p->sampling_, pipeline::sampling::SamplingWriter::Create(
                                            SamplingOptionsFrom(config), store, registry));
   tracestore::TraceWriter* next = p->sampling_.get();
   if (config.span_metrics || config.service_graph) {
     p->span_metrics_ = std::make_unique<pipeline::spanmetrics::SpanMetricsWriter>(
-        *next, metrics, SpanMetricsOptionsFrom(config), registry);
+        *next, IngesterSink(metrics), SpanMetricsOptionsFrom(config), registry);
     next = p->span_metrics_.get();
   }
   p->memory_limit_ = std::make_unique<pipeline::MemoryLimitedTraceWriter>(*next, limiter);

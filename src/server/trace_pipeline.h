@@ -10,8 +10,10 @@
 #include "base/metrics.h"
 #include "server/config.h"
 #include "tracestore/trace_store.h"
-#include "tsdb/metrics_store.h"
 
+namespace oriel::ingest::otlp {
+class OtlpMetricsIngester;
+}  // namespace oriel::ingest::otlp
 namespace oriel::pipeline {
 class MemoryLimiter;
 class MemoryLimitedTraceWriter;
@@ -27,11 +29,12 @@ namespace oriel::server {
 
 class TracePipeline {
  public:
-  // `store`, `metrics` (where derived metrics go), `limiter` and `registry` are not owned and
-  // must outlive the pipeline. kInvalidArgument for a config the stages refuse.
+  // `store`, `metrics` (where derived metrics go, as OTLP metrics), `limiter` and `registry` are
+  // not owned and must outlive the pipeline. kInvalidArgument for a config the stages refuse.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TracePipeline>> Create(
-      const TracesConfig& config, tracestore::TraceWriter& store, tsdb::MetricsWriter& metrics,
-      pipeline::MemoryLimiter& limiter, metrics::Registry& registry);
+      const TracesConfig& config, tracestore::TraceWriter& store,
+      ingest::otlp::OtlpMetricsIngester& metrics, pipeline::MemoryLimiter& limiter,
+      metrics::Registry& registry);
   // Destroying the pipeline writes what its stages still hold (traces waiting for a tail
   // sampling decision) into the store.
   ~TracePipeline();

@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "ingest/otlp/metrics_ingester.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "pipeline/spanmetrics/span_metrics_writer.h"
 #include "tsdb/db.h"
 
@@ -137,7 +139,15 @@ TEST_F(DependenciesFromMetricsTest, EndToEndFromSpans) {
   pipeline::spanmetrics::SpanMetricsWriterOptions options;
   options.flush_interval = absl::ZeroDuration();
   metrics::Registry registry;
-  pipeline::spanmetrics::SpanMetricsWriter writer(traces, *db_, options, registry,
+  // Into the engine through the OTLP metrics ingester, as the server wires it.
+  ingest::otlp::OtlpMetricsIngester ingester(*db_);
+  auto sink = [&](opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse response;
+    absl::Status st = ingester.Export(req, response);
+    EXPECT_FALSE(response.has_partial_success()) << response.partial_success().error_message();
+    return st;
+  };
+  pipeline::spanmetrics::SpanMetricsWriter writer(traces, sink, options, registry,
                                                   [] { return kT * kNs; });
   for (uint64_t t = 1; t <= 3; ++t) {
     ASSERT_TRUE(writer.Write({Side("frontend", t, true), Side("backend", t, false)}).ok());
@@ -177,6 +187,12 @@ TEST_F(DependenciesFromMetricsTest, EndToEndFromSpans) {
                 R"(span_kind="SPAN_KIND_CLIENT", span_name="GET /api", )"
                 R"(status_code="STATUS_CODE_UNSET"})"}));
   EXPECT_EQ(db_->Metadata("traces_span_metrics_duration_milliseconds", 0).size(), 1u);
+  // Only the resource attributes that make job and instance are emitted: no target_info.
+  auto target_info = model::Matcher::Create(model::MatchType::kEqual, "__name__", "target_info");
+  ASSERT_TRUE(target_info.ok());
+  matchers = {*target_info};
+  auto info = db_->Select(kT, kT + 15'000, matchers, nullptr);
+  EXPECT_FALSE(info->Next()) << info->labels().ToString();
 }
 
 }  // namespace

@@ -1,35 +1,50 @@
 #include "pipeline/spanmetrics/series_table.h"
 
 #include <algorithm>
-#include <limits>
-
-#include "pipeline/spanmetrics/prometheus_translation.h"
+#include <tuple>
+#include <utility>
 
 namespace oriel::pipeline::spanmetrics {
 namespace {
 
-model::Labels WithName(const model::Labels& labels, std::string name, const std::string* le) {
-  std::vector<model::Label> items(labels.begin(), labels.end());
-  items.push_back({std::string(model::kMetricName), std::move(name)});
-  if (le != nullptr) items.push_back({"le", *le});
-  return model::Labels::FromUnsorted(std::move(items));
+namespace common = opentelemetry::proto::common::v1;
+namespace metrics = opentelemetry::proto::metrics::v1;
+
+size_t LongestValue(const common::KeyValueList& list) {
+  size_t longest = 0;
+  for (const common::KeyValue& kv : list.values()) {
+    longest =
+        std::max({longest, kv.value().string_value().size(), kv.value().bytes_value().size()});
+  }
+  return longest;
 }
 
-model::SeriesData Series(model::Labels labels, int64_t timestamp_ms, double value) {
-  model::SeriesData s;
-  s.labels = std::move(labels);
-  s.samples.push_back({timestamp_ms, value});
-  return s;
+// Equal lists give equal bytes: KeyValueList has no map fields, whose order could vary.
+std::string Serialize(const common::KeyValueList& list) { return list.SerializeAsString(); }
+
+void CopyAttributes(const std::string& serialized,
+                    google::protobuf::RepeatedPtrField<common::KeyValue>& out) {
+  common::KeyValueList list;
+  // Cannot fail: the key was serialized from a KeyValueList by SeriesKey.
+  (void)list.ParseFromString(serialized);
+  out.Swap(list.mutable_values());
 }
 
 }  // namespace
 
-bool SeriesTable::AddCounter(const std::string& name, const model::Labels& labels, double delta) {
-  Key key{name, labels};
-  auto it = values_.find(key);
+SeriesKey::SeriesKey(const common::KeyValueList& resource, const common::KeyValueList& attributes)
+    : resource_(Serialize(resource)),
+      attributes_(Serialize(attributes)),
+      longest_value_(std::max(LongestValue(resource), LongestValue(attributes))) {}
+
+bool SeriesTable::AddCounter(const std::string& name, const SeriesKey& key, int64_t delta) {
+  Key k{name, key.resource(), key.attributes()};
+  auto it = values_.find(k);
   if (it == values_.end()) {
-    if (series_ + 1 > max_series_ || !ValuesFit(labels)) return false;
-    it = values_.emplace(std::move(key), Value{}).first;
+    if (series_ + 1 > max_series_ || key.longest_value() > max_label_value_length_) return false;
+    Value v;
+    v.start_ns = now_ns_;
+    it = values_.emplace(std::move(k), std::move(v)).first;
     series_ += 1;
   }
   it->second.counter += delta;
@@ -37,19 +52,22 @@ bool SeriesTable::AddCounter(const std::string& name, const model::Labels& label
   return true;
 }
 
-bool SeriesTable::Observe(const std::string& name, const model::Labels& labels,
+bool SeriesTable::Observe(const std::string& name, const SeriesKey& key,
                           const std::vector<double>& bounds, double value) {
-  Key key{name, labels};
-  auto it = values_.find(key);
+  Key k{name, key.resource(), key.attributes()};
+  auto it = values_.find(k);
   if (it == values_.end()) {
     size_t cost = bounds.size() + 3;
-    if (series_ + cost > max_series_ || !ValuesFit(labels)) return false;
+    if (series_ + cost > max_series_ || key.longest_value() > max_label_value_length_) {
+      return false;
+    }
     auto& stored = bounds_[name];
     if (stored == nullptr) stored = std::make_unique<std::vector<double>>(bounds);
     Value v;
     v.bounds = stored.get();
     v.buckets.assign(stored->size() + 1, 0);
-    it = values_.emplace(std::move(key), std::move(v)).first;
+    v.start_ns = now_ns_;
+    it = values_.emplace(std::move(k), std::move(v)).first;
     series_ += cost;
   }
   Value& v = it->second;
@@ -61,25 +79,15 @@ bool SeriesTable::Observe(const std::string& name, const model::Labels& labels,
   return true;
 }
 
-bool SeriesTable::ValuesFit(const model::Labels& labels) const {
-  for (const model::Label& l : labels) {
-    if (l.value.size() > max_label_value_length_) return false;
-  }
-  return true;
-}
-
 size_t SeriesTable::RemoveIdle(int64_t cutoff_ns) {
-  struct LabelsHash {
-    size_t operator()(const model::Labels& l) const { return l.Hash(); }
-  };
-  absl::flat_hash_map<model::Labels, int64_t, LabelsHash> newest;
+  absl::flat_hash_map<std::pair<std::string, std::string>, int64_t> newest;
   for (const auto& [key, v] : values_) {
-    int64_t& t = newest[key.labels];
+    int64_t& t = newest[{key.resource, key.attributes}];
     t = std::max(t, v.last_update_ns);
   }
   size_t removed = 0;
   absl::erase_if(values_, [&](const auto& entry) {
-    if (newest[entry.first.labels] >= cutoff_ns) return false;
+    if (newest[{entry.first.resource, entry.first.attributes}] >= cutoff_ns) return false;
     removed += entry.second.bounds == nullptr ? 1 : entry.second.bounds->size() + 3;
     return true;
   });
@@ -87,26 +95,61 @@ size_t SeriesTable::RemoveIdle(int64_t cutoff_ns) {
   return removed;
 }
 
-void SeriesTable::AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const {
-  batch.series.reserve(batch.series.size() + series_);
-  for (const auto& [key, v] : values_) {
-    if (v.bounds == nullptr) {
-      batch.series.push_back(
-          Series(WithName(key.labels, key.name, nullptr), timestamp_ms, v.counter));
+void SeriesTable::AppendTo(
+    int64_t time_ns, std::string_view scope_name,
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& out) const {
+  // Sorted by resource, then name, then attributes: one ResourceMetrics per resource and one
+  // Metric per name.
+  std::vector<std::pair<const Key*, const Value*>> sorted;
+  sorted.reserve(values_.size());
+  for (const auto& [key, v] : values_) sorted.push_back({&key, &v});
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first->resource, a.first->name, a.first->attributes) <
+           std::tie(b.first->resource, b.first->name, b.first->attributes);
+  });
+  metrics::ScopeMetrics* scope = nullptr;
+  metrics::Metric* metric = nullptr;
+  const Key* previous = nullptr;
+  for (const auto& [key, v] : sorted) {
+    if (previous == nullptr || key->resource != previous->resource) {
+      metrics::ResourceMetrics* rm = out.add_resource_metrics();
+      CopyAttributes(key->resource, *rm->mutable_resource()->mutable_attributes());
+      scope = rm->add_scope_metrics();
+      scope->mutable_scope()->set_name(std::string(scope_name));
+      metric = nullptr;
+    }
+    if (metric == nullptr || key->name != previous->name) {
+      metric = scope->add_metrics();
+      metric->set_name(key->name);
+      auto unit = units_.find(key->name);
+      if (unit != units_.end()) metric->set_unit(unit->second);
+      if (v->bounds == nullptr) {
+        metric->mutable_sum()->set_is_monotonic(true);
+        metric->mutable_sum()->set_aggregation_temporality(
+            metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+      } else {
+        metric->mutable_histogram()->set_aggregation_temporality(
+            metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+      }
+    }
+    previous = key;
+    uint64_t start = static_cast<uint64_t>(std::min(v->start_ns, time_ns));
+    if (v->bounds == nullptr) {
+      metrics::NumberDataPoint* p = metric->mutable_sum()->add_data_points();
+      CopyAttributes(key->attributes, *p->mutable_attributes());
+      p->set_start_time_unix_nano(start);
+      p->set_time_unix_nano(static_cast<uint64_t>(time_ns));
+      p->set_as_int(v->counter);
       continue;
     }
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i <= v.bounds->size(); ++i) {
-      cumulative += v.buckets[i];
-      std::string le = FormatBound(i < v.bounds->size() ? (*v.bounds)[i]
-                                                        : std::numeric_limits<double>::infinity());
-      batch.series.push_back(Series(WithName(key.labels, key.name + "_bucket", &le), timestamp_ms,
-                                    static_cast<double>(cumulative)));
-    }
-    batch.series.push_back(
-        Series(WithName(key.labels, key.name + "_sum", nullptr), timestamp_ms, v.sum));
-    batch.series.push_back(Series(WithName(key.labels, key.name + "_count", nullptr), timestamp_ms,
-                                  static_cast<double>(v.count)));
+    metrics::HistogramDataPoint* p = metric->mutable_histogram()->add_data_points();
+    CopyAttributes(key->attributes, *p->mutable_attributes());
+    p->set_start_time_unix_nano(start);
+    p->set_time_unix_nano(static_cast<uint64_t>(time_ns));
+    p->set_count(v->count);
+    p->set_sum(v->sum);
+    for (uint64_t n : v->buckets) p->add_bucket_counts(n);
+    for (double b : *v->bounds) p->add_explicit_bounds(b);
   }
 }
 

@@ -1,6 +1,6 @@
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
 
-#include "pipeline/spanmetrics/prometheus_translation.h"
+#include "pipeline/spanmetrics/attributes.h"
 #include "tracestore/span_validation.h"
 
 namespace oriel::pipeline::spanmetrics {
@@ -8,14 +8,20 @@ namespace {
 
 namespace trace = opentelemetry::proto::trace::v1;
 namespace common = opentelemetry::proto::common::v1;
-using Attributes = google::protobuf::RepeatedPtrField<common::KeyValue>;
 
+constexpr std::string_view kScopeName = "traces_service_graph";
 constexpr std::string_view kRequestTotal = "traces_service_graph_request_total";
 constexpr std::string_view kRequestFailedTotal = "traces_service_graph_request_failed_total";
 constexpr std::string_view kServerSeconds = "traces_service_graph_request_server_seconds";
 constexpr std::string_view kClientSeconds = "traces_service_graph_request_client_seconds";
 constexpr std::string_view kUnpairedTotal = "traces_service_graph_unpaired_spans_total";
 constexpr std::string_view kDroppedTotal = "traces_service_graph_dropped_spans_total";
+
+// Whether a side's service is known (an empty name counts as not known).
+bool Known(const common::AnyValue& v) {
+  return v.value_case() != common::AnyValue::VALUE_NOT_SET &&
+         !(v.value_case() == common::AnyValue::kStringValue && v.string_value().empty());
+}
 
 // The first of `keys` found in the first of `maps` that has it, as the connector's
 // pdatautil.GetAttributeValue / getFirstMatchingValue look them up.
@@ -53,7 +59,7 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
     const Attributes& resource_attrs = rs.resource().attributes();
     const auto* service_value = FindAttribute(resource_attrs, "service.name");
     if (service_value == nullptr) continue;
-    const std::string service = AttributeValueString(*service_value);
+    const common::AnyValue& service = *service_value;
     for (const trace::ScopeSpans& ss : rs.scope_spans()) {
       for (const trace::Span& span : ss.spans()) {
         bool client_side;
@@ -83,7 +89,7 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
           const char* prefix = client_side ? "client_" : "server_";
           for (const std::string& dim : options_.dimensions) {
             if (const auto* v = FirstMatch({dim}, {&resource_attrs, &span.attributes()})) {
-              e.dimensions[PrometheusLabelName(prefix + dim)] = AttributeValueString(*v);
+              e.dimensions[prefix + dim] = *v;
             }
           }
           if (!client_side) {
@@ -95,7 +101,7 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
           e.client_seconds = Seconds(span);
           for (const std::string& attr : options_.virtual_node_peer_attributes) {
             if (const auto* v = FindAttribute(span.attributes(), attr)) {
-              e.peer[attr] = AttributeValueString(*v);
+              e.peer[attr] = *v;
               break;
             }
           }
@@ -103,7 +109,7 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
           if (const auto* db = FirstMatch(options_.database_name_attributes,
                                           {&resource_attrs, &span.attributes()})) {
             e.connection_type = "database";
-            e.server = AttributeValueString(*db);
+            e.server = *db;
             e.server_seconds = Seconds(span);
           }
         };
@@ -112,7 +118,7 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
         if (it != index_.end()) {
           Edge& e = *it->second;
           update(e);
-          if (!e.client.empty() && !e.server.empty()) {
+          if (Known(e.client) && Known(e.server)) {
             if (!Complete(e)) ++stats.series_dropped;
             edges_.erase(it->second);
             index_.erase(it);
@@ -124,7 +130,7 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
         e.key_has_span_id = !(client_side ? span.span_id() : span.parent_span_id()).empty();
         e.expire_at_ns = now_ns + options_.wait_ns;
         update(e);
-        if (!e.client.empty() && !e.server.empty()) {
+        if (Known(e.client) && Known(e.server)) {
           if (!Complete(e)) ++stats.series_dropped;
           continue;
         }
@@ -164,12 +170,12 @@ void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats) {
   CountSide(std::string(kUnpairedTotal), e);
   if (options_.virtual_node_peer_attributes.empty()) return;
   e.connection_type = "virtual_node";
-  if (e.client.empty() && !e.key_has_span_id) {
-    e.client = "user";
+  if (!Known(e.client) && !e.key_has_span_id) {
+    e.client = StringValue("user");
     if (!Complete(e)) ++stats.series_dropped;
   }
-  if (e.server.empty()) {
-    e.server = "unknown";
+  if (!Known(e.server)) {
+    e.server = StringValue("unknown");
     for (const std::string& attr : options_.virtual_node_peer_attributes) {
       auto it = e.peer.find(attr);
       if (it != e.peer.end()) {
@@ -182,49 +188,43 @@ void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats) {
 }
 
 void ServiceGraphAggregator::CountSide(const std::string& metric, const Edge& e) {
-  model::Labels labels = model::Labels::FromUnsorted(
-      {{"client", e.client}, {"server", e.server}, {"connection_type", e.connection_type}});
+  // Only the side that was seen: Prometheus would drop an empty label anyway.
+  common::KeyValueList attrs;
+  if (Known(e.client)) PutAttribute(attrs, "client", e.client);
+  if (Known(e.server)) PutAttribute(attrs, "server", e.server);
+  PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
   // Refused only at the series bound, which Complete() already counts for edges; these
   // counters are diagnostics, so a refusal here is not counted again.
-  (void)table_.AddCounter(metric, labels, 1);
+  (void)table_.AddCounter(metric, SeriesKey({}, attrs), 1);
 }
 
 bool ServiceGraphAggregator::Complete(const Edge& e) {
-  std::vector<model::Label> items = {{"client", e.client},
-                                     {"server", e.server},
-                                     {"connection_type", e.connection_type},
-                                     {"failed", e.failed ? "true" : "false"}};
-  for (const auto& [name, value] : e.dimensions) items.push_back({name, value});
-  model::Labels labels = model::Labels::FromUnsorted(std::move(items));
+  common::KeyValueList attrs;
+  PutAttribute(attrs, "client", e.client);
+  PutAttribute(attrs, "server", e.server);
+  PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
+  common::AnyValue failed;
+  failed.set_bool_value(e.failed);
+  PutAttribute(attrs, "failed", failed);
+  for (const auto& [name, value] : e.dimensions) PutAttribute(attrs, name, value);
+  SeriesKey key({}, attrs);
   const std::string total(kRequestTotal);
   // Two histograms and the two counters, reserved together so that an edge is recorded
   // everywhere or nowhere.
-  if (!table_.Contains(total, labels) && !table_.Fits(2 * (bounds_.size() + 3) + 2)) {
+  if (!table_.Contains(total, key) && !table_.Fits(2 * (bounds_.size() + 3) + 2)) {
     return false;
   }
-  if (!table_.AddCounter(total, labels, 1)) return false;  // a label value over the limit
-  if (e.failed) table_.AddCounter(std::string(kRequestFailedTotal), labels, 1);
-  table_.Observe(std::string(kServerSeconds), labels, bounds_, e.server_seconds);
-  table_.Observe(std::string(kClientSeconds), labels, bounds_, e.client_seconds);
+  if (!table_.AddCounter(total, key, 1)) return false;  // a value over the length limit
+  if (e.failed) table_.AddCounter(std::string(kRequestFailedTotal), key, 1);
+  table_.Observe(std::string(kServerSeconds), key, bounds_, e.server_seconds);
+  table_.Observe(std::string(kClientSeconds), key, bounds_, e.client_seconds);
   return true;
 }
 
-void ServiceGraphAggregator::AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const {
-  if (table_.series() == 0) return;
-  table_.AppendTo(timestamp_ms, batch);
-  for (std::string_view name :
-       {kRequestTotal, kRequestFailedTotal, kUnpairedTotal, kDroppedTotal}) {
-    batch.metadata.push_back({.metric_family = std::string(name),
-                              .type = model::MetricType::kCounter,
-                              .help = "",
-                              .unit = ""});
-  }
-  for (std::string_view name : {kServerSeconds, kClientSeconds}) {
-    batch.metadata.push_back({.metric_family = std::string(name),
-                              .type = model::MetricType::kHistogram,
-                              .help = "",
-                              .unit = "s"});
-  }
+void ServiceGraphAggregator::AppendTo(
+    int64_t time_ns,
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& out) const {
+  table_.AppendTo(time_ns, kScopeName, out);
 }
 
 }  // namespace oriel::pipeline::spanmetrics

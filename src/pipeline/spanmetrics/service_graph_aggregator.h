@@ -1,6 +1,8 @@
 // Service graph edges from spans, as the OpenTelemetry Collector's servicegraph connector
-// (contrib connector/servicegraphconnector) computes them with its defaults, named and labelled
-// as Prometheus 3's OTLP receiver turns its output into series:
+// (contrib connector/servicegraphconnector) computes and emits them with its defaults, as OTLP
+// metrics (scope "traces_service_graph", an empty resource, monotonic cumulative int sums and
+// cumulative explicit histograms, no units: the names carry them). Prometheus 3's OTLP
+// translation (ingest/otlp) turns them into
 //
 //   traces_service_graph_request_total{client, server, connection_type, failed}
 //   traces_service_graph_request_failed_total{...}
@@ -21,9 +23,9 @@
 //   server span has no parent becomes client "user"; one without server gets the first of the
 //   client span's virtual_node_peer_attributes (default peer.service, db.name, db.system) or
 //   "unknown"; both with connection_type "virtual_node";
-// - labels client, server, connection_type (empty for plain requests, so absent in
-//   Prometheus), failed (bool attribute -> "true"/"false": error status on either side), and
-//   per extra dimension client_<dim> / server_<dim> (resource attribute, then span attribute);
+// - attributes client, server, connection_type (empty for plain requests, so absent in
+//   Prometheus), failed (bool: error status on either side), and per extra dimension
+//   client_<dim> / server_<dim> (resource attribute, then span attribute);
 // - the resource is empty, so there is no job or instance;
 // - latency in seconds (unit "s" -> suffix `_seconds`), default buckets 0.002, 0.004, 0.006,
 //   0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15; both histograms get an
@@ -42,7 +44,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "model/sample.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "pipeline/spanmetrics/series_table.h"
 
@@ -55,7 +58,7 @@ struct ServiceGraphOptions {
   size_t max_items = 1000;              // store.max_items: edges waiting at once
   std::vector<std::string> virtual_node_peer_attributes = {"peer.service", "db.name", "db.system"};
   std::vector<std::string> database_name_attributes = {"db.name"};
-  size_t max_series = 10000;  // rendered series (see SeriesTable)
+  size_t max_series = 10000;  // Prometheus series (see SeriesTable)
   // Edges with a longer service name or dimension value are not recorded (see SeriesTable).
   size_t max_label_value_length = 4096;
   // An edge's series are dropped after this long without a request (the connector's cache
@@ -91,8 +94,11 @@ class ServiceGraphAggregator {
   // idle for series_idle_ns.
   ServiceGraphStats Expire(int64_t now_ns);
 
-  // Appends the cumulative values at `timestamp_ms`, and the families' metadata.
-  void AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const;
+  // Appends the cumulative values at `time_ns`, under one ResourceMetrics with an empty
+  // resource (none when there are no values).
+  void AppendTo(
+      int64_t time_ns,
+      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& out) const;
 
   size_t pending_edges() const { return edges_.size(); }
   size_t series() const { return table_.series(); }
@@ -102,14 +108,17 @@ class ServiceGraphAggregator {
     std::string key;  // trace id + span id of the client side
     bool key_has_span_id = true;
     int64_t expire_at_ns = 0;
-    std::string client;
-    std::string server;
+    // Service names as the spans' attributes hold them; unset until that side is seen.
+    opentelemetry::proto::common::v1::AnyValue client;
+    opentelemetry::proto::common::v1::AnyValue server;
     std::string connection_type;
     double client_seconds = 0;
     double server_seconds = 0;
     bool failed = false;
-    std::map<std::string, std::string> dimensions;  // label name -> value
-    std::map<std::string, std::string> peer;        // peer attribute key -> value
+    // client_<dim> / server_<dim> -> value
+    std::map<std::string, opentelemetry::proto::common::v1::AnyValue> dimensions;
+    // peer attribute key -> value
+    std::map<std::string, opentelemetry::proto::common::v1::AnyValue> peer;
   };
 
   // Records a complete edge. False when its series would go over the bound.

@@ -16,23 +16,14 @@ constexpr char kClient[] = "traces_service_graph_request_client_seconds";
 constexpr char kUnpaired[] = "traces_service_graph_unpaired_spans_total";
 constexpr char kDropped[] = "traces_service_graph_dropped_spans_total";
 
-model::Labels Edge(std::string name, std::string client, std::string server,
-                   std::string connection_type, bool failed, std::vector<model::Label> extra = {}) {
-  extra.push_back({"__name__", std::move(name)});
-  extra.push_back({"client", std::move(client)});
-  extra.push_back({"server", std::move(server)});
-  extra.push_back({"connection_type", std::move(connection_type)});
-  extra.push_back({"failed", failed ? "true" : "false"});
-  return L(std::move(extra));
-}
-
-model::Labels Bucket(const char* name, const std::string& client, const std::string& server,
-                     const char* le) {
-  return L({{"__name__", std::string(name) + "_bucket"},
-            {"client", client},
-            {"server", server},
-            {"failed", "false"},
-            {"le", le}});
+// The attributes of an edge's data points.
+AttrMap Edge(std::string client, std::string server, std::string connection_type, bool failed,
+             AttrMap extra = {}) {
+  extra["client"] = std::move(client);
+  extra["server"] = std::move(server);
+  extra["connection_type"] = std::move(connection_type);
+  extra["failed"] = failed ? "true" : "false";
+  return extra;
 }
 
 SpanSpec Client(uint64_t trace, uint64_t span, int64_t duration_ns,
@@ -67,25 +58,52 @@ TEST(ServiceGraphAggregatorTest, PairsClientAndServerAcrossBatches) {
                Resource("backend", {}, {{.trace = 1, .span = 9, .parent = 1002}})},
               kT0 + 500 * kMs);
   EXPECT_EQ(agg.pending_edges(), 0u);
-  model::MetricBatch batch;
-  agg.AppendTo(42, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "frontend", "backend", "", false)), 2);
-  EXPECT_EQ(Named(batch, kFailed).size(), 0u);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  AttrMap edge = Edge("frontend", "backend", "", false);
+  EXPECT_EQ(CounterOf(req, kTotal, edge), 2);
+  EXPECT_EQ(Points(req, kFailed).size(), 0u);
   // Server latencies 3 ms and 1 ms, client latencies 5 ms twice, in seconds buckets.
-  EXPECT_EQ(ValueOf(batch, Bucket(kServer, "frontend", "backend", "0.002")), 1);
-  EXPECT_EQ(ValueOf(batch, Bucket(kServer, "frontend", "backend", "0.004")), 2);
-  EXPECT_EQ(ValueOf(batch, Bucket(kClient, "frontend", "backend", "0.004")), 0);
-  EXPECT_EQ(ValueOf(batch, Bucket(kClient, "frontend", "backend", "0.006")), 2);
-  EXPECT_EQ(ValueOf(batch, Bucket(kClient, "frontend", "backend", "15")), 2);
-  EXPECT_EQ(ValueOf(batch, Bucket(kClient, "frontend", "backend", "+Inf")), 2);
-  EXPECT_DOUBLE_EQ(
-      *ValueOf(batch, Edge(std::string(kServer) + "_sum", "frontend", "backend", "", false)),
-      0.004);
-  EXPECT_EQ(ValueOf(batch, Edge(std::string(kClient) + "_count", "frontend", "backend", "", false)),
-            2);
-  EXPECT_EQ(Named(batch, std::string(kServer) + "_bucket").size(), 17u);
-  EXPECT_EQ(Named(batch, kUnpaired).size(), 0u);
-  ASSERT_EQ(batch.metadata.size(), 6u);
+  const auto* server = HistogramOf(req, kServer, edge);
+  const auto* client = HistogramOf(req, kClient, edge);
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(client, nullptr);
+  std::vector<uint64_t> want(17, 0);
+  want[0] = 1;
+  want[1] = 1;
+  EXPECT_EQ(Buckets(*server), want);
+  want.assign(17, 0);
+  want[2] = 2;
+  EXPECT_EQ(Buckets(*client), want);
+  EXPECT_EQ(std::vector<double>(client->explicit_bounds().begin(), client->explicit_bounds().end()),
+            DefaultServiceGraphBucketsSeconds());
+  EXPECT_DOUBLE_EQ(server->sum(), 0.004);
+  EXPECT_EQ(client->count(), 2u);
+  EXPECT_EQ(Points(req, kUnpaired).size(), 0u);
+  // As the connector emits them: one empty resource, scope traces_service_graph, no units,
+  // cumulative; `failed` a bool attribute.
+  ASSERT_EQ(req.resource_metrics_size(), 1);
+  EXPECT_EQ(req.resource_metrics(0).resource().attributes_size(), 0);
+  ASSERT_EQ(req.resource_metrics(0).scope_metrics_size(), 1);
+  EXPECT_EQ(req.resource_metrics(0).scope_metrics(0).scope().name(), "traces_service_graph");
+  for (const char* name : {kTotal, kServer, kClient}) {
+    auto points = Points(req, name);
+    ASSERT_EQ(points.size(), 1u) << name;
+    EXPECT_EQ(points[0].metric->unit(), "");
+  }
+  auto total = Points(req, kTotal)[0];
+  EXPECT_TRUE(total.metric->sum().is_monotonic());
+  EXPECT_EQ(total.metric->sum().aggregation_temporality(),
+            otlp_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  EXPECT_EQ(total.sum->start_time_unix_nano(), static_cast<uint64_t>(kT0 + 500 * kMs));
+  EXPECT_EQ(total.sum->time_unix_nano(), static_cast<uint64_t>(kT0 + 600 * kMs));
+  bool failed_is_bool = false;
+  for (const auto& kv : total.sum->attributes()) {
+    if (kv.key() == "failed") failed_is_bool = kv.value().has_bool_value();
+  }
+  EXPECT_TRUE(failed_is_bool);
+  EXPECT_EQ(Points(req, kServer)[0].metric->histogram().aggregation_temporality(),
+            otlp_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
 }
 
 TEST(ServiceGraphAggregatorTest, ErrorOnEitherSideFailsTheRequest) {
@@ -97,12 +115,12 @@ TEST(ServiceGraphAggregatorTest, ErrorOnEitherSideFailsTheRequest) {
        Resource("backend", {}, {Server(3, 2, kMs)}), Resource("frontend", {}, {Client(4, 2, kMs)}),
        Resource("backend", {}, {Server(4, 2, kMs)})},
       kT0);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "frontend", "backend", "", true)), 2);
-  EXPECT_EQ(ValueOf(batch, Edge(kFailed, "frontend", "backend", "", true)), 2);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "frontend", "backend", "", false)), 1);
-  EXPECT_EQ(ValueOf(batch, Edge(kFailed, "frontend", "backend", "", false)), std::nullopt);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "backend", "", true)), 2);
+  EXPECT_EQ(CounterOf(req, kFailed, Edge("frontend", "backend", "", true)), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "backend", "", false)), 1);
+  EXPECT_EQ(CounterOf(req, kFailed, Edge("frontend", "backend", "", false)), std::nullopt);
 }
 
 TEST(ServiceGraphAggregatorTest, MessagingAndDatabaseConnections) {
@@ -115,10 +133,10 @@ TEST(ServiceGraphAggregatorTest, MessagingAndDatabaseConnections) {
   db.attrs = {{"db.name", "orders"}, {"db.system", "postgresql"}};
   agg.Consume({Resource("shop", {}, {producer, db}), Resource("mailer", {}, {consumer})}, kT0);
   EXPECT_EQ(agg.pending_edges(), 0u);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "shop", "mailer", "messaging_system", false)), 1);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "shop", "orders", "database", false)), 1);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("shop", "mailer", "messaging_system", false)), 1);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("shop", "orders", "database", false)), 1);
 }
 
 TEST(ServiceGraphAggregatorTest, UnpairedSpansBecomeVirtualNodesAfterTheWait) {
@@ -136,15 +154,15 @@ TEST(ServiceGraphAggregatorTest, UnpairedSpansBecomeVirtualNodesAfterTheWait) {
   ServiceGraphStats stats = agg.Expire(kT0 + 2000 * kMs);
   EXPECT_EQ(stats.expired_edges, 4);
   EXPECT_EQ(agg.pending_edges(), 0u);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "frontend", "payments-api", "virtual_node", false)), 1);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "frontend", "unknown", "virtual_node", false)), 1);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "user", "backend", "virtual_node", false)), 1);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "payments-api", "virtual_node", false)), 1);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "unknown", "virtual_node", false)), 1);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("user", "backend", "virtual_node", false)), 1);
   // A server span whose parent never showed up is only unpaired.
-  EXPECT_EQ(Named(batch, kTotal).size(), 3u);
-  EXPECT_EQ(ValueOf(batch, L({{"__name__", kUnpaired}, {"client", "frontend"}})), 2);
-  EXPECT_EQ(ValueOf(batch, L({{"__name__", kUnpaired}, {"server", "backend"}})), 2);
+  EXPECT_EQ(Points(req, kTotal).size(), 3u);
+  EXPECT_EQ(CounterOf(req, kUnpaired, {{"client", "frontend"}, {"connection_type", ""}}), 2);
+  EXPECT_EQ(CounterOf(req, kUnpaired, {{"server", "backend"}, {"connection_type", ""}}), 2);
 }
 
 TEST(ServiceGraphAggregatorTest, FullStoreDropsSpans) {
@@ -159,9 +177,9 @@ TEST(ServiceGraphAggregatorTest, FullStoreDropsSpans) {
   stats = agg.Consume({Resource("frontend", {}, {Client(3, 2, kMs)})}, kT0 + 3000 * kMs);
   EXPECT_EQ(stats.dropped_spans, 0);
   EXPECT_EQ(stats.expired_edges, 1);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, L({{"__name__", kDropped}, {"client", "frontend"}})), 1);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kDropped, {{"client", "frontend"}, {"connection_type", ""}}), 1);
 }
 
 TEST(ServiceGraphAggregatorTest, DimensionsArePrefixedBySide) {
@@ -173,12 +191,13 @@ TEST(ServiceGraphAggregatorTest, DimensionsArePrefixedBySide) {
   agg.Consume({Resource("frontend", {{"deployment.environment", "prod"}}, {client}),
                Resource("backend", {{"deployment.environment", "staging"}}, {Server(1, 2, kMs)})},
               kT0);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "frontend", "backend", "", false,
-                                {{"client_deployment_environment", "prod"},
-                                 {"server_deployment_environment", "staging"},
-                                 {"client_http_method", "GET"}})),
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal,
+                      Edge("frontend", "backend", "", false,
+                           {{"client_deployment.environment", "prod"},
+                            {"server_deployment.environment", "staging"},
+                            {"client_http.method", "GET"}})),
             1);
 }
 
@@ -191,10 +210,10 @@ TEST(ServiceGraphAggregatorTest, SeriesBoundRefusesNewEdges) {
                    Resource("b", {}, {Server(1, 2, kMs)}), Resource("c", {}, {Server(2, 2, kMs)})},
                   kT0);
   EXPECT_EQ(stats.series_dropped, 1);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "a", "b", "", false)), 1);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "a", "c", "", false)), std::nullopt);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("a", "b", "", false)), 1);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("a", "c", "", false)), std::nullopt);
 }
 
 TEST(ServiceGraphAggregatorTest, OverlongServiceNamesAreNotRecorded) {
@@ -219,10 +238,10 @@ TEST(ServiceGraphAggregatorTest, IdleSeriesAreDroppedAfterFifteenMinutes) {
   EXPECT_EQ(agg.Expire(kT0 + 15 * kMinute + 10 * kSecond).series_removed, 0);
   EXPECT_EQ(agg.Expire(kT0 + 15 * kMinute + 31 * kSecond).series_removed,
             2 * 19 + 1);  // a->b: two histograms and request_total
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "a", "b", "", false)), std::nullopt);
-  EXPECT_EQ(ValueOf(batch, Edge(kTotal, "a", "c", "", false)), 1);
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("a", "b", "", false)), std::nullopt);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("a", "c", "", false)), 1);
   EXPECT_EQ(agg.Expire(kT0 + 25 * kMinute).series_removed, 0);
   EXPECT_EQ(agg.Expire(kT0 + 26 * kMinute).series_removed, 2 * 19 + 1);
   EXPECT_EQ(agg.series(), 0u);

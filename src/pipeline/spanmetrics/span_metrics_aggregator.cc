@@ -1,12 +1,18 @@
 #include "pipeline/spanmetrics/span_metrics_aggregator.h"
 
-#include "pipeline/spanmetrics/prometheus_translation.h"
+#include "pipeline/spanmetrics/attributes.h"
 #include "tracestore/span_validation.h"
 
 namespace oriel::pipeline::spanmetrics {
 namespace {
 
 namespace trace = opentelemetry::proto::trace::v1;
+namespace common = opentelemetry::proto::common::v1;
+
+constexpr std::string_view kScopeName = "spanmetricsconnector";
+// Resource attributes kept: those Prometheus makes `job` and `instance` of.
+constexpr std::string_view kIdentifying[] = {"service.name", "service.namespace",
+                                             "service.instance.id"};
 
 std::string SpanKindString(int kind) {
   switch (kind) {
@@ -49,7 +55,12 @@ const std::vector<double>& DefaultSpanMetricsBucketsMs() {
 }
 
 SpanMetricsAggregator::SpanMetricsAggregator(SpanMetricsOptions options)
-    : options_(std::move(options)), table_(options_.max_series, options_.max_label_value_length) {
+    : options_(std::move(options)),
+      calls_name_(options_.metrics_namespace.empty() ? "calls"
+                                                     : options_.metrics_namespace + ".calls"),
+      duration_name_(options_.metrics_namespace.empty() ? "duration"
+                                                        : options_.metrics_namespace + ".duration"),
+      table_(options_.max_series, options_.max_label_value_length) {
   bounds_ = options_.buckets;
   if (bounds_.empty()) {
     bounds_ = DefaultSpanMetricsBucketsMs();
@@ -57,73 +68,67 @@ SpanMetricsAggregator::SpanMetricsAggregator(SpanMetricsOptions options)
       for (double& b : bounds_) b /= 1000;
     }
   }
-  for (const Dimension& d : options_.dimensions) {
-    dimension_labels_.push_back(PrometheusLabelName(d.name));
-  }
-  std::string prefix = options_.metrics_namespace.empty() ? "" : options_.metrics_namespace + ".";
-  calls_name_ = PrometheusMetricName(prefix + "calls", "", true);
-  duration_name_ = PrometheusMetricName(
-      prefix + "duration", options_.unit == DurationUnit::kSeconds ? "seconds" : "milliseconds",
-      false);
+  table_.SetUnit(calls_name_, "");
+  table_.SetUnit(duration_name_, options_.unit == DurationUnit::kSeconds ? "s" : "ms");
 }
 
-int64_t SpanMetricsAggregator::Consume(const std::vector<trace::ResourceSpans>& resource_spans) {
+int64_t SpanMetricsAggregator::Consume(const std::vector<trace::ResourceSpans>& resource_spans,
+                                       int64_t now_ns) {
   const double divider = options_.unit == DurationUnit::kSeconds ? 1e9 : 1e6;
+  table_.set_now(now_ns);
   int64_t dropped = 0;
   for (const trace::ResourceSpans& rs : resource_spans) {
-    const auto* service = FindAttribute(rs.resource().attributes(), "service.name");
+    const Attributes& resource_attrs = rs.resource().attributes();
+    const common::AnyValue* service = FindAttribute(resource_attrs, "service.name");
     if (service == nullptr) continue;
-    std::vector<model::Label> base;
-    AppendJobAndInstance(rs.resource(), base);
-    base.push_back({"service_name", AttributeValueString(*service)});
+    common::KeyValueList resource;
+    for (std::string_view key : kIdentifying) {
+      if (const common::AnyValue* v = FindAttribute(resource_attrs, key))
+        PutAttribute(resource, std::string(key), *v);
+    }
     for (const trace::ScopeSpans& ss : rs.scope_spans()) {
       for (const trace::Span& span : ss.spans()) {
         if (!tracestore::ValidateSpan(span).empty()) continue;
-        std::vector<model::Label> items = base;
-        items.push_back({"span_name", span.name()});
-        items.push_back({"span_kind", SpanKindString(span.kind())});
-        items.push_back({"status_code", StatusCodeString(span.status().code())});
-        for (size_t i = 0; i < options_.dimensions.size(); ++i) {
-          const Dimension& d = options_.dimensions[i];
-          const auto* v = FindAttribute(span.attributes(), d.name);
-          if (v == nullptr) v = FindAttribute(rs.resource().attributes(), d.name);
+        common::KeyValueList attrs;
+        PutAttribute(attrs, "service.name", *service);
+        PutAttribute(attrs, "span.name", StringValue(span.name()));
+        PutAttribute(attrs, "span.kind", StringValue(SpanKindString(span.kind())));
+        PutAttribute(attrs, "status.code", StringValue(StatusCodeString(span.status().code())));
+        for (const Dimension& d : options_.dimensions) {
+          const common::AnyValue* v = FindAttribute(span.attributes(), d.name);
+          if (v == nullptr) v = FindAttribute(resource_attrs, d.name);
           if (v != nullptr) {
-            items.push_back({dimension_labels_[i], AttributeValueString(*v)});
+            PutAttribute(attrs, d.name, *v);
           } else if (d.default_value.has_value()) {
-            items.push_back({dimension_labels_[i], *d.default_value});
+            PutAttribute(attrs, d.name, StringValue(*d.default_value));
           }
         }
-        model::Labels labels = model::Labels::FromUnsorted(std::move(items));
+        SeriesKey key(resource, attrs);
         double duration = 0;
         if (span.end_time_unix_nano() > span.start_time_unix_nano()) {
           duration = static_cast<double>(span.end_time_unix_nano() - span.start_time_unix_nano()) /
                      divider;
         }
         // A span is counted in both metrics or in neither.
-        if (!table_.Contains(calls_name_, labels) && !table_.Fits(bounds_.size() + 4)) {
+        if (!table_.Contains(calls_name_, key) && !table_.Fits(bounds_.size() + 4)) {
           ++dropped;
           continue;
         }
-        if (!table_.Observe(duration_name_, labels, bounds_, duration)) {
-          ++dropped;  // a label value over the length limit
+        if (!table_.Observe(duration_name_, key, bounds_, duration)) {
+          ++dropped;  // a value over the length limit
           continue;
         }
-        table_.AddCounter(calls_name_, labels, 1);
+        table_.AddCounter(calls_name_, key, 1);
       }
     }
   }
   return dropped;
 }
 
-void SpanMetricsAggregator::AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const {
-  if (table_.series() == 0) return;
-  table_.AppendTo(timestamp_ms, batch);
-  batch.metadata.push_back(
-      {.metric_family = calls_name_, .type = model::MetricType::kCounter, .help = "", .unit = ""});
-  batch.metadata.push_back({.metric_family = duration_name_,
-                            .type = model::MetricType::kHistogram,
-                            .help = "",
-                            .unit = options_.unit == DurationUnit::kSeconds ? "s" : "ms"});
+void SpanMetricsAggregator::AppendTo(
+    int64_t time_ns,
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& out) const {
+  table_.AppendTo(time_ns, kScopeName, out);
 }
 
 }  // namespace oriel::pipeline::spanmetrics

@@ -1,14 +1,15 @@
 // RED metrics from spans, as the OpenTelemetry Collector's spanmetrics connector (contrib
-// connector/spanmetricsconnector) computes them with its defaults, named and labelled as
-// Prometheus 3's OTLP receiver turns its output into series:
+// connector/spanmetricsconnector) computes and emits them with its defaults, as OTLP metrics.
+// Prometheus 3's OTLP translation (ingest/otlp) turns them into
 //
 //   traces_span_metrics_calls_total{job, instance, service_name, span_name, span_kind,
 //                                   status_code, <dimensions>}
 //   traces_span_metrics_duration_milliseconds_bucket{..., le} / _sum / _count
 //
 // Facts checked against the connector's source (config.go, connector.go, factory.go):
-// - default namespace "traces.span.metrics"; metrics "<ns>.calls" (monotonic cumulative sum, no
-//   unit) and "<ns>.duration" (explicit histogram, unit "ms" -> suffix `_milliseconds`);
+// - scope "spanmetricsconnector"; default namespace "traces.span.metrics"; metrics "<ns>.calls"
+//   (monotonic cumulative int sum, no unit) and "<ns>.duration" (cumulative explicit histogram,
+//   unit "ms" or "s");
 // - dimensions service.name, span.name, span.kind, status.code; span.kind values from
 //   traceutil.SpanKindStr ("SPAN_KIND_SERVER", ...), status.code from StatusCodeStr
 //   ("STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR");
@@ -17,7 +18,9 @@
 // - resources without service.name are skipped; extra dimensions are looked up in the span's
 //   attributes, then the resource's, then their configured default, and are left out if none;
 // - the output resource carries the span's resource attributes, which Prometheus turns into
-//   `job` (service.namespace/service.name) and `instance` (service.instance.id).
+//   `job` (service.namespace/service.name) and `instance` (service.instance.id). Only these
+//   three are kept: the others would only make Prometheus add a target_info series, which the
+//   span metrics never had.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "model/sample.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "pipeline/spanmetrics/series_table.h"
 
@@ -44,7 +47,7 @@ struct SpanMetricsOptions {
   DurationUnit unit = DurationUnit::kMilliseconds;
   std::vector<double> buckets;  // upper bounds in `unit`, increasing; empty: connector defaults
   std::vector<Dimension> dimensions;
-  size_t max_series = 10000;  // rendered series (see SeriesTable)
+  size_t max_series = 10000;  // Prometheus series (see SeriesTable)
   // Spans whose span name or label values are longer are not counted (see SeriesTable).
   size_t max_label_value_length = 4096;
 };
@@ -59,21 +62,23 @@ class SpanMetricsAggregator {
 
   // Counts every span of `resource_spans` that the trace store accepts (tracestore::ValidateSpan;
   // the others are not stored, so they are not counted). Returns how many spans could not be
-  // counted because their series would go over max_series or max_label_value_length.
-  int64_t Consume(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans);
+  // counted because their series would go over max_series or max_label_value_length. `now_ns`
+  // (unix ns) is the start time of the series it creates.
+  int64_t Consume(const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
+                  int64_t now_ns);
 
-  // Appends the cumulative values at `timestamp_ms`, and the families' metadata.
-  void AppendTo(int64_t timestamp_ms, model::MetricBatch& batch) const;
+  // Appends the cumulative values at `time_ns`: one ResourceMetrics per service.
+  void AppendTo(
+      int64_t time_ns,
+      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& out) const;
 
-  const std::string& calls_name() const { return calls_name_; }        // ..._calls_total
-  const std::string& duration_name() const { return duration_name_; }  // without _bucket
+  const std::string& calls_name() const { return calls_name_; }        // OTLP name, "<ns>.calls"
+  const std::string& duration_name() const { return duration_name_; }  // "<ns>.duration"
   size_t series() const { return table_.series(); }
 
  private:
   SpanMetricsOptions options_;
   std::vector<double> bounds_;
-  std::vector<std::string> dimension_labels_;  // Prometheus label name per dimension
   std::string calls_name_;
   std::string duration_name_;
   SeriesTable table_;

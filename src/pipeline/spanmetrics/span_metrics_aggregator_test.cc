@@ -9,21 +9,17 @@ namespace {
 using namespace testing;  // NOLINT: test helpers
 namespace trace = opentelemetry::proto::trace::v1;
 
-constexpr char kCalls[] = "traces_span_metrics_calls_total";
-constexpr char kDuration[] = "traces_span_metrics_duration_milliseconds";
+constexpr char kCalls[] = "traces.span.metrics.calls";
+constexpr char kDuration[] = "traces.span.metrics.duration";
+constexpr int64_t kFlushNs = kT0 + 5'000 * kMs;
 
-model::Labels Red(std::string name, std::vector<model::Label> extra) {
-  extra.push_back({"__name__", std::move(name)});
-  return L(std::move(extra));
-}
-
-TEST(SpanMetricsAggregatorTest, NamesAndLabelsAsConnectorPlusPrometheus) {
+TEST(SpanMetricsAggregatorTest, EmitsConnectorMetricsPerService) {
   SpanMetricsAggregator agg({});
   EXPECT_EQ(agg.calls_name(), kCalls);
   EXPECT_EQ(agg.duration_name(), kDuration);
   std::vector<trace::ResourceSpans> in = {
       Resource(
-          "frontend", {{"service.instance.id", "fe-1"}},
+          "frontend", {{"service.instance.id", "fe-1"}, {"host.name", "h1"}},
           {{.span = 1, .name = "GET /cart", .kind = trace::Span::SPAN_KIND_SERVER},
            {.span = 2, .parent = 1, .name = "GET /api", .kind = trace::Span::SPAN_KIND_CLIENT},
            {.span = 3, .parent = 1, .name = "GET /api", .kind = trace::Span::SPAN_KIND_CLIENT}}),
@@ -38,44 +34,65 @@ TEST(SpanMetricsAggregatorTest, NamesAndLabelsAsConnectorPlusPrometheus) {
                  .name = "GET /api",
                  .kind = trace::Span::SPAN_KIND_SERVER,
                  .status = trace::Status::STATUS_CODE_OK}})};
-  EXPECT_EQ(agg.Consume(in), 0);
-  model::MetricBatch batch;
-  agg.AppendTo(1234, batch);
+  EXPECT_EQ(agg.Consume(in, kT0), 0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
 
-  std::vector<model::Label> fe = {{"job", "frontend"},
-                                  {"instance", "fe-1"},
-                                  {"service_name", "frontend"},
-                                  {"status_code", "STATUS_CODE_UNSET"}};
-  auto with = [](std::vector<model::Label> base, std::vector<model::Label> more) {
-    base.insert(base.end(), more.begin(), more.end());
+  // One resource per service, with only the attributes that make job and instance (host.name
+  // would make Prometheus add a target_info series).
+  ASSERT_EQ(req.resource_metrics_size(), 2);
+  std::vector<AttrMap> resources;
+  for (const auto& rm : req.resource_metrics()) {
+    resources.push_back(ToMap(rm.resource().attributes()));
+    ASSERT_EQ(rm.scope_metrics_size(), 1);
+    EXPECT_EQ(rm.scope_metrics(0).scope().name(), "spanmetricsconnector");
+  }
+  EXPECT_TRUE(
+      (resources ==
+       std::vector<AttrMap>{{{"service.name", "backend"}, {"service.namespace", "shop"}},
+                            {{"service.name", "frontend"}, {"service.instance.id", "fe-1"}}}) ||
+      (resources ==
+       std::vector<AttrMap>{{{"service.name", "frontend"}, {"service.instance.id", "fe-1"}},
+                            {{"service.name", "backend"}, {"service.namespace", "shop"}}}));
+
+  AttrMap fe = {{"service.name", "frontend"}, {"status.code", "STATUS_CODE_UNSET"}};
+  auto with = [](AttrMap base, AttrMap more) {
+    base.insert(more.begin(), more.end());
     return base;
   };
-  EXPECT_EQ(ValueOf(batch, Red(kCalls, with(fe, {{"span_name", "GET /cart"},
-                                                 {"span_kind", "SPAN_KIND_SERVER"}}))),
+  EXPECT_EQ(CounterOf(req, kCalls,
+                      with(fe, {{"span.name", "GET /cart"}, {"span.kind", "SPAN_KIND_SERVER"}})),
             1);
-  EXPECT_EQ(ValueOf(batch, Red(kCalls, with(fe, {{"span_name", "GET /api"},
-                                                 {"span_kind", "SPAN_KIND_CLIENT"}}))),
+  EXPECT_EQ(CounterOf(req, kCalls,
+                      with(fe, {{"span.name", "GET /api"}, {"span.kind", "SPAN_KIND_CLIENT"}})),
             2);
-  std::vector<model::Label> be = {{"job", "shop/backend"},
-                                  {"service_name", "backend"},
-                                  {"span_name", "GET /api"},
-                                  {"span_kind", "SPAN_KIND_SERVER"}};
-  EXPECT_EQ(ValueOf(batch, Red(kCalls, with(be, {{"status_code", "STATUS_CODE_ERROR"}}))), 1);
-  EXPECT_EQ(ValueOf(batch, Red(kCalls, with(be, {{"status_code", "STATUS_CODE_OK"}}))), 1);
-  EXPECT_EQ(Named(batch, kCalls).size(), 4u);
-  // 4 histograms of 16 bounds: 17 buckets + _sum + _count each.
-  EXPECT_EQ(Named(batch, std::string(kDuration) + "_bucket").size(), 4u * 17);
+  AttrMap be = {
+      {"service.name", "backend"}, {"span.name", "GET /api"}, {"span.kind", "SPAN_KIND_SERVER"}};
+  EXPECT_EQ(CounterOf(req, kCalls, with(be, {{"status.code", "STATUS_CODE_ERROR"}})), 1);
+  EXPECT_EQ(CounterOf(req, kCalls, with(be, {{"status.code", "STATUS_CODE_OK"}})), 1);
+  auto calls = Points(req, kCalls);
+  ASSERT_EQ(calls.size(), 4u);
+  auto durations = Points(req, kDuration);
+  ASSERT_EQ(durations.size(), 4u);
   EXPECT_EQ(agg.series(), 4u + 4u * 19);
-  for (const auto& s : batch.series) {
-    ASSERT_EQ(s.samples.size(), 1u);
-    EXPECT_EQ(s.samples[0].timestamp_ms, 1234);
+  for (const Point& p : calls) {
+    ASSERT_NE(p.sum, nullptr);
+    EXPECT_TRUE(p.metric->sum().is_monotonic());
+    EXPECT_EQ(p.metric->sum().aggregation_temporality(),
+              otlp_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    EXPECT_EQ(p.metric->unit(), "");
+    EXPECT_EQ(p.sum->start_time_unix_nano(), static_cast<uint64_t>(kT0));
+    EXPECT_EQ(p.sum->time_unix_nano(), static_cast<uint64_t>(kFlushNs));
   }
-  ASSERT_EQ(batch.metadata.size(), 2u);
-  EXPECT_EQ(batch.metadata[0].metric_family, kCalls);
-  EXPECT_EQ(batch.metadata[0].type, model::MetricType::kCounter);
-  EXPECT_EQ(batch.metadata[1].metric_family, kDuration);
-  EXPECT_EQ(batch.metadata[1].type, model::MetricType::kHistogram);
-  EXPECT_EQ(batch.metadata[1].unit, "ms");
+  for (const Point& p : durations) {
+    ASSERT_NE(p.histogram, nullptr);
+    EXPECT_EQ(p.metric->histogram().aggregation_temporality(),
+              otlp_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    EXPECT_EQ(p.metric->unit(), "ms");
+    EXPECT_EQ(p.histogram->start_time_unix_nano(), static_cast<uint64_t>(kT0));
+    EXPECT_EQ(p.histogram->time_unix_nano(), static_cast<uint64_t>(kFlushNs));
+    EXPECT_EQ(p.histogram->bucket_counts_size(), 17);
+  }
 }
 
 TEST(SpanMetricsAggregatorTest, DefaultBucketsAreInclusiveUpperBounds) {
@@ -84,39 +101,25 @@ TEST(SpanMetricsAggregatorTest, DefaultBucketsAreInclusiveUpperBounds) {
   for (int64_t ns : {1 * kMs, 2 * kMs, 3 * kMs, 20'000 * kMs, int64_t{0}}) {
     spans.push_back({.span = spans.size() + 1, .name = "work", .duration_ns = ns});
   }
-  agg.Consume({Resource("svc", {}, spans)});
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  std::vector<model::Label> base = {{"job", "svc"},
-                                    {"service_name", "svc"},
-                                    {"span_name", "work"},
-                                    {"span_kind", "SPAN_KIND_INTERNAL"},
-                                    {"status_code", "STATUS_CODE_UNSET"}};
-  auto bucket = [&](const char* le) {
-    auto items = base;
-    items.push_back({"le", le});
-    return ValueOf(batch, Red(std::string(kDuration) + "_bucket", items));
-  };
-  // 0 and 1 ms and 2 ms (inclusive) in le=2, 3 ms in le=4, 20 s only in +Inf.
-  EXPECT_EQ(bucket("2"), 3);
-  EXPECT_EQ(bucket("4"), 4);
-  EXPECT_EQ(bucket("6"), 4);
-  EXPECT_EQ(bucket("1400"), 4);
-  EXPECT_EQ(bucket("15000"), 4);
-  EXPECT_EQ(bucket("+Inf"), 5);
-  EXPECT_EQ(bucket("3"), std::nullopt);
-  EXPECT_EQ(ValueOf(batch, Red(std::string(kDuration) + "_sum", base)), 20'006);
-  EXPECT_EQ(ValueOf(batch, Red(std::string(kDuration) + "_count", base)), 5);
-  std::vector<std::string> les;
-  for (const auto& s : Named(batch, std::string(kDuration) + "_bucket")) {
-    les.emplace_back(s.labels.Get("le"));
-  }
-  std::sort(les.begin(), les.end());
-  std::vector<std::string> want = {"10",   "100", "1000", "10000", "1400", "15000",
-                                   "2",    "200", "2000", "4",     "400",  "50",
-                                   "5000", "6",   "8",    "800",   "+Inf"};
-  std::sort(want.begin(), want.end());
-  EXPECT_EQ(les, want);
+  agg.Consume({Resource("svc", {}, spans)}, kT0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  const auto* h = HistogramOf(req, kDuration,
+                              {{"service.name", "svc"},
+                               {"span.name", "work"},
+                               {"span.kind", "SPAN_KIND_INTERNAL"},
+                               {"status.code", "STATUS_CODE_UNSET"}});
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(std::vector<double>(h->explicit_bounds().begin(), h->explicit_bounds().end()),
+            DefaultSpanMetricsBucketsMs());
+  // 0 and 1 ms and 2 ms (inclusive) in the first bucket, 3 ms in (2, 4], 20 s in the overflow.
+  std::vector<uint64_t> want(17, 0);
+  want[0] = 3;
+  want[1] = 1;
+  want[16] = 1;
+  EXPECT_EQ(Buckets(*h), want);
+  EXPECT_EQ(h->sum(), 20'006);
+  EXPECT_EQ(h->count(), 5u);
 }
 
 TEST(SpanMetricsAggregatorTest, ExtraDimensionsFromSpanThenResourceThenDefault) {
@@ -127,29 +130,54 @@ TEST(SpanMetricsAggregatorTest, ExtraDimensionsFromSpanThenResourceThenDefault) 
                         {.name = "absent"}};
   SpanMetricsAggregator agg(options);
   agg.Consume({Resource("svc", {{"deployment.environment", "prod"}, {"http.method", "RES"}},
-                        {{.span = 1, .name = "a", .attrs = {{"http.method", "GET"}}}})});
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_EQ(ValueOf(batch, Red(kCalls, {{"job", "svc"},
-                                        {"service_name", "svc"},
-                                        {"span_name", "a"},
-                                        {"span_kind", "SPAN_KIND_INTERNAL"},
-                                        {"status_code", "STATUS_CODE_UNSET"},
-                                        {"http_method", "GET"},
-                                        {"deployment_environment", "prod"},
-                                        {"tier", "none"}})),
+                        {{.span = 1, .name = "a", .attrs = {{"http.method", "GET"}}}})},
+              kT0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  EXPECT_EQ(CounterOf(req, kCalls,
+                      {{"service.name", "svc"},
+                       {"span.name", "a"},
+                       {"span.kind", "SPAN_KIND_INTERNAL"},
+                       {"status.code", "STATUS_CODE_UNSET"},
+                       {"http.method", "GET"},
+                       {"deployment.environment", "prod"},
+                       {"tier", "none"}}),
             1);
+}
+
+TEST(SpanMetricsAggregatorTest, DimensionValuesKeepTheirType) {
+  SpanMetricsOptions options;
+  options.dimensions = {{.name = "http.status_code"}};
+  SpanMetricsAggregator agg(options);
+  trace::ResourceSpans rs = Resource("svc", {}, {{.span = 1, .name = "a"}});
+  auto* kv = rs.mutable_scope_spans(0)->mutable_spans(0)->add_attributes();
+  kv->set_key("http.status_code");
+  kv->mutable_value()->set_int_value(503);
+  agg.Consume({rs}, kT0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  auto calls = Points(req, kCalls);
+  ASSERT_EQ(calls.size(), 1u);
+  bool found = false;
+  for (const auto& a : calls[0].sum->attributes()) {
+    if (a.key() != "http.status_code") continue;
+    found = true;
+    EXPECT_EQ(a.value().int_value(), 503);
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(SpanMetricsAggregatorTest, SkipsResourcesWithoutServiceNameAndInvalidSpans) {
   SpanMetricsAggregator agg({});
   trace::ResourceSpans bad = Resource("svc", {}, {{.span = 1}, {.span = 2}});
   bad.mutable_scope_spans(0)->mutable_spans(1)->set_trace_id("short");
-  agg.Consume({Resource("", {{"host.name", "h"}}, {{.span = 1}}), bad});
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  ASSERT_EQ(Named(batch, kCalls).size(), 1u);
-  EXPECT_EQ(Named(batch, kCalls)[0].samples[0].value, 1);
+  agg.Consume({Resource("", {{"host.name", "h"}}, {{.span = 1}}), bad}, kT0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  ASSERT_EQ(req.resource_metrics_size(), 1);
+  auto calls = Points(req, kCalls);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].sum->as_int(), 1);
 }
 
 TEST(SpanMetricsAggregatorTest, SecondsUnitAndCustomBuckets) {
@@ -157,68 +185,71 @@ TEST(SpanMetricsAggregatorTest, SecondsUnitAndCustomBuckets) {
   options.unit = DurationUnit::kSeconds;
   options.metrics_namespace = "";
   SpanMetricsAggregator agg(options);
-  EXPECT_EQ(agg.calls_name(), "calls_total");
-  EXPECT_EQ(agg.duration_name(), "duration_seconds");
-  agg.Consume({Resource("svc", {}, {{.span = 1, .duration_ns = 3 * kMs}})});
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  auto buckets = Named(batch, "duration_seconds_bucket");
-  ASSERT_EQ(buckets.size(), 17u);
-  bool found = false;
-  for (const auto& s : buckets) {
-    if (s.labels.Get("le") == "0.004") {
-      found = true;
-      EXPECT_EQ(s.samples[0].value, 1);
-    }
-    if (s.labels.Get("le") == "0.002") {
-      EXPECT_EQ(s.samples[0].value, 0);
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_EQ(agg.calls_name(), "calls");
+  EXPECT_EQ(agg.duration_name(), "duration");
+  agg.Consume({Resource("svc", {}, {{.span = 1, .duration_ns = 3 * kMs}})}, kT0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  auto durations = Points(req, "duration");
+  ASSERT_EQ(durations.size(), 1u);
+  EXPECT_EQ(durations[0].metric->unit(), "s");
+  const auto& h = *durations[0].histogram;
+  ASSERT_EQ(h.explicit_bounds_size(), 16);
+  EXPECT_DOUBLE_EQ(h.explicit_bounds(0), 0.002);
+  EXPECT_DOUBLE_EQ(h.explicit_bounds(1), 0.004);
+  EXPECT_EQ(h.bucket_counts(0), 0u);
+  EXPECT_EQ(h.bucket_counts(1), 1u);
+  EXPECT_DOUBLE_EQ(h.sum(), 0.003);
 
   SpanMetricsOptions custom;
   custom.buckets = {1, 10};
   SpanMetricsAggregator agg2(custom);
-  agg2.Consume({Resource("svc", {}, {{.span = 1, .duration_ns = 5 * kMs}})});
-  model::MetricBatch batch2;
-  agg2.AppendTo(1, batch2);
-  EXPECT_EQ(Named(batch2, std::string(kDuration) + "_bucket").size(), 3u);
+  agg2.Consume({Resource("svc", {}, {{.span = 1, .duration_ns = 5 * kMs}})}, kT0);
+  Request req2;
+  agg2.AppendTo(kFlushNs, req2);
+  auto d2 = Points(req2, kDuration);
+  ASSERT_EQ(d2.size(), 1u);
+  EXPECT_EQ(Buckets(*d2[0].histogram), (std::vector<uint64_t>{0, 1, 0}));
 }
 
 TEST(SpanMetricsAggregatorTest, SeriesBoundDropsNewSeriesOnly) {
   SpanMetricsOptions options;
   options.max_series = 20;  // one operation: 1 counter + 16 + 3 histogram series
   SpanMetricsAggregator agg(options);
-  EXPECT_EQ(agg.Consume({Resource("svc", {}, {{.span = 1, .name = "a"}})}), 0);
+  EXPECT_EQ(agg.Consume({Resource("svc", {}, {{.span = 1, .name = "a"}})}, kT0), 0);
   EXPECT_EQ(
-      agg.Consume({Resource("svc", {}, {{.span = 2, .name = "b"}, {.span = 3, .name = "a"}})}), 1);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  ASSERT_EQ(Named(batch, kCalls).size(), 1u);
-  EXPECT_EQ(Named(batch, kCalls)[0].labels.Get("span_name"), "a");
-  EXPECT_EQ(Named(batch, kCalls)[0].samples[0].value, 2);
+      agg.Consume({Resource("svc", {}, {{.span = 2, .name = "b"}, {.span = 3, .name = "a"}})}, kT0),
+      1);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  auto calls = Points(req, kCalls);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].attrs["span.name"], "a");
+  EXPECT_EQ(calls[0].sum->as_int(), 2);
   EXPECT_EQ(agg.series(), 20u);
 }
 
 TEST(SpanMetricsAggregatorTest, OverlongLabelValuesAreNotCounted) {
   SpanMetricsAggregator agg({});
   std::string long_name(4097, 'x');
-  EXPECT_EQ(agg.Consume({Resource(
-                "svc", {},
-                {{.span = 1, .name = long_name}, {.span = 2, .name = std::string(4096, 'y')}})}),
-            1);
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  ASSERT_EQ(Named(batch, kCalls).size(), 1u);
-  EXPECT_EQ(Named(batch, kCalls)[0].labels.Get("span_name").size(), 4096u);
+  EXPECT_EQ(
+      agg.Consume(
+          {Resource("svc", {},
+                    {{.span = 1, .name = long_name}, {.span = 2, .name = std::string(4096, 'y')}})},
+          kT0),
+      1);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  auto calls = Points(req, kCalls);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].attrs["span.name"].size(), 4096u);
 }
 
 TEST(SpanMetricsAggregatorTest, NothingConsumedWritesNothing) {
   SpanMetricsAggregator agg({});
-  model::MetricBatch batch;
-  agg.AppendTo(1, batch);
-  EXPECT_TRUE(batch.series.empty());
-  EXPECT_TRUE(batch.metadata.empty());
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  EXPECT_EQ(req.resource_metrics_size(), 0);
 }
 
 }  // namespace

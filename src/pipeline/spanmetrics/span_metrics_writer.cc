@@ -7,11 +7,11 @@
 
 namespace oriel::pipeline::spanmetrics {
 
-SpanMetricsWriter::SpanMetricsWriter(tracestore::TraceWriter& next, tsdb::MetricsWriter& metrics,
+SpanMetricsWriter::SpanMetricsWriter(tracestore::TraceWriter& next, MetricsSink sink,
                                      SpanMetricsWriterOptions options, metrics::Registry& registry,
                                      Clock clock)
     : next_(next),
-      metrics_(metrics),
+      sink_(std::move(sink)),
       options_(std::move(options)),
       clock_(clock ? std::move(clock) : [] { return absl::GetCurrentTimeNanos(); }),
       series_dropped_(registry.AddCounter(
@@ -20,9 +20,9 @@ SpanMetricsWriter::SpanMetricsWriter(tracestore::TraceWriter& next, tsdb::Metric
       series_(registry.AddGauge("oriel_spanmetrics_series",
                                 "Series of span metrics and service graph held in memory.")),
       flushes_(registry.AddCounter("oriel_spanmetrics_flushes_total",
-                                   "Writes of span metrics into the metrics engine.")),
+                                   "Span metrics handed to the metrics pipeline.")),
       flush_failures_(registry.AddCounter("oriel_spanmetrics_flush_failures_total",
-                                          "Writes of span metrics the metrics engine refused.")),
+                                          "Span metrics the metrics pipeline refused.")),
       graph_dropped_spans_(registry.AddCounter(
           "oriel_servicegraph_dropped_spans_total",
           "Client or server spans not paired because the service graph store was full.")),
@@ -65,7 +65,7 @@ absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::Write(
   int64_t dropped = 0;
   size_t series = 0;
   if (span_metrics_ != nullptr) {
-    dropped += span_metrics_->Consume(resource_spans);
+    dropped += span_metrics_->Consume(resource_spans, now_ns);
     series += span_metrics_->series();
   }
   if (service_graph_ != nullptr) {
@@ -84,10 +84,10 @@ absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::Write(
 absl::Status SpanMetricsWriter::Flush(int64_t now_ms) {
   absl::MutexLock flush_lock(&flush_mu_);
   int64_t timestamp_ms = std::max(now_ms, last_flush_ms_ + 1);
-  model::MetricBatch batch;
+  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest request;
   {
     absl::MutexLock lock(&mu_);
-    if (span_metrics_ != nullptr) span_metrics_->AppendTo(timestamp_ms, batch);
+    if (span_metrics_ != nullptr) span_metrics_->AppendTo(timestamp_ms * 1'000'000, request);
     if (service_graph_ != nullptr) {
       ServiceGraphStats stats = service_graph_->Expire(now_ms * 1'000'000);
       series_dropped_.Inc(static_cast<double>(stats.series_dropped));
@@ -95,24 +95,15 @@ absl::Status SpanMetricsWriter::Flush(int64_t now_ms) {
                                       (span_metrics_ != nullptr ? span_metrics_->series() : 0)));
       graph_expired_edges_.Inc(static_cast<double>(stats.expired_edges));
       graph_pending_edges_.Set(static_cast<double>(service_graph_->pending_edges()));
-      service_graph_->AppendTo(timestamp_ms, batch);
+      service_graph_->AppendTo(timestamp_ms * 1'000'000, request);
     }
   }
-  if (batch.series.empty()) return absl::OkStatus();
+  if (request.resource_metrics().empty()) return absl::OkStatus();
   last_flush_ms_ = timestamp_ms;
   flushes_.Inc();
-  absl::StatusOr<tsdb::WriteResult> written = metrics_.Write(std::move(batch));
-  if (!written.ok()) {
-    flush_failures_.Inc();
-    return written.status();
-  }
-  if (written->samples_rejected > 0) {
-    // Not an error of the flush: the engine stored the rest, and the next flush writes the
-    // refused series again with a later timestamp.
-    log::Warn("metrics engine refused span metrics samples",
-              {{"rejected", written->samples_rejected}, {"first", written->first_rejection}});
-  }
-  return absl::OkStatus();
+  absl::Status st = sink_(request);
+  if (!st.ok()) flush_failures_.Inc();
+  return st;
 }
 
 void SpanMetricsWriter::FlushLoop() {

@@ -1,7 +1,8 @@
 // A TraceWriter decorator that derives RED metrics (spanmetrics) and service-graph metrics
-// (servicegraph) from the spans the trace store accepts, and writes them into the metrics
-// engine as cumulative series, as the collector's connectors would through Prometheus' OTLP
-// receiver.
+// (servicegraph) from the spans the trace store accepts, and hands them at each flush to a sink
+// as one OTLP export request of cumulative metrics, as the collector's connectors emit them (in
+// the server the sink is the OTLP metrics ingester, so that they become series through the one
+// translation Prometheus' OTLP receiver applies).
 #pragma once
 
 #include <cstdint>
@@ -14,10 +15,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/metrics.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
 #include "pipeline/spanmetrics/span_metrics_aggregator.h"
 #include "tracestore/trace_store.h"
-#include "tsdb/metrics_store.h"
 
 namespace oriel::pipeline::spanmetrics {
 
@@ -31,22 +32,28 @@ struct SpanMetricsWriterOptions {
   ServiceGraphOptions service_graph;
 };
 
+// Where flushed metrics go. The request is the sink's to modify or move from. An error is
+// counted as a failed flush and returned by Flush.
+using MetricsSink = std::function<absl::Status(
+    opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&)>;
+
 class SpanMetricsWriter final : public tracestore::TraceWriter {
  public:
   // Unix time in nanoseconds; a seam for tests.
   using Clock = std::function<int64_t()>;
 
-  // `next` and `metrics` are not owned and must outlive this writer. Self-metrics go to
+  // `next` is not owned and must outlive this writer; `sink` is called from Flush (so from the
+  // background thread, and from the destructor), one call at a time. Self-metrics go to
   // `registry` (at most one SpanMetricsWriter per registry):
   //   oriel_spanmetrics_series_dropped_total  spans not counted: their series would go over a
   //                                           max_series bound
   //   oriel_spanmetrics_series                series held (gauge)
-  //   oriel_spanmetrics_flushes_total / oriel_spanmetrics_flush_failures_total
+  //   oriel_spanmetrics_flushes_total / oriel_spanmetrics_flush_failures_total  sink calls / errors
   //   oriel_servicegraph_dropped_spans_total  spans refused because the edge store was full
   //   oriel_servicegraph_expired_edges_total  edges whose other side never came
   //   oriel_servicegraph_pending_edges        edges waiting for their other side (gauge)
   // Starts the background flush thread when flush_interval > 0.
-  SpanMetricsWriter(tracestore::TraceWriter& next, tsdb::MetricsWriter& metrics,
+  SpanMetricsWriter(tracestore::TraceWriter& next, MetricsSink sink,
                     SpanMetricsWriterOptions options, metrics::Registry& registry,
                     Clock clock = nullptr);
   // Stops the background thread and, when there was one, writes the values one last time.
@@ -63,17 +70,17 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
       const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
 
-  // Expires service-graph edges at `now_ms`, then writes every series' cumulative value with
-  // timestamp `now_ms` (kept after the previous flush's, so that a clock stepping back cannot
-  // make the engine refuse the batch), plus the families' metadata. Returns the metrics
-  // engine's error, if any (the values stay, the next flush writes them). Thread-safe.
+  // Expires service-graph edges at `now_ms`, then hands every series' cumulative value to the
+  // sink with time `now_ms` (kept after the previous flush's, so that a clock stepping back
+  // cannot make the metrics engine refuse it); nothing when there are no series. Returns the
+  // sink's error, if any (the values stay, the next flush sends them). Thread-safe.
   [[nodiscard]] absl::Status Flush(int64_t now_ms);
 
  private:
   void FlushLoop();
 
   tracestore::TraceWriter& next_;
-  tsdb::MetricsWriter& metrics_;
+  MetricsSink sink_;
   const SpanMetricsWriterOptions options_;
   Clock clock_;
 

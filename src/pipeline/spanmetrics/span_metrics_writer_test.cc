@@ -29,21 +29,24 @@ class FakeTraceWriter : public tracestore::TraceWriter {
   int calls = 0;
 };
 
-class FakeMetricsWriter : public tsdb::MetricsWriter {
+// Records the requests it is handed; fails with `next` when set.
+class FakeSink {
  public:
-  absl::StatusOr<tsdb::WriteResult> Write(model::MetricBatch batch) override {
-    absl::MutexLock lock(&mu);
-    if (!next.ok()) return next;
-    batches.push_back(std::move(batch));
-    return tsdb::WriteResult{};
+  MetricsSink sink() {
+    return [this](Request& request) {
+      absl::MutexLock lock(&mu);
+      if (!next.ok()) return next;
+      requests.push_back(std::move(request));
+      return absl::OkStatus();
+    };
   }
   size_t count() {
     absl::MutexLock lock(&mu);
-    return batches.size();
+    return requests.size();
   }
   absl::Mutex mu;
   absl::Status next = absl::OkStatus();
-  std::vector<model::MetricBatch> batches;
+  std::vector<Request> requests;
 };
 
 SpanMetricsWriterOptions NoThread() {
@@ -52,16 +55,33 @@ SpanMetricsWriterOptions NoThread() {
   return o;
 }
 
-const model::Labels kCalls = L({{"__name__", "traces_span_metrics_calls_total"},
-                                {"job", "frontend"},
-                                {"service_name", "frontend"},
-                                {"span_name", "call"},
-                                {"span_kind", "SPAN_KIND_CLIENT"},
-                                {"status_code", "STATUS_CODE_UNSET"}});
-const model::Labels kEdge = L({{"__name__", "traces_service_graph_request_total"},
-                               {"client", "frontend"},
-                               {"server", "backend"},
-                               {"failed", "false"}});
+// The calls of the client span of Call() and the request count of its edge.
+std::optional<int64_t> Calls(const Request& req) {
+  return CounterOf(req, "traces.span.metrics.calls",
+                   {{"service.name", "frontend"},
+                    {"span.name", "call"},
+                    {"span.kind", "SPAN_KIND_CLIENT"},
+                    {"status.code", "STATUS_CODE_UNSET"}});
+}
+std::optional<int64_t> EdgeCount(const Request& req) {
+  return CounterOf(req, "traces_service_graph_request_total",
+                   {{"client", "frontend"},
+                    {"server", "backend"},
+                    {"connection_type", ""},
+                    {"failed", "false"}});
+}
+
+// The time of every data point of `req`.
+std::vector<uint64_t> Times(const Request& req) {
+  std::vector<uint64_t> out;
+  for (const char* name : {"traces.span.metrics.calls", "traces.span.metrics.duration",
+                           "traces_service_graph_request_total"}) {
+    for (const Point& p : Points(req, name)) {
+      out.push_back(p.sum != nullptr ? p.sum->time_unix_nano() : p.histogram->time_unix_nano());
+    }
+  }
+  return out;
+}
 
 std::vector<trace::ResourceSpans> Call(uint64_t trace) {
   return {Resource(
@@ -77,42 +97,41 @@ std::vector<trace::ResourceSpans> Call(uint64_t trace) {
 
 TEST(SpanMetricsWriterTest, FlushWritesCumulativeValues) {
   FakeTraceWriter traces;
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics::Registry registry;
   int64_t now = kT0;
-  SpanMetricsWriter writer(traces, metrics, NoThread(), registry, [&] { return now; });
+  SpanMetricsWriter writer(traces, metrics.sink(), NoThread(), registry, [&] { return now; });
 
   auto r = writer.Write(Call(1));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->spans_written, 2);
   ASSERT_TRUE(writer.Flush(1000).ok());
   ASSERT_EQ(metrics.count(), 1u);
-  EXPECT_EQ(ValueOf(metrics.batches[0], kCalls), 1);
-  EXPECT_EQ(ValueOf(metrics.batches[0], kEdge), 1);
-  for (const auto& s : metrics.batches[0].series) EXPECT_EQ(s.samples[0].timestamp_ms, 1000);
-  EXPECT_FALSE(metrics.batches[0].metadata.empty());
+  EXPECT_EQ(Calls(metrics.requests[0]), 1);
+  EXPECT_EQ(EdgeCount(metrics.requests[0]), 1);
+  EXPECT_EQ(Times(metrics.requests[0]), std::vector<uint64_t>(5, 1000 * kMs));
 
   ASSERT_TRUE(writer.Write(Call(2)).ok());
   ASSERT_TRUE(writer.Write(Call(3)).ok());
   ASSERT_TRUE(writer.Flush(16000).ok());
   ASSERT_EQ(metrics.count(), 2u);
-  EXPECT_EQ(ValueOf(metrics.batches[1], kCalls), 3);
-  EXPECT_EQ(ValueOf(metrics.batches[1], kEdge), 3);
-  EXPECT_EQ(metrics.batches[1].series[0].samples[0].timestamp_ms, 16000);
+  EXPECT_EQ(Calls(metrics.requests[1]), 3);
+  EXPECT_EQ(EdgeCount(metrics.requests[1]), 3);
+  EXPECT_EQ(Times(metrics.requests[1]), std::vector<uint64_t>(5, 16000 * kMs));
 
   // Nothing new: the same values again, at a later time (a clock stepping back is bumped).
   ASSERT_TRUE(writer.Flush(15000).ok());
   ASSERT_EQ(metrics.count(), 3u);
-  EXPECT_EQ(ValueOf(metrics.batches[2], kCalls), 3);
-  EXPECT_EQ(metrics.batches[2].series[0].samples[0].timestamp_ms, 16001);
+  EXPECT_EQ(Calls(metrics.requests[2]), 3);
+  EXPECT_EQ(Times(metrics.requests[2]), std::vector<uint64_t>(5, 16001 * kMs));
 }
 
 TEST(SpanMetricsWriterTest, DownstreamErrorPassesThroughAndCountsNothing) {
   FakeTraceWriter traces;
   traces.next = absl::ResourceExhaustedError("cannot write spans: WAL queue full");
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics::Registry registry;
-  SpanMetricsWriter writer(traces, metrics, NoThread(), registry);
+  SpanMetricsWriter writer(traces, metrics.sink(), NoThread(), registry);
   auto r = writer.Write(Call(1));
   EXPECT_EQ(r.status(), traces.next);
   EXPECT_EQ(traces.calls, 1);
@@ -120,12 +139,12 @@ TEST(SpanMetricsWriterTest, DownstreamErrorPassesThroughAndCountsNothing) {
   EXPECT_EQ(metrics.count(), 0u);  // nothing to write
 }
 
-TEST(SpanMetricsWriterTest, MetricsEngineErrorIsReturnedAndValuesKept) {
+TEST(SpanMetricsWriterTest, SinkErrorIsReturnedAndValuesKept) {
   FakeTraceWriter traces;
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics.next = absl::UnavailableError("cannot append to WAL: disk full");
   metrics::Registry registry;
-  SpanMetricsWriter writer(traces, metrics, NoThread(), registry);
+  SpanMetricsWriter writer(traces, metrics.sink(), NoThread(), registry);
   ASSERT_TRUE(writer.Write(Call(1)).ok());
   EXPECT_EQ(writer.Flush(1000), metrics.next);
   EXPECT_NE(registry.Expose().find("oriel_spanmetrics_flush_failures_total 1"), std::string::npos)
@@ -133,31 +152,31 @@ TEST(SpanMetricsWriterTest, MetricsEngineErrorIsReturnedAndValuesKept) {
   metrics.next = absl::OkStatus();
   ASSERT_TRUE(writer.Flush(2000).ok());
   ASSERT_EQ(metrics.count(), 1u);
-  EXPECT_EQ(ValueOf(metrics.batches[0], kCalls), 1);
+  EXPECT_EQ(Calls(metrics.requests[0]), 1);
 }
 
 TEST(SpanMetricsWriterTest, DisabledAggregatorsWriteNothing) {
   FakeTraceWriter traces;
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics::Registry registry;
   SpanMetricsWriterOptions options = NoThread();
   options.service_graph_enabled = false;
-  SpanMetricsWriter writer(traces, metrics, options, registry);
+  SpanMetricsWriter writer(traces, metrics.sink(), options, registry);
   ASSERT_TRUE(writer.Write(Call(1)).ok());
   ASSERT_TRUE(writer.Flush(1000).ok());
   ASSERT_EQ(metrics.count(), 1u);
-  EXPECT_EQ(ValueOf(metrics.batches[0], kCalls), 1);
-  EXPECT_EQ(ValueOf(metrics.batches[0], kEdge), std::nullopt);
+  EXPECT_EQ(Calls(metrics.requests[0]), 1);
+  EXPECT_EQ(EdgeCount(metrics.requests[0]), std::nullopt);
 }
 
 TEST(SpanMetricsWriterTest, SeriesBoundIsCountedInSelfMetrics) {
   FakeTraceWriter traces;
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics::Registry registry;
   SpanMetricsWriterOptions options = NoThread();
   options.service_graph_enabled = false;
   options.span_metrics.max_series = 20;  // one operation
-  SpanMetricsWriter writer(traces, metrics, options, registry);
+  SpanMetricsWriter writer(traces, metrics.sink(), options, registry);
   ASSERT_TRUE(writer.Write(Call(1)).ok());  // two operations: one fits
   ASSERT_TRUE(writer.Write(Call(2)).ok());
   std::string exposed = registry.Expose();
@@ -167,37 +186,37 @@ TEST(SpanMetricsWriterTest, SeriesBoundIsCountedInSelfMetrics) {
 
 TEST(SpanMetricsWriterTest, ServiceGraphWaitExpiresOnFlush) {
   FakeTraceWriter traces;
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics::Registry registry;
   int64_t now = kT0;
-  SpanMetricsWriter writer(traces, metrics, NoThread(), registry, [&] { return now; });
+  SpanMetricsWriter writer(traces, metrics.sink(), NoThread(), registry, [&] { return now; });
   std::vector<trace::ResourceSpans> client_only = {Call(1)[0]};
   ASSERT_TRUE(writer.Write(client_only).ok());
   ASSERT_TRUE(writer.Flush(kT0 / kMs + 1000).ok());
-  EXPECT_EQ(ValueOf(metrics.batches.back(), L({{"__name__", "traces_service_graph_request_total"},
-                                               {"client", "frontend"},
-                                               {"server", "unknown"},
-                                               {"connection_type", "virtual_node"},
-                                               {"failed", "false"}})),
+  EXPECT_EQ(CounterOf(metrics.requests.back(), "traces_service_graph_request_total",
+                      {{"client", "frontend"},
+                       {"server", "unknown"},
+                       {"connection_type", "virtual_node"},
+                       {"failed", "false"}}),
             std::nullopt);
   ASSERT_TRUE(writer.Flush(kT0 / kMs + 2000).ok());
-  EXPECT_EQ(ValueOf(metrics.batches.back(), L({{"__name__", "traces_service_graph_request_total"},
-                                               {"client", "frontend"},
-                                               {"server", "unknown"},
-                                               {"connection_type", "virtual_node"},
-                                               {"failed", "false"}})),
+  EXPECT_EQ(CounterOf(metrics.requests.back(), "traces_service_graph_request_total",
+                      {{"client", "frontend"},
+                       {"server", "unknown"},
+                       {"connection_type", "virtual_node"},
+                       {"failed", "false"}}),
             1);
   EXPECT_NE(registry.Expose().find("oriel_servicegraph_expired_edges_total 1"), std::string::npos);
 }
 
 TEST(SpanMetricsWriterTest, BackgroundThreadFlushesAndStops) {
   FakeTraceWriter traces;
-  FakeMetricsWriter metrics;
+  FakeSink metrics;
   metrics::Registry registry;
   SpanMetricsWriterOptions options;
   options.flush_interval = absl::Milliseconds(10);
   {
-    SpanMetricsWriter writer(traces, metrics, options, registry);
+    SpanMetricsWriter writer(traces, metrics.sink(), options, registry);
     ASSERT_TRUE(writer.Write(Call(1)).ok());
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (metrics.count() == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -210,7 +229,7 @@ TEST(SpanMetricsWriterTest, BackgroundThreadFlushesAndStops) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(metrics.count(), after);
   absl::MutexLock lock(&metrics.mu);
-  EXPECT_EQ(ValueOf(metrics.batches.back(), kCalls), 1);
+  EXPECT_EQ(Calls(metrics.requests.back()), 1);
 }
 
 }  // namespace

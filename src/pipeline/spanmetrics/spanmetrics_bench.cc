@@ -46,7 +46,7 @@ std::vector<trace::ResourceSpans> Batch(uint64_t first_trace, int traces) {
 void BM_SpanMetrics_Consume(benchmark::State& state) {
   SpanMetricsAggregator agg({});
   auto batch = Batch(1, 50);  // 1000 spans
-  for (auto _ : state) benchmark::DoNotOptimize(agg.Consume(batch));
+  for (auto _ : state) benchmark::DoNotOptimize(agg.Consume(batch, kT0));
   state.SetItemsProcessed(state.iterations() * 1000);
 }
 BENCHMARK(BM_SpanMetrics_Consume);

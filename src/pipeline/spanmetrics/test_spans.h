@@ -1,14 +1,15 @@
-// Hand-built OTLP spans and helpers to read a MetricBatch, for this directory's tests.
+// Hand-built OTLP spans and helpers to read an OTLP metrics export request, for this
+// directory's tests.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "model/labels.h"
-#include "model/sample.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 namespace oriel::pipeline::spanmetrics::testing {
@@ -72,26 +73,87 @@ inline trace::ResourceSpans Resource(const std::string& service, const Attrs& at
   return rs;
 }
 
-inline model::Labels L(std::vector<model::Label> items) {
-  return model::Labels::FromUnsorted(std::move(items));
+using Request = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+namespace otlp_metrics = opentelemetry::proto::metrics::v1;
+// Attributes by key, values rendered for comparison: strings as is, bools "true"/"false",
+// ints in decimal ("<type N>" for other types, which these tests do not expect).
+using AttrMap = std::map<std::string, std::string>;
+
+inline AttrMap ToMap(
+    const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& kvs) {
+  AttrMap out;
+  for (const auto& kv : kvs) {
+    const auto& v = kv.value();
+    std::string s;
+    if (v.has_string_value()) {
+      s = v.string_value();
+    } else if (v.has_bool_value()) {
+      s = v.bool_value() ? "true" : "false";
+    } else if (v.has_int_value()) {
+      s = std::to_string(v.int_value());
+    } else {
+      s = "<type " + std::to_string(v.value_case()) + ">";
+    }
+    out[kv.key()] = s;
+  }
+  return out;
 }
 
-// The value of the series with exactly `labels` in `batch`, or nullopt.
-inline std::optional<double> ValueOf(const model::MetricBatch& batch, const model::Labels& labels) {
-  for (const auto& s : batch.series) {
-    if (s.labels == labels && !s.samples.empty()) return s.samples.back().value;
+// A data point of metric `name` with its metric and resource.
+struct Point {
+  const opentelemetry::proto::resource::v1::Resource* resource = nullptr;
+  const otlp_metrics::ScopeMetrics* scope = nullptr;
+  const otlp_metrics::Metric* metric = nullptr;
+  const otlp_metrics::NumberDataPoint* sum = nullptr;           // Sum metrics
+  const otlp_metrics::HistogramDataPoint* histogram = nullptr;  // Histogram metrics
+  AttrMap attrs;
+};
+
+// Every data point of metric `name` in `req`.
+inline std::vector<Point> Points(const Request& req, std::string_view name) {
+  std::vector<Point> out;
+  for (const auto& rm : req.resource_metrics()) {
+    for (const auto& sm : rm.scope_metrics()) {
+      for (const auto& m : sm.metrics()) {
+        if (m.name() != name) continue;
+        for (const auto& p : m.sum().data_points()) {
+          out.push_back({&rm.resource(), &sm, &m, &p, nullptr, ToMap(p.attributes())});
+        }
+        for (const auto& p : m.histogram().data_points()) {
+          out.push_back({&rm.resource(), &sm, &m, nullptr, &p, ToMap(p.attributes())});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// The data point of metric `name` with exactly attributes `attrs`, or nullopt.
+inline std::optional<Point> Find(const Request& req, std::string_view name, const AttrMap& attrs) {
+  for (Point& p : Points(req, name)) {
+    if (p.attrs == attrs) return p;
   }
   return std::nullopt;
 }
 
-// Series of `batch` whose metric name is `name`.
-inline std::vector<model::SeriesData> Named(const model::MetricBatch& batch,
-                                            std::string_view name) {
-  std::vector<model::SeriesData> out;
-  for (const auto& s : batch.series) {
-    if (s.labels.MetricName() == name) out.push_back(s);
-  }
-  return out;
+// The int value of the Sum point `name`{attrs}, or nullopt.
+inline std::optional<int64_t> CounterOf(const Request& req, std::string_view name,
+                                        const AttrMap& attrs) {
+  auto p = Find(req, name, attrs);
+  if (!p.has_value() || p->sum == nullptr) return std::nullopt;
+  return p->sum->as_int();
+}
+
+// The Histogram point `name`{attrs}, or nullptr.
+inline const otlp_metrics::HistogramDataPoint* HistogramOf(const Request& req,
+                                                           std::string_view name,
+                                                           const AttrMap& attrs) {
+  auto p = Find(req, name, attrs);
+  return p.has_value() ? p->histogram : nullptr;
+}
+
+inline std::vector<uint64_t> Buckets(const otlp_metrics::HistogramDataPoint& p) {
+  return {p.bucket_counts().begin(), p.bucket_counts().end()};
 }
 
 }  // namespace oriel::pipeline::spanmetrics::testing
