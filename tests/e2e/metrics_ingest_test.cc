@@ -60,13 +60,6 @@ size_t CountOf(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-int FreePort() {
-  // Bind port 0 through a throwaway Oriel would be heavy; the kernel's next ephemeral port is
-  // good enough for a peer that binds immediately after.
-  static std::atomic<int> next{20000 + (getpid() % 20000)};
-  return next.fetch_add(7);
-}
-
 TEST(MetricsIngestE2E, RealPrometheusRemoteWrites) {
   if (!std::filesystem::exists("/usr/bin/prometheus")) {
     GTEST_SKIP() << "peer not installed: /usr/bin/prometheus (Debian package prometheus)";
@@ -74,7 +67,7 @@ TEST(MetricsIngestE2E, RealPrometheusRemoteWrites) {
   OrielProcess oriel({});
   ASSERT_TRUE(oriel.listening()) << oriel.Output();
   TempDir dir;
-  int port = FreePort();
+  int port = FreeTcpPort();
   std::string config =
       dir.WriteFile("prometheus.yml",
                     "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n"

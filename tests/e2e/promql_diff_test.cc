@@ -28,20 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // The data set: counters with a reset, gauges, and classic histogram buckets, 15 s apart.
 constexpr int64_t kStep = 15000;
 constexpr int kPoints = 240;  // one hour
@@ -160,22 +146,6 @@ const char* kQueries[] = {
     "sgn(deriv(memory_bytes[5m]))",
     "acos(clamp(memory_bytes / 1e7, -1, 1))",
 };
-
-// A port the kernel just handed out (and that we released), for a peer to bind right away.
-int FreeTcpPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
-    port = ntohs(sa.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 // Canonical form of a query answer: series key -> list of (t, value).
 using Answer = std::map<std::string, std::vector<std::pair<double, std::string>>>;

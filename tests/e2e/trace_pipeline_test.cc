@@ -62,17 +62,7 @@ std::string JsDir() { return std::string(ORIEL_SOURCE_DIR) + "/tests/e2e/js"; }
 
 // The result of an instant PromQL query (the raw JSON answer).
 std::string Query(const OrielProcess& oriel, const std::string& promql) {
-  std::string escaped;
-  for (unsigned char c : promql) {
-    if (std::isalnum(c) || c == '_' || c == '.') {
-      escaped += static_cast<char>(c);
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      escaped += hex;
-    }
-  }
-  auto res = Get(oriel.http_url() + "/api/v1/query?query=" + escaped);
+  auto res = Get(oriel.http_url() + "/api/v1/query?query=" + UrlEncode(promql));
   EXPECT_EQ(res.status, 200) << res.body;
   return res.body;
 }

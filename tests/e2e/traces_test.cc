@@ -54,21 +54,23 @@ TEST_F(TracesE2E, JsSdkTraceAcrossTwoServicesThroughJaegerApis) {
   EXPECT_NE(trace.body.find("\"serviceName\":\"frontend\""), std::string::npos);
   EXPECT_NE(trace.body.find("\"serviceName\":\"backend\""), std::string::npos);
   // Attributes of every type, the event, the exception and the error status.
-  for (const char* want : {R"("key":"order.items","type":"int64","value":3)",
-                           R"("key":"order.total","type":"float64","value":99.5)",
-                           R"("key":"order.gift","type":"bool","value":true)",
-                           R"("key":"error","type":"bool","value":true)",
-                           R"("value":"inventory checked")", R"("value":"payment declined")",
-                           R"("refType":"CHILD_OF")"}) {
+  for (const char* want :
+       {R"("key":"order.items","type":"int64","value":3)",
+        R"("key":"order.total","type":"float64","value":99.5)",
+        R"("key":"order.gift","type":"bool","value":true)",
+        R"("key":"error","type":"bool","value":true)", R"("value":"inventory checked")",
+        R"("value":"payment declined")", R"("refType":"CHILD_OF")"}) {
     EXPECT_NE(trace.body.find(want), std::string::npos) << want;
   }
   EXPECT_EQ(Get(base + "/api/services").body.find("\"backend\"") == std::string::npos, false);
   EXPECT_NE(Get(base + "/api/services/backend/operations").body.find("process order"),
             std::string::npos);
-  EXPECT_NE(Get(base + "/api/operations?service=frontend&spanKind=client").body.find("call backend"),
-            std::string::npos);
+  EXPECT_NE(
+      Get(base + "/api/operations?service=frontend&spanKind=client").body.find("call backend"),
+      std::string::npos);
   // Search by tag: a trace matches when one span matches every condition.
-  auto found = Get(base + "/api/traces?service=backend&tags=%7B%22order.gift%22%3A%22true%22%7D&limit=5");
+  auto found =
+      Get(base + "/api/traces?service=backend&tags=%7B%22order.gift%22%3A%22true%22%7D&limit=5");
   EXPECT_NE(found.body.find(id), std::string::npos) << found.body;
   auto none = Get(base + "/api/traces?service=backend&tags=%7B%22order.gift%22%3A%22false%22%7D");
   EXPECT_EQ(none.body.find(id), std::string::npos);
@@ -77,7 +79,8 @@ TEST_F(TracesE2E, JsSdkTraceAcrossTwoServicesThroughJaegerApis) {
   auto deps = Get(base + "/api/dependencies?endTs=" +
                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
-                                     .count() + 60000) +
+                                     .count() +
+                                 60000) +
                   "&lookback=3600000");
   EXPECT_NE(deps.body.find(R"({"parent":"frontend","child":"backend","callCount":1})"),
             std::string::npos)
@@ -125,8 +128,9 @@ TEST(TracesInputE2E, BadSpansAreCountedAndMalformedBodiesNamed) {
   std::string span_bad =
       R"({"traceId":"00000000000000000000000000000000","spanId":"EEE19B7EC3C1B175","name":"zero",)"
       R"("startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000001000000000"})";
-  std::string body = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},"scopeSpans":[{"spans":[)" +
-                     span_ok + "," + span_bad + "]}]}]}";
+  std::string body =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},"scopeSpans":[{"spans":[)" +
+      span_ok + "," + span_bad + "]}]}]}";
   auto res = Post(oriel.http_url() + "/v1/traces", body, {"Content-Type: application/json"});
   EXPECT_EQ(res.status, 200) << res.body;
   EXPECT_NE(res.body.find("\"rejectedSpans\":\"1\""), std::string::npos) << res.body;
@@ -136,7 +140,8 @@ TEST(TracesInputE2E, BadSpansAreCountedAndMalformedBodiesNamed) {
                       {"Content-Type: application/json"});
   EXPECT_EQ(bad_hex.status, 400);
   EXPECT_NE(bad_hex.body.find("traceId"), std::string::npos) << bad_hex.body;
-  auto broken = Post(oriel.http_url() + "/v1/traces", "{\"resourceSpans\":", {"Content-Type: application/json"});
+  auto broken = Post(oriel.http_url() + "/v1/traces",
+                     "{\"resourceSpans\":", {"Content-Type: application/json"});
   EXPECT_EQ(broken.status, 400);
   // The good span is there.
   EXPECT_EQ(Get(oriel.http_url() + "/api/traces/5b8efff798038103d269b633813fc60c").status, 200);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct HttpCall {
 };
 
 HttpResult Fetch(const HttpCall& call);
+
+// Percent-encodes everything but RFC 3986's unreserved characters (for query parameters).
+std::string UrlEncode(std::string_view s);
 
 inline HttpResult Get(const std::string& url) { return Fetch({.url = url}); }
 inline HttpResult Post(const std::string& url, std::string body,

@@ -17,6 +17,10 @@ namespace oriel::testing {
 // Where the binary is: $ORIEL_BINARY (set by ctest), else ./oriel.
 std::string OrielBinary();
 
+// A port the kernel just handed out on 127.0.0.1 (and that was released), for a peer process to
+// bind right away; 0 if none could be had.
+int FreeTcpPort();
+
 // A fresh temporary directory, removed by the destructor.
 class TempDir {
  public:

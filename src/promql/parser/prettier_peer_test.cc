@@ -86,40 +86,11 @@ const char* const kQueries[] = {
     "\"production\"}))",
 };
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-std::string UrlEncode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // Runs Prometheus on a free port with an empty data dir; stops it in the destructor.
 class PrometheusPeer {
  public:
   PrometheusPeer() {
-    port_ = FreePort();
+    port_ = testing::FreeTcpPort();
     std::string config = dir_.WriteFile("prometheus.yml", "global:\n  scrape_interval: 1h\n");
     std::vector<std::string> argv = {kPrometheusBinary, "--config.file=" + config,
                                      "--storage.tsdb.path=" + dir_.path() + "/data",
@@ -174,7 +145,8 @@ class PrettierPeerTest : public ::testing::Test {
 
   // Prometheus' format_query answer, or nullopt when it rejects the query.
   static std::optional<std::string> PrometheusFormat(std::string_view query) {
-    auto res = testing::Get(prom_->url() + "/api/v1/format_query?query=" + UrlEncode(query));
+    auto res =
+        testing::Get(prom_->url() + "/api/v1/format_query?query=" + testing::UrlEncode(query));
     if (res.status != 200) return std::nullopt;
     rapidjson::Document doc;
     doc.Parse(res.body.c_str());
