@@ -133,9 +133,9 @@ class System:
     def remote_write_path(self):
         return "/api/v1/write"
 
-    def compacted_bytes(self, data_dir):
-        """Bytes its samples take on disk once compacted (the running server is told to compact
-        now), or None when it cannot be made to."""
+    def compacted_bytes(self, data_dir, unit="samples"):
+        """Bytes its data (of `unit`: samples or spans) takes on disk once compacted (the running
+        server is told to compact now), or None when it cannot be made to."""
         return None
 
     def otlp_base(self):
@@ -198,11 +198,14 @@ class Oriel(System):
     def ready_url(self):
         return "/-/ready"
 
-    def compacted_bytes(self, data_dir):
-        status, body = http_post(self.base_url() + "/api/v1/admin/tsdb/compact", b"", {},
-                                 timeout=600)
+    def compacted_bytes(self, data_dir, unit="samples"):
+        path = {"samples": "/api/v1/admin/tsdb/compact",
+                "spans": "/api/v1/admin/traces/flush"}.get(unit)
+        if path is None:
+            return None
+        status, body = http_post(self.base_url() + path, b"", {}, timeout=600)
         if status != 204:
-            raise RuntimeError(f"compact answered {status}: {body[:200]!r}")
+            raise RuntimeError(f"{path} answered {status}: {body[:200]!r}")
         return dir_bytes(data_dir)
 
     def otlp_base(self):
@@ -233,7 +236,7 @@ class Prometheus(System):
     def ready_url(self):
         return "/-/ready"
 
-    def compacted_bytes(self, data_dir):
+    def compacted_bytes(self, data_dir, unit="samples"):
         # A snapshot writes the head into a block as compaction would; its size is the data
         # compacted (the head itself is only cut into blocks once it spans 3 h).
         status, body = http_post(self.base_url() + "/api/v1/admin/tsdb/snapshot", b"", {},
@@ -274,7 +277,7 @@ class VictoriaMetrics(System):
     def ready_url(self):
         return "/health"
 
-    def compacted_bytes(self, data_dir):
+    def compacted_bytes(self, data_dir, unit="samples"):
         # Flush the in-memory parts, then merge every partition; the merge runs in the
         # background, so wait until the size settles.
         http_get(self.base_url() + "/internal/force_flush", timeout=600)
@@ -404,8 +407,8 @@ def measure(system, scenario, loadgen, keep, timeout):
             end = time.time()
             result["queries"] = run_queries(system.base_url(), end - scenario.ticks * 15 - 30,
                                             end, scenario.query_reps)
-        if scenario.ticks:
-            result["compacted_bytes"] = system.compacted_bytes(data_dir)
+        if scenario.ticks or scenario.unit == "spans":
+            result["compacted_bytes"] = system.compacted_bytes(data_dir, scenario.unit)
         if scenario.ticks and not scenario.query_windows:
             # kill -9, then restart on the same data: time until ready again (WAL replay after a
             # crash, index load), then a clean stop for the disk measurement.

@@ -110,6 +110,10 @@ void Server::RegisterAdminRoutes() {
       return absl::UnavailableError("the metrics engine is not open yet");
     return metrics_db_->CompactHead();
   };
+  admin.flush_traces = [this]() -> absl::Status {
+    if (!readiness_.Get().ready) return absl::UnavailableError("the trace engine is not open yet");
+    return trace_db_->Flush();
+  };
   api::RegisterAdminRoutes(router_, admin);
   router_.Handle("GET", "/", [](net::HttpRequest&, net::HttpResponse& res) {
     res.SetText(200,

@@ -56,25 +56,32 @@ void RegisterAdminRoutes(net::Router& router, AdminApi api) {
                                 JsonString(build.version)));
       });
 
-  auto compact = [fn = api.compact_tsdb](net::HttpRequest&, net::HttpResponse& res) {
-    if (!fn) {
-      SetApiError(res, 503, "unavailable", "admin APIs disabled");
-      return;
-    }
-    absl::Status status = fn();
-    if (status.ok()) {
-      res.status = 204;  // no body, so no Content-Type either
-      res.body.clear();
-    } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
-      SetApiError(res, 400, "bad_data", fmt::format("cannot compact: {}", status.message()));
-    } else if (status.code() == absl::StatusCode::kUnavailable) {
-      SetApiError(res, 503, "unavailable", fmt::format("cannot compact: {}", status.message()));
-    } else {
-      SetApiError(res, 500, "internal", fmt::format("cannot compact: {}", status.message()));
-    }
+  // Both storage actions answer 204 when done, and Prometheus' error JSON otherwise.
+  auto storage_action = [](std::function<absl::Status()> fn, std::string_view verb) {
+    return [fn = std::move(fn), verb](net::HttpRequest&, net::HttpResponse& res) {
+      if (!fn) {
+        SetApiError(res, 503, "unavailable", "admin APIs disabled");
+        return;
+      }
+      absl::Status status = fn();
+      if (status.ok()) {
+        res.status = 204;  // no body, so no Content-Type either
+        res.body.clear();
+      } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
+        SetApiError(res, 400, "bad_data", fmt::format("cannot {}: {}", verb, status.message()));
+      } else if (status.code() == absl::StatusCode::kUnavailable) {
+        SetApiError(res, 503, "unavailable", fmt::format("cannot {}: {}", verb, status.message()));
+      } else {
+        SetApiError(res, 500, "internal", fmt::format("cannot {}: {}", verb, status.message()));
+      }
+    };
   };
+  auto compact = storage_action(api.compact_tsdb, "compact");
   router.Handle("POST", "/api/v1/admin/tsdb/compact", compact);
   router.Handle("PUT", "/api/v1/admin/tsdb/compact", compact);
+  auto flush = storage_action(api.flush_traces, "flush traces");
+  router.Handle("POST", "/api/v1/admin/traces/flush", flush);
+  router.Handle("PUT", "/api/v1/admin/traces/flush", flush);
 
   router.Handle("GET", "/metrics",
                 [&registry = api.registry](net::HttpRequest&, net::HttpResponse& res) {

@@ -25,6 +25,9 @@ struct AdminApi {
   // when the admin API is disabled: the endpoint then answers 503 "admin APIs disabled", as
   // Prometheus does without --web.enable-admin-api.
   std::function<absl::Status()> compact_tsdb = nullptr;
+  // Cuts the trace engine's head into an on-disk segment now (e.g. tracestore::TraceDB::Flush),
+  // for POST|PUT /api/v1/admin/traces/flush (Oriel only); null answers 503 like compact_tsdb.
+  std::function<absl::Status()> flush_traces = nullptr;
 };
 
 // Registers the routes. Everything referenced by `api` must outlive the router.

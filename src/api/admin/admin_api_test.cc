@@ -103,5 +103,21 @@ TEST_F(AdminApiTest, CompactTsdbAnswersNoContentOrTheError) {
   EXPECT_EQ(calls, 4u);
 }
 
+TEST_F(AdminApiTest, FlushTracesAnswersNoContentOrTheError) {
+  std::vector<absl::Status> results = {absl::OkStatus(), absl::UnavailableError("wal poisoned")};
+  size_t calls = 0;
+  AdminApi api{build_, registry_, readiness_, nullptr};
+  api.flush_traces = [&] { return results[calls++]; };
+  RegisterAdminRoutes(router_, api);
+  EXPECT_EQ(Call("POST", "/api/v1/admin/traces/flush").status, 204);
+  auto failed = Call("PUT", "/api/v1/admin/traces/flush");
+  EXPECT_EQ(failed.status, 503);
+  EXPECT_NE(failed.body.find("cannot flush traces: wal poisoned"), std::string::npos)
+      << failed.body;
+  EXPECT_EQ(calls, 2u);
+  // Without a trace engine behind it, like the other admin actions.
+  EXPECT_EQ(Call("POST", "/api/v1/admin/tsdb/compact").status, 503);
+}
+
 }  // namespace
 }  // namespace oriel::api
