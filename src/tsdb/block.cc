@@ -11,8 +11,9 @@ namespace oriel::tsdb {
 std::string EncodeBlockMeta(const BlockMeta& m) {
   return fmt::format(
       "{{\n  \"version\": {},\n  \"min_time\": {},\n  \"max_time\": {},\n  \"num_series\": {},\n"
-      "  \"num_chunks\": {},\n  \"num_samples\": {},\n  \"level\": {}\n}}\n",
-      m.version, m.min_time, m.max_time, m.num_series, m.num_chunks, m.num_samples, m.level);
+      "  \"num_chunks\": {},\n  \"num_samples\": {},\n  \"level\": {}{}\n}}\n",
+      m.version, m.min_time, m.max_time, m.num_series, m.num_chunks, m.num_samples, m.level,
+      m.out_of_order ? ",\n  \"out_of_order\": 1" : "");
 }
 
 absl::StatusOr<BlockMeta> ParseBlockMeta(std::string_view json) {
@@ -84,6 +85,13 @@ absl::StatusOr<BlockMeta> ParseBlockMeta(std::string_view json) {
   m.num_chunks = static_cast<uint64_t>(chunks);
   m.num_samples = static_cast<uint64_t>(samples);
   m.level = static_cast<int>(level);
+  // Optional: blocks written before out-of-order blocks existed do not have it.
+  if (auto it = fields.find("out_of_order"); it != fields.end()) {
+    if (it->second != 0 && it->second != 1) {
+      return absl::DataLossError("cannot parse block meta: field \"out_of_order\" is not 0 or 1");
+    }
+    m.out_of_order = it->second == 1;
+  }
   return m;
 }
 

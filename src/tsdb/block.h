@@ -48,6 +48,10 @@ struct BlockMeta {
   uint64_t num_samples = 0;
   // How many compactions produced the block (1: cut from the head).
   int level = 1;
+  // Holds out-of-order samples that came after their time range was already cut into blocks: it
+  // overlaps in time the blocks cut from the head, so it is never taken for the leftover source
+  // of a compaction. Written to meta.json only when set.
+  bool out_of_order = false;
 };
 
 std::string EncodeBlockMeta(const BlockMeta& meta);

@@ -96,7 +96,8 @@ absl::Status SyncDir(const std::string& dir) {
 }
 
 absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
-                                       std::vector<BlockSeries> series, int format_version) {
+                                       std::vector<BlockSeries> series, int format_version,
+                                       bool unique_name) {
   if (format_version != 1 && format_version != kBlockFormatVersion) {
     return absl::InvalidArgumentError(
         fmt::format("cannot write block: unknown format version {}", format_version));
@@ -240,9 +241,13 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
   }
   PutFixed32(index, storage::Crc32c(index));
 
-  std::string final_dir = parent_dir + "/" + BlockDirName(meta.min_time, meta.max_time);
-  std::string tmp_dir = final_dir + std::string(kBlockTmpSuffix);
+  const std::string base_dir = parent_dir + "/" + BlockDirName(meta.min_time, meta.max_time);
+  std::string final_dir = base_dir;
   std::error_code ec;
+  for (int n = 1; unique_name && n < 10000 && std::filesystem::exists(final_dir, ec); ++n) {
+    final_dir = fmt::format("{}-{}", base_dir, n);
+  }
+  std::string tmp_dir = final_dir + std::string(kBlockTmpSuffix);
   if (std::filesystem::exists(final_dir, ec)) {
     return absl::AlreadyExistsError(fmt::format("cannot write block {}: it exists", final_dir));
   }

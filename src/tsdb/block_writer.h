@@ -30,11 +30,14 @@ struct BlockSeries {
 // max) of meta.min_time/max_time/level (the counts are computed). Every chunk must lie in the
 // meta's time range. Returns the block's path. Either the whole block appears under its name or
 // (after a crash) at most a `.tmp` directory, which the engine removes on open. Fails when the
-// block already exists. `format_version` 1 writes the legacy uncompressed format (kept for
-// comparisons and compatibility tests); 2 compresses (see docs/formats/tsdb_block.md).
+// block already exists, unless `unique_name`: then a taken name gets the first free suffix
+// "-<n>" (blocks of the same time range exist side by side once out-of-order blocks overlap the
+// others). `format_version` 1 writes the legacy uncompressed format (kept for comparisons and
+// compatibility tests); 2 compresses (see docs/formats/tsdb_block.md).
 [[nodiscard]] absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
                                                      std::vector<BlockSeries> series,
-                                                     int format_version = kBlockFormatVersion);
+                                                     int format_version = kBlockFormatVersion,
+                                                     bool unique_name = false);
 
 // Reads every series of `set` and re-encodes its samples within [mint, maxt] into chunks of at
 // most `samples_per_chunk` samples (a chunk holds floats or histograms, never both). Series

@@ -139,7 +139,18 @@ absl::Status DB::Replay() {
       ORIEL_RETURN_IF_ERROR(head_->CreateWithRef(s.ref, s.labels));
       head_->Get(s.ref)->logged = true;
     }
+    const bool late = rec.type == WalRecordType::kOooSamples;
     for (const WalSample& s : rec.samples) {
+      if (late) {
+        // Late samples are not in the blocks the head cut, though maybe in a block of their
+        // own when a crash came before the WAL was truncated: a duplicate reads merge away.
+        if (MemSeries* series = head_->Get(s.ref); series != nullptr) {
+          head_->ApplyLateFloat(*series, s.t, s.v);
+        } else {
+          ++unknown_refs;
+        }
+        continue;
+      }
       if (s.t < min_valid) {
         ++in_blocks;
         continue;
@@ -197,6 +208,7 @@ absl::Status DB::Replay() {
     head_->TruncateBefore(min_valid);
     head_->FreeRetired();
   }
+  metrics_->late_samples.Set(static_cast<double>(head_->NumLate()));
   metrics_->head_series.Set(static_cast<double>(head_->NumSeries()));
   log::Info("replayed metrics WAL", {{"records", records},
                                      {"series", static_cast<int64_t>(head_->NumSeries())},
@@ -295,6 +307,10 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
   absl::flat_hash_map<uint32_t, SeriesState> states;
   std::vector<WalSample> floats;
   std::vector<MemSeries*> float_series;  // parallel to `floats`
+  // Accepted below the head's valid range (see Head::ApplyLateFloat); fixed meanwhile by gc_mu_.
+  std::vector<WalSample> late_floats;
+  std::vector<MemSeries*> late_series;  // parallel to `late_floats`
+  const int64_t min_valid_time = head_->MinValidTime();
   std::vector<std::pair<MemSeries*, const model::HistogramSample*>> histograms;
   std::vector<std::pair<MemSeries*, const model::Exemplar*>> exemplars;
   WriteResult result;
@@ -321,6 +337,13 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
       switch (v) {
         case Verdict::kAppendOutOfOrder:
           ++ooo_accepted;
+          if (sample.timestamp_ms < min_valid_time) {
+            Head::RecordFloat(state.staged, v, sample.timestamp_ms, sample.value);
+            late_floats.push_back({s.ref, sample.timestamp_ms, sample.value});
+            late_series.push_back(&s);
+            ++result.samples_written;
+            break;
+          }
           [[fallthrough]];
         case Verdict::kAppend:
           Head::RecordFloat(state.staged, v, sample.timestamp_ms, sample.value);
@@ -384,8 +407,8 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
   }
 
   // One WAL append for the whole write; series records first, for series not yet logged.
-  bool anything =
-      !floats.empty() || !histograms.empty() || !exemplars.empty() || !batch.metadata.empty();
+  bool anything = !floats.empty() || !late_floats.empty() || !histograms.empty() ||
+                  !exemplars.empty() || !batch.metadata.empty();
   if (anything) {
     std::vector<WalSeries> new_series;
     for (MemSeries* s : locks.series()) {
@@ -394,6 +417,7 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
     std::vector<std::string> records;
     if (!new_series.empty()) EncodeSeriesRecord(records.emplace_back(), new_series);
     if (!floats.empty()) EncodeSamplesRecord(records.emplace_back(), floats);
+    if (!late_floats.empty()) EncodeOooSamplesRecord(records.emplace_back(), late_floats);
     if (!histograms.empty()) {
       std::vector<WalHistogram> hs;
       hs.reserve(histograms.size());
@@ -421,13 +445,18 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
   for (size_t i = 0; i < floats.size(); ++i) {
     head_->ApplyFloat(*float_series[i], floats[i].t, floats[i].v);
   }
+  for (size_t i = 0; i < late_floats.size(); ++i) {
+    head_->ApplyLateFloat(*late_series[i], late_floats[i].t, late_floats[i].v);
+  }
   for (const auto& [s, h] : histograms) head_->ApplyHistogram(*s, *h);
   for (const auto& [s, e] : exemplars) head_->exemplars().Add(s->ref, *e);
   for (const model::MetricMetadata& m : batch.metadata) head_->SetMetadata(m);
 
-  metrics_->samples_appended.WithLabels({"float"}).Inc(static_cast<double>(floats.size()));
+  metrics_->samples_appended.WithLabels({"float"}).Inc(
+      static_cast<double>(floats.size() + late_floats.size()));
   metrics_->samples_appended.WithLabels({"histogram"}).Inc(static_cast<double>(histograms.size()));
   metrics_->ooo_appended.Inc(static_cast<double>(ooo_accepted));
+  if (!late_floats.empty()) metrics_->late_samples.Set(static_cast<double>(head_->NumLate()));
   metrics_->exemplars_appended.Inc(static_cast<double>(exemplars.size()));
   return result;
 }
@@ -461,8 +490,10 @@ absl::StatusOr<std::vector<std::string>> DB::LabelNames(int64_t mint_ms, int64_t
                                                         std::span<const model::Matcher> matchers) {
   ReaderGuard guard(*this);
   absl::flat_hash_set<std::string> names;
-  // The index answers directly when the range covers all of the head.
-  if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime()) {
+  // The index answers directly when the range covers all of the head (late samples lie outside
+  // the head's MinTime/MaxTime).
+  if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime() &&
+      head_->NumLate() == 0) {
     for (std::string& n : head_->LabelNames()) names.insert(std::move(n));
   } else {
     for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {
@@ -483,7 +514,8 @@ absl::StatusOr<std::vector<std::string>> DB::LabelValues(std::string_view name, 
                                                          std::span<const model::Matcher> matchers) {
   ReaderGuard guard(*this);
   absl::flat_hash_set<std::string> values;
-  if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime()) {
+  if (matchers.empty() && mint_ms <= head_->MinTime() && maxt_ms >= head_->MaxTime() &&
+      head_->NumLate() == 0) {
     for (std::string& v : head_->LabelValues(name)) values.insert(std::move(v));
   } else {
     for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {

@@ -10,14 +10,26 @@
 //   checkpoint.<seg>/  what the head held when the WAL was cut at <seg> (a WAL of its own),
 //                      replayed before wal/ from <seg> on (absent: checkpoints written before
 //                      this directory existed, whose records open segment <seg> itself)
-//   block-<min>-<max>/ blocks (suffix .tmp or .deleting: half written or half deleted; removed
-//                      on open). Compaction writes the merged block before deleting its
-//                      sources; a block inside the range of a higher-level one is such a
-//                      leftover source and is deleted on open.
+//   block-<min>-<max>[-<n>]/ blocks (suffix .tmp or .deleting: half written or half deleted;
+//                      removed on open; -<n> tells apart blocks of the same range). Compaction
+//                      writes the merged block before deleting its sources; a block inside the
+//                      range of a higher-level one is such a leftover source and is deleted on
+//                      open (but for out-of-order blocks, see below).
 // Crash safety: samples of a window are refused (too old) before the window is persisted, and on
 // open the head refuses (and WAL replay skips) samples at or before the newest block's max time,
 // so data is never both in a block and in the head after a restart, whatever step a crash
 // interrupted.
+// Out-of-order samples (HeadOptions::out_of_order_time_window_ms): a float older than its series'
+// newest is accepted when not older than (newest sample of the DB - window). Inside the head's
+// range it joins the head like any sample; older (its range is in blocks already) it is a late
+// sample: logged with its own WAL record type, which replay never skips, kept apart in the head
+// (merged on read) and written, at the next persisted window or CompactHead, into out-of-order
+// blocks (one per block range, cut to the samples' range) that overlap the others. Reads merge
+// overlapping blocks and compaction merges them into one block: a timestamp is read once (of two
+// values, the one of the block with the lowest min time wins, the in-order one as a rule). A crash
+// between writing such a block and truncating the WAL replays its samples again: duplicates, merged
+// away the same way, which is also why an out-of-order block is never deleted as a leftover
+// compaction source.
 #pragma once
 
 #include <atomic>

@@ -38,6 +38,23 @@ int64_t WindowStart(int64_t t, int64_t range) {
   return q * range;
 }
 
+// The late samples of some series (see MemSeries::late), as a series set for CollectSeries.
+class LateSeriesSet final : public SeriesSet {
+ public:
+  // `series` sorted by labels, each with its samples (sorted, unique timestamps) as `ooo`.
+  explicit LateSeriesSet(std::vector<std::shared_ptr<const SeriesSnapshot>> series)
+      : series_(std::move(series)) {}
+  bool Next() override { return ++next_ <= series_.size(); }
+  const model::Labels& labels() const override { return series_[next_ - 1]->labels; }
+  std::unique_ptr<SampleIterator> Samples() const override {
+    return std::make_unique<SnapshotIterator>(series_[next_ - 1], INT64_MIN, INT64_MAX);
+  }
+
+ private:
+  std::vector<std::shared_ptr<const SeriesSnapshot>> series_;
+  size_t next_ = 0;
+};
+
 }  // namespace
 
 std::vector<std::shared_ptr<BlockReader>> DB::Blocks() const {
@@ -74,7 +91,9 @@ absl::Status DB::LoadBlocks() {
   for (const auto& b : loaded) {
     bool covered = false;
     for (const auto& c : loaded) {
-      covered |= c != b && c->meta().level > b->meta().level &&
+      // An out-of-order block overlaps the others by design; a leftover one only duplicates
+      // samples, which reads and the next compaction merge away.
+      covered |= !b->meta().out_of_order && c != b && c->meta().level > b->meta().level &&
                  c->meta().min_time <= b->meta().min_time &&
                  b->meta().max_time <= c->meta().max_time;
     }
@@ -167,6 +186,8 @@ absl::Status DB::CompactHead() {
     ORIEL_RETURN_IF_ERROR(
         PersistWindow(std::max(start, head_->MinValidTime()), std::min(end, newest)));
   }
+  // Late samples go into blocks even when the head had nothing left to cut.
+  if (head_->NumLate() > 0) ORIEL_RETURN_IF_ERROR(PersistWindow(INT64_MAX, INT64_MIN));
   ORIEL_RETURN_IF_ERROR(Compact(/*include_current=*/true));
   ORIEL_RETURN_IF_ERROR(ApplyRetention());
   if (active_readers_.load() == 0) {
@@ -177,26 +198,70 @@ absl::Status DB::CompactHead() {
 }
 
 absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
-  // From here on writes into the window are refused, so the block below misses none of them.
+  const bool in_order = mint <= maxt;
+  // Late samples by block-range window: [window start] -> one snapshot per series.
+  std::map<int64_t, std::vector<std::shared_ptr<const SeriesSnapshot>>> late_windows;
+  std::vector<MemSeries*> late_series;
   {
+    // From here on writes into the window are refused (or taken as late samples), so the block
+    // below misses none of them; the late samples taken here are those written before.
     absl::WriterMutexLock gc(&gc_mu_);
-    head_->SetMinValidTime(std::max(head_->MinValidTime(), maxt + 1));
+    if (in_order) head_->SetMinValidTime(std::max(head_->MinValidTime(), maxt + 1));
+    if (head_->NumLate() > 0) {
+      std::vector<MemSeries*> all = head_->Select({});
+      std::sort(all.begin(), all.end(),
+                [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
+      for (MemSeries* s : all) {
+        std::vector<model::Sample> late = head_->BeginPersistLate(*s);
+        if (late.empty()) continue;
+        late_series.push_back(s);
+        for (size_t i = 0; i < late.size();) {
+          int64_t start = WindowStart(late[i].timestamp_ms, options_.block_range_ms);
+          auto snap = std::make_shared<SeriesSnapshot>();
+          snap->labels = s->labels;
+          while (i < late.size() && late[i].timestamp_ms - start < options_.block_range_ms) {
+            snap->ooo.push_back(late[i++]);
+          }
+          late_windows[start].push_back(std::move(snap));
+        }
+      }
+    }
   }
-  std::vector<BlockSeries> series;
-  {
+  std::vector<std::pair<BlockMeta, std::vector<BlockSeries>>> to_write;
+  if (in_order) {
     ReaderGuard guard(*this);
     std::vector<MemSeries*> all = head_->Select({});
     std::sort(all.begin(), all.end(),
               [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
-    HeadSeriesSet set(*head_, std::move(all), mint, maxt);
-    ORIEL_ASSIGN_OR_RETURN(series, CollectSeries(set, mint, maxt, options_.head.samples_per_chunk));
-  }
-  if (!series.empty()) {
+    HeadSeriesSet set(*head_, std::move(all), mint, maxt, /*with_late=*/false);
+    ORIEL_ASSIGN_OR_RETURN(std::vector<BlockSeries> series,
+                           CollectSeries(set, mint, maxt, options_.head.samples_per_chunk));
     BlockMeta meta;
     meta.min_time = mint;
     meta.max_time = maxt;
+    if (!series.empty()) to_write.emplace_back(meta, std::move(series));
+  }
+  for (auto& [start, snaps] : late_windows) {
+    // Cut to the samples' range, not the window's: the newest block's max time is where the
+    // head's valid range starts on open.
+    BlockMeta meta;
+    meta.min_time = INT64_MAX;
+    meta.max_time = INT64_MIN;
+    meta.out_of_order = true;
+    for (const auto& snap : snaps) {
+      meta.min_time = std::min(meta.min_time, snap->ooo.front().timestamp_ms);
+      meta.max_time = std::max(meta.max_time, snap->ooo.back().timestamp_ms);
+    }
+    LateSeriesSet set(std::move(snaps));
     ORIEL_ASSIGN_OR_RETURN(
-        std::string path, WriteBlock(dir_, meta, std::move(series), options_.block_format_version));
+        std::vector<BlockSeries> series,
+        CollectSeries(set, meta.min_time, meta.max_time, options_.head.samples_per_chunk));
+    to_write.emplace_back(meta, std::move(series));
+  }
+  for (auto& [meta, series] : to_write) {
+    ORIEL_ASSIGN_OR_RETURN(std::string path,
+                           WriteBlock(dir_, meta, std::move(series), options_.block_format_version,
+                                      /*unique_name=*/meta.out_of_order));
     ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
     {
       std::lock_guard lock(blocks_mu_);
@@ -206,8 +271,11 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
       });
     }
     metrics_->compactions.Inc();
+    if (meta.out_of_order) metrics_->ooo_blocks.Inc();
     UpdateBlockMetrics();
-    log::Info("persisted metrics head window", {{"block", path}});
+    log::Info(
+        meta.out_of_order ? "persisted out-of-order metrics" : "persisted metrics head window",
+        {{"block", path}});
   }
   // The window is durable in the block: drop it from the head and the WAL, once no reader that
   // listed the blocks before this one appeared can still look for the window in the head.
@@ -216,7 +284,10 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
   std::vector<MemSeries*> remaining;
   {
     absl::WriterMutexLock gc(&gc_mu_);
-    head_->TruncateBefore(maxt + 1);
+    for (MemSeries* s : late_series) head_->EndPersistLate(*s);
+    metrics_->late_samples.Set(static_cast<double>(head_->NumLate()));
+    // Also unlinks the series left without samples once their late samples are gone.
+    head_->TruncateBefore(in_order ? maxt + 1 : head_->MinValidTime());
     if (active_readers_.load() == 0) head_->FreeRetired();
     metrics_->head_series.Set(static_cast<double>(head_->NumSeries()));
     // No writer is between its WAL append and applying: everything in the segments before the
@@ -259,9 +330,15 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
     if (!histograms.empty()) EncodeHistogramsRecord(records.emplace_back(), histograms);
     histograms.clear();
   };
+  std::vector<WalSample> late_floats;
+  auto flush_late = [&] {
+    if (!late_floats.empty()) EncodeOooSamplesRecord(records.emplace_back(), late_floats);
+    late_floats.clear();
+  };
   std::vector<WalExemplar> exemplars;
   for (MemSeries* s : all) {
-    std::optional<SeriesSnapshot> snap = head_->Snapshot(*s, INT64_MIN, INT64_MAX);
+    std::optional<SeriesSnapshot> snap =
+        head_->Snapshot(*s, INT64_MIN, INT64_MAX, /*with_late=*/false);
     if (snap.has_value()) {
       SnapshotIterator it(std::make_shared<const SeriesSnapshot>(std::move(*snap)), INT64_MIN,
                           INT64_MAX);
@@ -277,12 +354,22 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
         }
       }
     }
+    {
+      // Late samples keep their own record type, so that replay keeps them (see wal_records.h).
+      std::lock_guard lock(s->data_mu);
+      for (const auto* late : {&s->late, &s->late_persisting}) {
+        for (const model::Sample& x : *late)
+          late_floats.push_back({s->ref, x.timestamp_ms, x.value});
+      }
+    }
+    if (late_floats.size() >= kCheckpointBatch) flush_late();
     for (model::Exemplar& e : head_->exemplars().Get(s->ref, INT64_MIN, INT64_MAX)) {
       exemplars.push_back({s->ref, std::move(e)});
     }
   }
   flush_floats();
   flush_histograms();
+  flush_late();
   if (!exemplars.empty()) EncodeExemplarsRecord(records.emplace_back(), exemplars);
   std::vector<model::MetricMetadata> metadata = head_->Metadata("", 0);
   if (!metadata.empty()) EncodeMetadataRecord(records.emplace_back(), metadata);
@@ -451,8 +538,11 @@ absl::Status DB::Compact(bool include_current) {
     MergeSeriesSet merged(std::move(sets));
     ORIEL_ASSIGN_OR_RETURN(std::vector<BlockSeries> series,
                            CollectSeries(merged, mint, maxt, options_.head.samples_per_chunk));
-    ORIEL_ASSIGN_OR_RETURN(
-        std::string path, WriteBlock(dir_, meta, std::move(series), options_.block_format_version));
+    // Unique name: with out-of-order blocks a window's merged block may have the range of one of
+    // its sources.
+    ORIEL_ASSIGN_OR_RETURN(std::string path,
+                           WriteBlock(dir_, meta, std::move(series), options_.block_format_version,
+                                      /*unique_name=*/true));
     ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
     {
       std::lock_guard lock(blocks_mu_);

@@ -42,6 +42,12 @@ struct DB::SelfMetrics {
             "Samples refused because they were older than their series' last sample.", {"type"})),
         rejected(r.AddCounterFamily("oriel_tsdb_rejected_samples_total",
                                     "Samples refused by the append rules.", {"type", "reason"})),
+        ooo_blocks(r.AddCounter("oriel_tsdb_out_of_order_blocks_written_total",
+                                "Blocks written for out-of-order samples that came after their "
+                                "time range was cut into blocks.")),
+        late_samples(r.AddGauge("oriel_tsdb_head_late_samples",
+                                "Out-of-order samples in the head waiting for a block of their "
+                                "own (their time range is already in blocks).")),
         exemplars_appended(r.AddCounter("oriel_tsdb_exemplars_appended_total",
                                         "Exemplars stored by the metrics engine.")),
         exemplars_rejected(r.AddCounter("oriel_tsdb_exemplars_rejected_total",
@@ -67,6 +73,8 @@ struct DB::SelfMetrics {
   metrics::Counter& ooo_appended;
   metrics::CounterFamily& out_of_order;
   metrics::CounterFamily& rejected;
+  metrics::Counter& ooo_blocks;
+  metrics::Gauge& late_samples;
   metrics::Counter& exemplars_appended;
   metrics::Counter& exemplars_rejected;
   metrics::Counter& wal_failures;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 #include <set>
 
 #include "base/check.h"
@@ -35,6 +36,37 @@ bool SameHistogram(const model::HistogramSample& a, const model::HistogramSample
          a.positive_spans == b.positive_spans && SameBits(a.positive_buckets, b.positive_buckets) &&
          a.negative_spans == b.negative_spans && SameBits(a.negative_buckets, b.negative_buckets) &&
          SameBits(a.custom_values, b.custom_values);
+}
+
+bool EarlierThan(const model::Sample& a, int64_t t) { return a.timestamp_ms < t; }
+
+// The sample at `t` of a sorted buffer, or null.
+const model::Sample* FindSample(const std::vector<model::Sample>& buffer, int64_t t) {
+  auto it = std::lower_bound(buffer.begin(), buffer.end(), t, EarlierThan);
+  return it != buffer.end() && it->timestamp_ms == t ? &*it : nullptr;
+}
+
+// Appends the samples of `from` within [mint, maxt] to the sorted `to`, keeping it sorted; on a
+// shared timestamp the sample already in `to` stays.
+void MergeInRange(std::vector<model::Sample>& to, const std::vector<model::Sample>& from,
+                  int64_t mint, int64_t maxt) {
+  auto first = std::lower_bound(from.begin(), from.end(), mint, EarlierThan);
+  auto last =
+      std::upper_bound(from.begin(), from.end(), maxt,
+                       [](int64_t t, const model::Sample& a) { return t < a.timestamp_ms; });
+  if (first >= last) return;
+  std::vector<model::Sample> merged;
+  merged.reserve(to.size() + static_cast<size_t>(last - first));
+  std::merge(to.begin(), to.end(), first, last, std::back_inserter(merged),
+             [](const model::Sample& a, const model::Sample& b) {
+               return a.timestamp_ms < b.timestamp_ms;
+             });
+  merged.erase(std::unique(merged.begin(), merged.end(),
+                           [](const model::Sample& a, const model::Sample& b) {
+                             return a.timestamp_ms == b.timestamp_ms;
+                           }),
+               merged.end());
+  to = std::move(merged);
 }
 
 void AtomicMax(std::atomic<int64_t>& a, int64_t v) {
@@ -190,11 +222,10 @@ Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t 
   for (const auto& [st, bits] : staged.floats) {
     if (st == t) return {true, true, bits};
   }
-  auto ooo_it =
-      std::lower_bound(s.ooo.begin(), s.ooo.end(), t,
-                       [](const model::Sample& a, int64_t t) { return a.timestamp_ms < t; });
-  if (ooo_it != s.ooo.end() && ooo_it->timestamp_ms == t) {
-    return {true, true, std::bit_cast<uint64_t>(ooo_it->value)};
+  for (const std::vector<model::Sample>* buffer : {&s.ooo, &s.late, &s.late_persisting}) {
+    if (const model::Sample* x = FindSample(*buffer, t); x != nullptr) {
+      return {true, true, std::bit_cast<uint64_t>(x->value)};
+    }
   }
   auto chunk_it = std::lower_bound(s.chunks.begin(), s.chunks.end(), t,
                                    [](const HeadChunk& c, int64_t t) { return c.max_time() < t; });
@@ -211,8 +242,21 @@ Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t 
 
 Verdict Head::CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, double v,
                          int64_t head_max_time) const {
-  if (t < MinValidTime()) return Verdict::kRejectTooOld;
   uint64_t bits = std::bit_cast<uint64_t>(v);
+  if (int64_t min_valid_time = MinValidTime(); t < min_valid_time) {
+    // The range is in blocks already: only the out-of-order window lets the sample in, as a
+    // late sample. The newest persisted sample bounds the window too, so that a restart with
+    // an empty head does not open it to any age.
+    int64_t window = options_.out_of_order_time_window_ms;
+    if (window == 0) return Verdict::kRejectTooOld;
+    int64_t newest = std::max(head_max_time, min_valid_time - 1);
+    if (t < SaturatingSub(newest, window)) return Verdict::kRejectTooOld;
+    Existing e = SampleAt(s, staged, t);
+    if (e.found) {
+      return e.is_float && e.bits == bits ? Verdict::kDuplicate : Verdict::kRejectDuplicate;
+    }
+    return Verdict::kAppendOutOfOrder;
+  }
   bool head_empty = head_max_time == INT64_MIN;
   int64_t min_valid = head_empty ? INT64_MIN : SaturatingSub(head_max_time, kMinValidTimeWindowMs);
   if (t >= min_valid) {
@@ -322,13 +366,47 @@ void Head::ApplyFloat(MemSeries& s, int64_t t, double v) {
   } else if (t == s.last_time) {
     return;
   } else {
-    auto it =
-        std::lower_bound(s.ooo.begin(), s.ooo.end(), t,
-                         [](const model::Sample& a, int64_t t) { return a.timestamp_ms < t; });
+    auto it = std::lower_bound(s.ooo.begin(), s.ooo.end(), t, EarlierThan);
     if (it != s.ooo.end() && it->timestamp_ms == t) return;
     s.ooo.insert(it, model::Sample{t, v});
   }
   UpdateTimeBounds(s, t);
+}
+
+void Head::ApplyLateFloat(MemSeries& s, int64_t t, double v) {
+  std::lock_guard lock(s.data_mu);
+  // Replay may read a late sample twice (checkpoint and segment) or after it was persisted.
+  if (FindSample(s.late_persisting, t) != nullptr) return;
+  auto it = std::lower_bound(s.late.begin(), s.late.end(), t, EarlierThan);
+  if (it != s.late.end() && it->timestamp_ms == t) return;
+  s.late.insert(it, model::Sample{t, v});
+  num_late_.fetch_add(1, std::memory_order_acq_rel);
+  // Only the series' bounds: the head's MinTime/MaxTime drive persisting in-order windows.
+  s.min_time = std::min(s.min_time, t);
+  s.max_time = std::max(s.max_time, t);
+}
+
+std::vector<model::Sample> Head::BeginPersistLate(MemSeries& s) {
+  std::lock_guard lock(s.data_mu);
+  size_t before = s.late.size() + s.late_persisting.size();
+  MergeInRange(s.late_persisting, s.late, INT64_MIN, INT64_MAX);
+  s.late.clear();
+  num_late_.fetch_sub(static_cast<int64_t>(before - s.late_persisting.size()),
+                      std::memory_order_acq_rel);
+  return s.late_persisting;
+}
+
+void Head::EndPersistLate(MemSeries& s) {
+  std::lock_guard lock(s.data_mu);
+  if (s.late_persisting.empty()) return;
+  num_late_.fetch_sub(static_cast<int64_t>(s.late_persisting.size()), std::memory_order_acq_rel);
+  s.late_persisting.clear();
+  s.late_persisting.shrink_to_fit();
+  s.min_time = INT64_MAX;
+  if (!s.chunks.empty()) s.min_time = s.chunks.front().min_time();
+  if (!s.ooo.empty()) s.min_time = std::min(s.min_time, s.ooo.front().timestamp_ms);
+  if (!s.late.empty()) s.min_time = std::min(s.min_time, s.late.front().timestamp_ms);
+  if (s.min_time == INT64_MAX) s.max_time = INT64_MIN;
 }
 
 void Head::ApplyHistogram(MemSeries& s, const model::HistogramSample& h) {
@@ -395,12 +473,18 @@ size_t Head::TruncateBefore(int64_t t) {
       s->min_time = INT64_MAX;
       if (!s->chunks.empty()) s->min_time = s->chunks.front().min_time();
       if (!s->ooo.empty()) s->min_time = std::min(s->min_time, s->ooo.front().timestamp_ms);
+      // Late samples stay: they go into blocks of their own.
+      for (const auto* late : {&s->late, &s->late_persisting}) {
+        if (!late->empty()) s->min_time = std::min(s->min_time, late->front().timestamp_ms);
+      }
       if (s->min_time == INT64_MAX) {
         s->max_time = INT64_MIN;
         emptied.push_back(s);
       }
     }
-    new_min = std::min(new_min, s->min_time);
+    // The head's MinTime leaves the late samples out (see MemSeries::late).
+    if (!s->chunks.empty()) new_min = std::min(new_min, s->chunks.front().min_time());
+    if (!s->ooo.empty()) new_min = std::min(new_min, s->ooo.front().timestamp_ms);
   }
   {
     std::lock_guard lock(index_mu_);
@@ -468,7 +552,8 @@ bool Head::Overlaps(const MemSeries& s, int64_t mint, int64_t maxt) const {
   return s.min_time <= maxt && s.max_time >= mint;
 }
 
-std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, int64_t maxt) const {
+std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, int64_t maxt,
+                                             bool with_late) const {
   std::lock_guard lock(s.data_mu);
   if (s.min_time > maxt || s.max_time < mint) return std::nullopt;
   SeriesSnapshot snap;
@@ -479,6 +564,10 @@ std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, i
   }
   for (const model::Sample& sample : s.ooo) {
     if (sample.timestamp_ms >= mint && sample.timestamp_ms <= maxt) snap.ooo.push_back(sample);
+  }
+  if (with_late) {
+    MergeInRange(snap.ooo, s.late, mint, maxt);
+    MergeInRange(snap.ooo, s.late_persisting, mint, maxt);
   }
   if (snap.chunks.empty() && snap.ooo.empty()) return std::nullopt;
   snap.labels = s.labels;

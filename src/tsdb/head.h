@@ -28,8 +28,10 @@
 namespace oriel::tsdb {
 
 struct HeadOptions {
-  // Samples older than a series' last sample but not older than (head max time - window) are
-  // accepted into an out-of-order buffer merged on read. 0 disables out-of-order ingestion.
+  // Floats older than a series' last sample but not older than (newest sample - window) are
+  // accepted into an out-of-order buffer merged on read, also when their range is already in
+  // blocks (see CheckFloat). 0 disables out-of-order ingestion. Histograms are never accepted
+  // out of order.
   int64_t out_of_order_time_window_ms = 0;
   int samples_per_chunk = 120;
   size_t max_exemplars = 100000;  // total over all series; 0 disables exemplars
@@ -80,13 +82,19 @@ class MemSeries {
 
   std::vector<HeadChunk> chunks;   // in-order samples, ascending, non-overlapping
   std::vector<model::Sample> ooo;  // out-of-order floats, sorted, timestamps unique
+  // Out-of-order floats older than the head's valid range when they came (their range was
+  // already cut into blocks): they go into blocks of their own (see DB::PersistWindow), never
+  // into the head's next in-order block. `late_persisting` holds those being written to such a
+  // block. Both sorted, timestamps unique; not counted in the head's MinTime/MaxTime.
+  std::vector<model::Sample> late;
+  std::vector<model::Sample> late_persisting;
   bool has_in_order = false;
   int64_t last_time = 0;  // of the last in-order sample
   bool last_is_float = true;
   uint64_t last_bits = 0;  // of the last in-order float
   // Of the last in-order histogram; only allocated for series that have histograms.
   std::unique_ptr<model::HistogramSample> last_histogram;
-  int64_t min_time = INT64_MAX;  // over all samples
+  int64_t min_time = INT64_MAX;  // over all samples, late ones included
   int64_t max_time = INT64_MIN;
 
   // Whether this series' record is durable in the WAL. Guarded by append_mu.
@@ -147,7 +155,8 @@ class Head {
   int64_t MinTime() const { return min_time_.load(std::memory_order_acquire); }
 
   // Samples older than this are refused as too old (kRejectTooOld): their time range is already
-  // in a block (or being written to one). Thread-safe.
+  // in a block (or being written to one). With an out-of-order window, floats older than this
+  // but inside the window are accepted anyway as late samples (see ApplyLateFloat). Thread-safe.
   void SetMinValidTime(int64_t t) { min_valid_time_.store(t, std::memory_order_release); }
   int64_t MinValidTime() const { return min_valid_time_.load(std::memory_order_acquire); }
 
@@ -161,9 +170,14 @@ class Head {
   // reader or writer that could have found it before it was unlinked is still running).
   void FreeRetired();
 
-  // The append rules. REQUIRES: s.append_mu held; `staged` from Staged::Of(s) plus this write's
-  // accepted samples (RecordFloat/RecordHistogram); `head_max_time` the head's max time
-  // including this write's accepted samples.
+  // The append rules. With an out-of-order window, an older float is accepted (as
+  // kAppendOutOfOrder) when not older than (newest sample - window), the newest sample being the
+  // head's or, when the head is behind, the newest one persisted (MinValidTime() - 1); a float
+  // below MinValidTime() is then a late sample (ApplyLateFloat). Same timestamp as a stored
+  // sample: kDuplicate with the same value, else kRejectDuplicate and the stored value stays
+  // (Prometheus drops such out-of-order inserts too). REQUIRES: s.append_mu held; `staged` from
+  // Staged::Of(s) plus this write's accepted samples (RecordFloat/RecordHistogram); `head_max_time`
+  // the head's max time including this write's accepted samples.
   Verdict CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, double v,
                      int64_t head_max_time) const;
   Verdict CheckHistogram(const MemSeries& s, const Staged& staged, const model::HistogramSample& h,
@@ -177,6 +191,20 @@ class Head {
   // REQUIRES: s.append_mu held (or single-threaded replay). Takes s.data_mu.
   void ApplyFloat(MemSeries& s, int64_t t, double v);
   void ApplyHistogram(MemSeries& s, const model::HistogramSample& h);
+  // Stores an accepted float older than MinValidTime() into `s.late` (dropped when the late
+  // samples already hold its timestamp). What replay of out-of-order WAL records uses too.
+  // REQUIRES: as ApplyFloat. Takes s.data_mu.
+  void ApplyLateFloat(MemSeries& s, int64_t t, double v);
+  // Moves the late samples of `s` to `s.late_persisting` (after those a failed persist left
+  // there) and returns a copy of all of them, for writing them into blocks; readers still see
+  // them. REQUIRES: no concurrent writer. Takes s.data_mu.
+  std::vector<model::Sample> BeginPersistLate(MemSeries& s);
+  // Drops `s.late_persisting` once it is durable in blocks; a series left without samples goes
+  // at the next TruncateBefore. REQUIRES: no concurrent writer (the append checks read the late
+  // samples under append_mu alone). Takes s.data_mu.
+  void EndPersistLate(MemSeries& s);
+  // Late samples held (late and late_persisting). Thread-safe.
+  int64_t NumLate() const { return num_late_.load(std::memory_order_acquire); }
 
   ExemplarStorage& exemplars() { return exemplars_; }
   const ExemplarStorage& exemplars() const { return exemplars_; }
@@ -190,9 +218,10 @@ class Head {
   std::vector<std::string> LabelNames() const;
   std::vector<std::string> LabelValues(std::string_view name) const;
 
-  // Copies the chunks and out-of-order samples of `s` overlapping [mint, maxt]; nullopt when
-  // nothing overlaps. Takes s.data_mu.
-  std::optional<SeriesSnapshot> Snapshot(const MemSeries& s, int64_t mint, int64_t maxt) const;
+  // Copies the chunks and out-of-order samples of `s` overlapping [mint, maxt], the late ones
+  // only `with_late`; nullopt when nothing overlaps. Takes s.data_mu.
+  std::optional<SeriesSnapshot> Snapshot(const MemSeries& s, int64_t mint, int64_t maxt,
+                                         bool with_late = true) const;
   // Whether `s` has a sample in [mint, maxt] (by its time bounds). Takes s.data_mu.
   bool Overlaps(const MemSeries& s, int64_t mint, int64_t maxt) const;
 
@@ -227,6 +256,7 @@ class Head {
   std::atomic<int64_t> max_time_{INT64_MIN};
   std::atomic<int64_t> min_time_{INT64_MAX};
   std::atomic<int64_t> min_valid_time_{INT64_MIN};
+  std::atomic<int64_t> num_late_{0};
 
   ExemplarStorage exemplars_;
 

@@ -149,12 +149,13 @@ const model::HistogramSample& SnapshotIterator::AtHistogram() const {
 }
 
 HeadSeriesSet::HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, int64_t mint,
-                             int64_t maxt)
-    : head_(head), series_(std::move(series)), mint_(mint), maxt_(maxt) {}
+                             int64_t maxt, bool with_late)
+    : head_(head), series_(std::move(series)), mint_(mint), maxt_(maxt), with_late_(with_late) {}
 
 bool HeadSeriesSet::Next() {
   while (next_ < series_.size()) {
-    std::optional<SeriesSnapshot> snap = head_.Snapshot(*series_[next_++], mint_, maxt_);
+    std::optional<SeriesSnapshot> snap =
+        head_.Snapshot(*series_[next_++], mint_, maxt_, with_late_);
     if (!snap.has_value()) continue;
     current_ = std::make_shared<const SeriesSnapshot>(std::move(*snap));
     // A chunk can overlap the range without a sample inside it: such a series is not selected.

@@ -86,8 +86,10 @@ class SnapshotIterator final : public SampleIterator {
 // outlive the set.
 class HeadSeriesSet final : public SeriesSet {
  public:
-  // `series` sorted by labels.
-  HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, int64_t mint, int64_t maxt);
+  // `series` sorted by labels. Without `with_late`, the series' late samples are left out (see
+  // MemSeries::late).
+  HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, int64_t mint, int64_t maxt,
+                bool with_late = true);
 
   bool Next() override;
   const model::Labels& labels() const override;
@@ -98,6 +100,7 @@ class HeadSeriesSet final : public SeriesSet {
   std::vector<MemSeries*> series_;
   int64_t mint_;
   int64_t maxt_;
+  bool with_late_;
   size_t next_ = 0;
   std::shared_ptr<const SeriesSnapshot> current_;
 };

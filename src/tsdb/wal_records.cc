@@ -46,7 +46,8 @@ bool DecodeBody(WalRecordType type, ByteReader& in, WalRecord* rec) {
         if (!ReadRef(in, &s.ref) || !ReadLabels(in, &s.labels) || s.labels.empty()) return false;
       }
       return true;
-    case WalRecordType::kSamples: {
+    case WalRecordType::kSamples:
+    case WalRecordType::kOooSamples: {
       if (in.done()) return true;
       int64_t base;
       if (!in.Varint(&base)) return false;
@@ -105,8 +106,10 @@ void EncodeSeriesRecord(std::string& out, std::span<const WalSeries> series) {
   }
 }
 
-void EncodeSamplesRecord(std::string& out, std::span<const WalSample> samples) {
-  out.push_back(static_cast<char>(WalRecordType::kSamples));
+namespace {
+
+void EncodeFloats(std::string& out, WalRecordType type, std::span<const WalSample> samples) {
+  out.push_back(static_cast<char>(type));
   if (samples.empty()) return;
   int64_t base = samples[0].t;
   PutVarint(out, base);
@@ -115,6 +118,16 @@ void EncodeSamplesRecord(std::string& out, std::span<const WalSample> samples) {
     PutVarint(out, static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(base)));
     PutDouble(out, s.v);
   }
+}
+
+}  // namespace
+
+void EncodeSamplesRecord(std::string& out, std::span<const WalSample> samples) {
+  EncodeFloats(out, WalRecordType::kSamples, samples);
+}
+
+void EncodeOooSamplesRecord(std::string& out, std::span<const WalSample> samples) {
+  EncodeFloats(out, WalRecordType::kOooSamples, samples);
 }
 
 void EncodeHistogramsRecord(std::string& out, std::span<const WalHistogram> histograms) {
@@ -149,7 +162,7 @@ void EncodeMetadataRecord(std::string& out, std::span<const model::MetricMetadat
 absl::StatusOr<WalRecord> DecodeWalRecord(std::string_view record) {
   if (record.empty()) return absl::DataLossError("cannot decode WAL record: empty record");
   uint8_t type = static_cast<uint8_t>(record[0]);
-  if (type < 1 || type > 5) {
+  if (type < 1 || type > 6) {
     return absl::DataLossError(fmt::format("cannot decode WAL record: unknown type {}", type));
   }
   WalRecord rec;

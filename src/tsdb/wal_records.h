@@ -10,6 +10,9 @@
 //   4 exemplars:  repeated { uvarint ref, varint t, f64 value, uvarint n, n x (string, string) }
 //   5 metadata:   repeated { string family, byte type (model::MetricType), string help,
 //                            string unit }
+//   6 ooo samples: as 2; floats accepted out of order into a time range already cut into blocks
+//                  (see Head::ApplyLateFloat). Replay applies them whatever the blocks hold,
+//                  where it skips the samples of record 2 that the blocks cover.
 //
 // Only samples the head accepted are logged, so replay re-applies every one of them.
 #pragma once
@@ -32,6 +35,7 @@ enum class WalRecordType : uint8_t {
   kHistograms = 3,
   kExemplars = 4,
   kMetadata = 5,
+  kOooSamples = 6,
 };
 
 struct WalSeries {
@@ -52,7 +56,8 @@ struct WalExemplar {
   model::Exemplar e;
 };
 
-// A decoded record: only the vector of its type is filled.
+// A decoded record: only the vector of its type is filled (`samples` for kSamples and
+// kOooSamples).
 struct WalRecord {
   WalRecordType type = WalRecordType::kSeries;
   std::vector<WalSeries> series;
@@ -65,6 +70,7 @@ struct WalRecord {
 // Encoders append one whole record to `out`.
 void EncodeSeriesRecord(std::string& out, std::span<const WalSeries> series);
 void EncodeSamplesRecord(std::string& out, std::span<const WalSample> samples);
+void EncodeOooSamplesRecord(std::string& out, std::span<const WalSample> samples);
 void EncodeHistogramsRecord(std::string& out, std::span<const WalHistogram> histograms);
 void EncodeExemplarsRecord(std::string& out, std::span<const WalExemplar> exemplars);
 void EncodeMetadataRecord(std::string& out, std::span<const model::MetricMetadata> metadata);
