@@ -94,7 +94,7 @@ absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value par
   constexpr size_t kNoGroup = static_cast<size_t>(-1);
   std::vector<size_t> group_of_id;
   absl::flat_hash_map<model::Labels, size_t, LabelsHash> count_values_groups;
-  auto group_of = [&](const model::Labels& metric, double f) -> Group& {
+  auto group_of = [&](const model::Labels& metric, double f, size_t position) -> Group& {
     if (a.op == AggregateOp::kCountValues) {
       model::LabelsBuilder b(GroupLabels(metric, a));
       b.Set(cv_label, FormatNumber(f));
@@ -102,7 +102,7 @@ absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value par
       if (inserted) groups.push_back(Group{.metric = it->first});
       return groups[it->second];
     }
-    size_t id = ids.IdOf(metric);
+    size_t id = ids.IdOf(metric, position);
     if (id >= group_of_id.size()) group_of_id.resize(ids.size(), kNoGroup);
     if (group_of_id[id] == kNoGroup) {
       group_of_id[id] = groups.size();
@@ -110,8 +110,9 @@ absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value par
     }
     return groups[group_of_id[id]];
   };
-  for (auto& s : input) {
-    Group& g = group_of(s.metric, s.f);
+  for (size_t position = 0; position < input.size(); ++position) {
+    EvalSample& s = input[position];
+    Group& g = group_of(s.metric, s.f, position);
     g.drop_name = g.drop_name || s.drop_name;
     ++g.count;
     double f = s.f;

@@ -633,8 +633,89 @@ absl::StatusOr<Value> Evaluator::EvalInfo(const Call& c, int64_t ts) {
   return out;
 }
 
+absl::StatusOr<std::optional<Value>> Evaluator::EvalRateByTable(const Call& c, int64_t ts) {
+  std::string_view name = c.func->name;
+  if (step_ <= 0 || end_ <= start_ || ts < start_ || ts > end_ || (ts - start_) % step_ != 0) {
+    return std::nullopt;
+  }
+  if (name != "rate" && name != "increase" && name != "delta") return std::nullopt;
+  auto [it, inserted] = rate_tables_.try_emplace(&c);
+  const int64_t steps = (end_ - start_) / step_ + 1;
+  const Expr& arg = Unparen(*c.args[0]);
+  if (inserted) {
+    if (arg.kind() != NodeKind::kMatrixSelector) return std::nullopt;
+    const auto& ms = arg.As<MatrixSelector>();
+    const auto& vs = ms.selector();
+    if (ms.range_expr != nullptr || vs.offset.expr != nullptr || vs.at.kind != AtKind::kNone ||
+        vs.range_modifier != RangeModifier::kNone) {
+      return std::nullopt;
+    }
+    const int64_t range = DurationMs(ms.range);
+    const int64_t offset = DurationMs(vs.offset.offset);
+    ORIEL_ASSIGN_OR_RETURN(auto* series, Load(vs, start_ - offset - range, end_ - offset));
+    // A table costs 9 bytes per step and series: past this, step-by-step evaluation is kept.
+    constexpr int64_t kMaxCells = int64_t{8} << 20;
+    if (steps * static_cast<int64_t>(series->size()) > kMaxCells) return std::nullopt;
+    auto table = std::make_unique<RateTable>();
+    const size_t n = series->size();
+    table->values.assign(static_cast<size_t>(steps) * n, 0);
+    table->present.assign(static_cast<size_t>(steps) * n, 0);
+    table->points.assign(static_cast<size_t>(steps), 0);
+    table->metrics.reserve(n);
+    const bool counter = name != "delta";
+    const bool rate = name == "rate";
+    for (size_t i = 0; i < n; ++i) {
+      if (i % 4096 == 0) ORIEL_RETURN_IF_ERROR(CheckDeadline());
+      const Loaded& s = (*series)[i];
+      table->metrics.push_back(s.metric);
+      std::span<const FloatPoint> floats = s.floats();
+      size_t lo = 0, hi = 0;
+      for (int64_t j = 0; j < steps; ++j) {
+        const int64_t ref = start_ + j * step_ - offset;
+        // The window (ref - range, ref], both edges only moving forward.
+        while (lo < floats.size() && floats[lo].t <= ref - range) ++lo;
+        if (hi < lo) hi = lo;
+        while (hi < floats.size() && floats[hi].t <= ref) ++hi;
+        table->points[static_cast<size_t>(j)] += static_cast<int64_t>(hi - lo);
+        double r;
+        if (ExtrapolatedRate(floats.subspan(lo, hi - lo), ref - range, ref, counter, rate, &r)) {
+          const size_t cell = static_cast<size_t>(j) * n + i;
+          table->values[cell] = r;
+          table->present[cell] = 1;
+        }
+      }
+    }
+    it->second = std::move(table);
+  }
+  const RateTable* table = it->second.get();
+  if (table == nullptr) return std::nullopt;
+  const size_t j = static_cast<size_t>((ts - start_) / step_);
+  ORIEL_RETURN_IF_ERROR(CountSamples(table->points[j]));
+  const size_t n = table->metrics.size();
+  Value out;
+  out.type = ValueType::kVector;
+  const double* row = table->values.data() + j * n;
+  const uint8_t* present = table->present.data() + j * n;
+  for (size_t i = 0; i < n; ++i) {
+    if (present[i]) out.vec.push_back({table->metrics[i], row[i], ts, true});
+  }
+  if (table->points[j] > 0 && name != "delta") {
+    std::string_view metric = arg.As<MatrixSelector>().selector().name;
+    if (!metric.empty() && !metric.ends_with("_total") && !metric.ends_with("_sum") &&
+        !metric.ends_with("_count") && !metric.ends_with("_bucket")) {
+      Info(fmt::format("PromQL info: metric might not be a counter, name does not end in "
+                       "_total/_sum/_count/_bucket: \"{}\"",
+                       metric),
+           &c.args[0]->pos);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Value> Evaluator::EvalCall(const Call& c, int64_t ts) {
   if (c.func->name == "info") return EvalInfo(c, ts);
+  ORIEL_ASSIGN_OR_RETURN(std::optional<Value> tabled, EvalRateByTable(c, ts));
+  if (tabled) return *std::move(tabled);
   ORIEL_RETURN_IF_ERROR(ValidateRangeModifier(c));
   std::vector<Value> args;
   args.reserve(c.args.size());

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -145,6 +146,19 @@ class Evaluator {
   [[nodiscard]] absl::StatusOr<Value> EvalCall(const Call& c, int64_t ts);
   [[nodiscard]] absl::StatusOr<Value> EvalInfo(const Call& c, int64_t ts);
 
+  // rate/increase/delta of a plain range selector over a range query, computed for every step
+  // series by series in one pass (each series' samples are walked once, and each step then reads
+  // one contiguous row) instead of step by step across all series, which is bound by cache
+  // misses. nullopt when `c` is not such a call, `ts` is not a step of the query, or the table
+  // would be too large; the caller then evaluates the step the usual way.
+  struct RateTable {
+    std::vector<model::Labels> metrics;  // by series
+    std::vector<double> values;          // steps x series
+    std::vector<uint8_t> present;        // steps x series
+    std::vector<int64_t> points;         // by step: samples in the windows (max_samples)
+  };
+  [[nodiscard]] absl::StatusOr<std::optional<Value>> EvalRateByTable(const Call& c, int64_t ts);
+
   tsdb::MetricsReader& reader_;
   const EngineOptions& options_;
   int64_t start_;
@@ -158,12 +172,19 @@ class Evaluator {
   // info()'s selection of info series, built once per call site.
   absl::flat_hash_map<const Call*, std::unique_ptr<VectorSelector>> info_selectors_;
   absl::flat_hash_map<const AggregateExpr*, std::unique_ptr<GroupIndex>> group_indexes_;
+  // By call site; null when the call does not qualify (decided once).
+  absl::flat_hash_map<const Call*, std::unique_ptr<RateTable>> rate_tables_;
 };
 
 // Binary operator helpers (binary.cc).
 [[nodiscard]] absl::StatusOr<double> ScalarBinop(BinaryOp op, double lhs, double rhs);
 // Applies an arithmetic or comparison op; `keep` is false when a comparison filters out the pair.
 double ArithOrCompare(BinaryOp op, double lhs, double rhs, bool return_bool, bool* keep);
+
+// Rate, increase and delta of the samples of one window (range_start, range_end], with
+// Prometheus' extrapolation to the window edges; false when there are fewer than two samples.
+bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int64_t range_end,
+                      bool is_counter, bool is_rate, double* out);
 
 // Function dispatch (functions.cc). `args` are the evaluated arguments.
 [[nodiscard]] absl::StatusOr<Value> CallFunction(Evaluator& ev, const Call& call,

@@ -58,37 +58,6 @@ model::Labels AbsentLabels(const Expr& arg) {
   return b.Build();
 }
 
-// Rate, increase and delta with Prometheus' extrapolation to the window edges.
-bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int64_t range_end,
-                      bool is_counter, bool is_rate, double* out) {
-  if (pts.size() < 2) return false;
-  const auto& first = pts.front();
-  const auto& last = pts.back();
-  double result = last.f - first.f;
-  if (is_counter) {
-    double prev = first.f;
-    for (size_t i = 1; i < pts.size(); ++i) {
-      if (pts[i].f < prev) result += prev;
-      prev = pts[i].f;
-    }
-  }
-  double to_start = static_cast<double>(first.t - range_start) / 1000;
-  double to_end = static_cast<double>(range_end - last.t) / 1000;
-  double sampled = static_cast<double>(last.t - first.t) / 1000;
-  double avg = sampled / static_cast<double>(pts.size() - 1);
-  double threshold = avg * 1.1;
-  if (to_start >= threshold) to_start = avg / 2;
-  if (is_counter && result > 0 && first.f >= 0) {
-    double to_zero = sampled * (first.f / result);
-    if (to_zero < to_start) to_start = to_zero;
-  }
-  if (to_end >= threshold) to_end = avg / 2;
-  double factor = (sampled + to_start + to_end) / sampled;
-  if (is_rate) factor /= static_cast<double>(range_end - range_start) / 1000;
-  *out = result * factor;
-  return true;
-}
-
 void LinearRegression(std::span<const FloatPoint> pts, int64_t intercept_time, double* slope,
                       double* intercept) {
   double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
@@ -658,6 +627,36 @@ absl::StatusOr<Value> DateFunction(std::string_view name, std::vector<Value>& ar
 }
 
 }  // namespace
+
+bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int64_t range_end,
+                      bool is_counter, bool is_rate, double* out) {
+  if (pts.size() < 2) return false;
+  const auto& first = pts.front();
+  const auto& last = pts.back();
+  double result = last.f - first.f;
+  if (is_counter) {
+    double prev = first.f;
+    for (size_t i = 1; i < pts.size(); ++i) {
+      if (pts[i].f < prev) result += prev;
+      prev = pts[i].f;
+    }
+  }
+  double to_start = static_cast<double>(first.t - range_start) / 1000;
+  double to_end = static_cast<double>(range_end - last.t) / 1000;
+  double sampled = static_cast<double>(last.t - first.t) / 1000;
+  double avg = sampled / static_cast<double>(pts.size() - 1);
+  double threshold = avg * 1.1;
+  if (to_start >= threshold) to_start = avg / 2;
+  if (is_counter && result > 0 && first.f >= 0) {
+    double to_zero = sampled * (first.f / result);
+    if (to_zero < to_start) to_start = to_zero;
+  }
+  if (to_end >= threshold) to_end = avg / 2;
+  double factor = (sampled + to_start + to_end) / sampled;
+  if (is_rate) factor /= static_cast<double>(range_end - range_start) / 1000;
+  *out = result * factor;
+  return true;
+}
 
 absl::StatusOr<Value> CallFunction(Evaluator& ev, const Call& call, std::vector<Value>& args,
                                    int64_t ts) {

@@ -22,4 +22,14 @@ size_t GroupIndex::IdOf(const model::Labels& metric) {
   return it->second;
 }
 
+size_t GroupIndex::IdOf(const model::Labels& metric, size_t position) {
+  if (position < by_position_.size() && &by_position_[position].first.items() == &metric.items()) {
+    return by_position_[position].second;
+  }
+  const size_t id = IdOf(metric);
+  if (position >= by_position_.size()) by_position_.resize(position + 1);
+  by_position_[position] = {metric, id};
+  return id;
+}
+
 }  // namespace oriel::promql

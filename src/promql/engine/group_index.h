@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -22,6 +23,9 @@ class GroupIndex {
 
   // The id of the group `metric` falls into: dense, stable for the query.
   size_t IdOf(const model::Labels& metric);
+  // The same for the input series at `position` of a step: a range query hands the same series
+  // in the same order at every step, so this compares one pointer before any lookup.
+  size_t IdOf(const model::Labels& metric, size_t position);
   // The labels of group `id`.
   const model::Labels& Labels(size_t id) const { return groups_[id]; }
   size_t size() const { return groups_.size(); }
@@ -35,6 +39,9 @@ class GroupIndex {
   LabelsMemo<size_t> memo_;
   absl::flat_hash_map<model::Labels, size_t, Hash> ids_;
   std::vector<model::Labels> groups_;
+  // The label set (kept alive, so that its identity is not reused) and group id seen last at
+  // each input position.
+  std::vector<std::pair<model::Labels, size_t>> by_position_;
 };
 
 }  // namespace oriel::promql
