@@ -135,47 +135,24 @@ void Evaluator::PrepareWalk(const Expr& e, int64_t mint, int64_t maxt) {
       int64_t lo, hi;
       span(vs.at, vs.offset, lookback_, &lo, &hi);
       if (vs.range_modifier == RangeModifier::kSmoothed) hi += lookback_;
-      auto& sel = selections_[&vs];
-      if (!sel.loaded && sel.mint == 0 && sel.maxt == 0) {
-        sel.mint = lo;
-        sel.maxt = hi;
-      } else {
-        sel.mint = std::min(sel.mint, lo);
-        sel.maxt = std::max(sel.maxt, hi);
-      }
+      WidenSelection(vs, lo, hi);
       return;
     }
     case NodeKind::kMatrixSelector: {
       const auto& ms = e.As<MatrixSelector>();
       const auto& vs = ms.selector();
-      int64_t range = DurationMs(ms.range);
-      if (ms.range_expr != nullptr) {
-        auto r =
-            ms.range_expr->Evaluate(absl::Milliseconds(step_), absl::Milliseconds(end_ - start_));
-        if (r.ok()) range = DurationMs(SecondsToDuration(*r));
-      }
+      // A range expression that fails here fails again, with its error, at evaluation.
+      int64_t range = RangeMs(ms.range, ms.range_expr.get()).value_or(DurationMs(ms.range));
       int64_t lo, hi;
       bool edges = vs.range_modifier != RangeModifier::kNone;
       span(vs.at, vs.offset, range + (edges ? lookback_ : 0), &lo, &hi);
       if (vs.range_modifier == RangeModifier::kSmoothed) hi += lookback_;
-      auto& sel = selections_[&vs];
-      if (sel.mint == 0 && sel.maxt == 0) {
-        sel.mint = lo;
-        sel.maxt = hi;
-      } else {
-        sel.mint = std::min(sel.mint, lo);
-        sel.maxt = std::max(sel.maxt, hi);
-      }
+      WidenSelection(vs, lo, hi);
       return;
     }
     case NodeKind::kSubquery: {
       const auto& sq = e.As<SubqueryExpr>();
-      int64_t range = DurationMs(sq.range);
-      if (sq.range_expr != nullptr) {
-        auto r =
-            sq.range_expr->Evaluate(absl::Milliseconds(step_), absl::Milliseconds(end_ - start_));
-        if (r.ok()) range = DurationMs(SecondsToDuration(*r));
-      }
+      int64_t range = RangeMs(sq.range, sq.range_expr.get()).value_or(DurationMs(sq.range));
       int64_t lo, hi;
       span(sq.at, sq.offset, range, &lo, &hi);
       PrepareWalk(*sq.expr, lo, hi);
@@ -201,6 +178,24 @@ void Evaluator::PrepareWalk(const Expr& e, int64_t mint, int64_t maxt) {
     default:
       return;
   }
+}
+
+void Evaluator::WidenSelection(const VectorSelector& vs, int64_t mint, int64_t maxt) {
+  auto& sel = selections_[&vs];
+  if (!sel.loaded && sel.mint == 0 && sel.maxt == 0) {
+    sel.mint = mint;
+    sel.maxt = maxt;
+  } else {
+    sel.mint = std::min(sel.mint, mint);
+    sel.maxt = std::max(sel.maxt, maxt);
+  }
+}
+
+absl::StatusOr<int64_t> Evaluator::RangeMs(absl::Duration range, const DurationExpr* expr) const {
+  if (expr == nullptr) return DurationMs(range);
+  ORIEL_ASSIGN_OR_RETURN(
+      double r, expr->Evaluate(absl::Milliseconds(step_), absl::Milliseconds(end_ - start_)));
+  return DurationMs(SecondsToDuration(r));
 }
 
 GroupIndex& Evaluator::Groups(const AggregateExpr& a) {
@@ -304,12 +299,7 @@ absl::StatusOr<Value> Evaluator::EvalVectorSelector(const VectorSelector& vs, in
 absl::StatusOr<Value> Evaluator::EvalMatrixSelector(const MatrixSelector& ms, int64_t ts) {
   const auto& vs = ms.selector();
   ORIEL_ASSIGN_OR_RETURN(int64_t offset, OffsetMs(vs.offset, step_, end_ - start_));
-  int64_t range = DurationMs(ms.range);
-  if (ms.range_expr != nullptr) {
-    ORIEL_ASSIGN_OR_RETURN(double r, ms.range_expr->Evaluate(absl::Milliseconds(step_),
-                                                             absl::Milliseconds(end_ - start_)));
-    range = DurationMs(SecondsToDuration(r));
-  }
+  ORIEL_ASSIGN_OR_RETURN(int64_t range, RangeMs(ms.range, ms.range_expr.get()));
   int64_t ref = AtTime(vs.at, ts) - offset;
   // anchored/smoothed (experimental) also read the samples around the window's edges.
   bool anchored = vs.range_modifier == RangeModifier::kAnchored;
@@ -394,18 +384,8 @@ absl::StatusOr<Value> Evaluator::EvalMatrixSelector(const MatrixSelector& ms, in
 
 absl::StatusOr<Value> Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts) {
   ORIEL_ASSIGN_OR_RETURN(int64_t offset, OffsetMs(sq.offset, step_, end_ - start_));
-  int64_t range = DurationMs(sq.range);
-  if (sq.range_expr != nullptr) {
-    ORIEL_ASSIGN_OR_RETURN(double r, sq.range_expr->Evaluate(absl::Milliseconds(step_),
-                                                             absl::Milliseconds(end_ - start_)));
-    range = DurationMs(SecondsToDuration(r));
-  }
-  int64_t step = DurationMs(sq.step);
-  if (sq.step_expr != nullptr) {
-    ORIEL_ASSIGN_OR_RETURN(double s, sq.step_expr->Evaluate(absl::Milliseconds(step_),
-                                                            absl::Milliseconds(end_ - start_)));
-    step = DurationMs(SecondsToDuration(s));
-  }
+  ORIEL_ASSIGN_OR_RETURN(int64_t range, RangeMs(sq.range, sq.range_expr.get()));
+  ORIEL_ASSIGN_OR_RETURN(int64_t step, RangeMs(sq.step, sq.step_expr.get()));
   if (step <= 0) step = options_.default_subquery_step_ms;
   int64_t ref = AtTime(sq.at, ts) - offset;
   int64_t first = step * ((ref - range) / step);

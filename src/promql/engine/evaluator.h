@@ -133,6 +133,11 @@ class Evaluator {
   };
 
   void PrepareWalk(const Expr& e, int64_t mint, int64_t maxt);
+  // Widens what Load reads for `vs` to include [mint, maxt].
+  void WidenSelection(const VectorSelector& vs, int64_t mint, int64_t maxt);
+  // A range or step in ms: `range` as written, or `expr` (a duration expression) evaluated.
+  [[nodiscard]] absl::StatusOr<int64_t> RangeMs(absl::Duration range,
+                                                const DurationExpr* expr) const;
   int64_t AtTime(const AtModifier& at, int64_t ts) const;
   [[nodiscard]] absl::StatusOr<std::vector<Loaded>*> Load(const VectorSelector& vs, int64_t mint,
                                                           int64_t maxt);
