@@ -2,27 +2,60 @@
 
 namespace oriel {
 
-void AppendJsonString(std::string& out, std::string_view s) {
+namespace {
+
+void AppendEscaped(std::string& out, std::string_view s, bool go) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || (go && (c == '<' || c == '>' || c == '&'))) {
           out += "\\u00";
           out.push_back(kHex[c >> 4]);
           out.push_back(kHex[c & 0xf]);
+        } else if (go && c == 0xe2 && i + 2 < s.size() &&
+                   static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                   (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
+                    static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
+          // U+2028 and U+2029, which Go escapes for JavaScript's sake.
+          out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
+          i += 2;
         } else {
           out.push_back(static_cast<char>(c));
         }
     }
   }
   out.push_back('"');
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) { AppendEscaped(out, s, false); }
+
+void AppendGoJsonString(std::string& out, std::string_view s) { AppendEscaped(out, s, true); }
+
+std::string GoJsonString(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendGoJsonString(out, s);
+  return out;
 }
 
 std::string JsonString(std::string_view s) {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "ingest/otlp/otlp_json.h"
 #include "ingest/otlp/prometheus_naming.h"
@@ -75,38 +76,6 @@ std::string FormatFloatEs6(double v) {
   return std::string(buf, r.ptr);
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        // Go's encoder also escapes <, > and & for HTML safety.
-        if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 void AppendJsonValue(std::string& out, const common::AnyValue& v);
 
 // pdata's Value.AsString: strings as they are, other scalars in Go's notation, arrays and maps
@@ -142,7 +111,7 @@ void AppendJsonValue(std::string& out, const common::AnyValue& v) {
   switch (v.value_case()) {
     case common::AnyValue::kStringValue:
     case common::AnyValue::kBytesValue:
-      AppendJsonString(out, AttributeString(v));
+      AppendGoJsonString(out, AttributeString(v));
       return;
     case common::AnyValue::kBoolValue:
     case common::AnyValue::kIntValue:
@@ -168,7 +137,7 @@ void AppendJsonValue(std::string& out, const common::AnyValue& v) {
       for (const auto& [k, value] : sorted) {
         if (!first) out.push_back(',');
         first = false;
-        AppendJsonString(out, k);
+        AppendGoJsonString(out, k);
         out.push_back(':');
         AppendJsonValue(out, *value);
       }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/json.h"
 #include "fmt/format.h"
 #include "ingest/pushgateway/family_convert.h"
 
@@ -21,7 +22,7 @@ std::string JsonObject(const std::map<std::string, std::string>& fields) {
   std::string out = "{";
   for (const auto& [k, v] : fields) {
     if (out.size() > 1) out += ',';
-    out += JsonString(k);
+    out += GoJsonString(k);
     out += ':';
     out += v;
   }
@@ -30,7 +31,7 @@ std::string JsonObject(const std::map<std::string, std::string>& fields) {
 
 std::string StringMap(const std::map<std::string, std::string>& m) {
   std::map<std::string, std::string> fields;
-  for (const auto& [k, v] : m) fields[k] = JsonString(v);
+  for (const auto& [k, v] : m) fields[k] = GoJsonString(v);
   return JsonObject(fields);
 }
 
@@ -56,18 +57,18 @@ std::string RenderMetric(const pb::Metric& m, pb::MetricType type) {
       quantiles[GoFloatString(q.quantile())] = GoFloatString(q.value());
     }
     fields["quantiles"] = StringMap(quantiles);
-    fields["count"] = JsonString(std::to_string(m.summary().sample_count()));
-    fields["sum"] = JsonString(GoFloatString(m.summary().sample_sum()));
+    fields["count"] = GoJsonString(std::to_string(m.summary().sample_count()));
+    fields["sum"] = GoJsonString(GoFloatString(m.summary().sample_sum()));
   } else if (type == pb::HISTOGRAM || type == pb::GAUGE_HISTOGRAM) {
     std::map<std::string, std::string> buckets;
     for (const auto& b : m.histogram().bucket()) {
       buckets[GoFloatString(b.upper_bound())] = std::to_string(b.cumulative_count());
     }
     fields["buckets"] = StringMap(buckets);
-    fields["count"] = JsonString(std::to_string(m.histogram().sample_count()));
-    fields["sum"] = JsonString(GoFloatString(m.histogram().sample_sum()));
+    fields["count"] = GoJsonString(std::to_string(m.histogram().sample_count()));
+    fields["sum"] = GoJsonString(GoFloatString(m.histogram().sample_sum()));
   } else {
-    fields["value"] = JsonString(GoFloatString(MetricValue(m)));
+    fields["value"] = GoJsonString(GoFloatString(MetricValue(m)));
   }
   return JsonObject(fields);
 }
@@ -76,8 +77,8 @@ std::string RenderMetric(const pb::Metric& m, pb::MetricType type) {
 std::string RenderFamily(absl::Time time_stamp, pb::MetricType type, std::string_view help,
                          const std::vector<std::string>& metrics) {
   std::string out = fmt::format("{{\"time_stamp\":{},\"type\":{}",
-                                JsonString(TimeString(time_stamp)), JsonString(TypeName(type)));
-  if (!help.empty()) out += fmt::format(",\"help\":{}", JsonString(help));
+                                GoJsonString(TimeString(time_stamp)), GoJsonString(TypeName(type)));
+  if (!help.empty()) out += fmt::format(",\"help\":{}", GoJsonString(help));
   out += ",\"metrics\":[";
   for (size_t i = 0; i < metrics.size(); ++i) {
     if (i > 0) out += ',';
@@ -91,7 +92,7 @@ std::string RenderGauge(const GroupingKey& key, absl::Time changed, std::string_
   std::map<std::string, std::string> labels(key.begin(), key.end());
   labels.try_emplace("instance", "");
   std::map<std::string, std::string> metric = {{"labels", StringMap(labels)},
-                                               {"value", JsonString(GoFloatString(value))}};
+                                               {"value", GoJsonString(GoFloatString(value))}};
   return RenderFamily(changed, pb::GAUGE, help, {JsonObject(metric)});
 }
 
@@ -112,48 +113,6 @@ std::string GoFloatString(double v) {
   }
   auto fixed = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
   return std::string(buf, fixed.ptr);
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<':
-      case '>':
-      case '&':
-        out += fmt::format("\\u{:04x}", c);
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else if (c == 0xe2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                   (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
-                    static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
-          // U+2028 and U+2029, which Go escapes for JavaScript's sake.
-          out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
-          i += 2;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
 }
 
 std::string RenderMetricsJson(const PushGroups& groups) {
@@ -189,7 +148,7 @@ std::string RenderStatusJson(const std::map<std::string, std::string>& build_inf
   std::map<std::string, std::string> data = {
       {"build_information", StringMap(build_information)},
       {"flags", StringMap(flags)},
-      {"start_time", JsonString(TimeString(start_time))},
+      {"start_time", GoJsonString(TimeString(start_time))},
   };
   return fmt::format("{{\"status\":\"success\",\"data\":{}}}", JsonObject(data));
 }

@@ -29,7 +29,4 @@ std::string RenderStatusJson(const std::map<std::string, std::string>& build_inf
 // "0.5", "+Inf", "NaN".
 std::string GoFloatString(double v);
 
-// Go's encoding/json string encoding, including its escaping of <, > and &.
-std::string JsonString(std::string_view s);
-
 }  // namespace oriel::ingest
