@@ -365,6 +365,11 @@ class MetricsTranslator::Run {
                             m.name(), why));
   }
 
+  // The series of number point `p` of `m` and its value (a stale marker when flagged so), or
+  // null when the point is rejected (counted, with the reason).
+  model::SeriesData* NumberPointSeries(const ResourceInfo& res, const ScopeInfo& scope,
+                                       const metrics::Metric& m, const std::string& name,
+                                       const metrics::NumberDataPoint& p, double* value);
   void Gauge(const ResourceInfo& res, const ScopeInfo& scope, const metrics::Metric& m,
              const std::string& name);
   void Sum(const ResourceInfo& res, const ScopeInfo& scope, const metrics::Metric& m,
@@ -583,21 +588,30 @@ std::optional<double> NumberValue(const metrics::NumberDataPoint& p) {
 
 }  // namespace
 
+model::SeriesData* MetricsTranslator::Run::NumberPointSeries(
+    const ResourceInfo& res, const ScopeInfo& scope, const metrics::Metric& m,
+    const std::string& name, const metrics::NumberDataPoint& p, double* value) {
+  auto base = BaseLabels(res, scope, p.attributes());
+  if (!base.ok()) {
+    Reject(m, 1, Message(base.status()));
+    return nullptr;
+  }
+  std::optional<double> number = NumberValue(p);
+  if (!number && !IsStale(p.flags())) {
+    Reject(m, 1, "the data point has no value");
+    return nullptr;
+  }
+  *value = IsStale(p.flags()) ? model::StaleNaN() : *number;
+  return &Series(*base, name);
+}
+
 void MetricsTranslator::Run::Gauge(const ResourceInfo& res, const ScopeInfo& scope,
                                    const metrics::Metric& m, const std::string& name) {
   for (const auto& p : m.gauge().data_points()) {
-    auto base = BaseLabels(res, scope, p.attributes());
-    if (!base.ok()) {
-      Reject(m, 1, Message(base.status()));
-      continue;
-    }
-    std::optional<double> value = NumberValue(p);
-    if (!value && !IsStale(p.flags())) {
-      Reject(m, 1, "the data point has no value");
-      continue;
-    }
-    double v = IsStale(p.flags()) ? model::StaleNaN() : *value;
-    Series(*base, name).samples.push_back({NanosToMillis(p.time_unix_nano()), v});
+    double v;
+    model::SeriesData* series = NumberPointSeries(res, scope, m, name, p, &v);
+    if (series == nullptr) continue;
+    series->samples.push_back({NanosToMillis(p.time_unix_nano()), v});
     ++accepted_;
   }
 }
@@ -606,29 +620,17 @@ void MetricsTranslator::Run::Sum(const ResourceInfo& res, const ScopeInfo& scope
                                  const metrics::Metric& m, const std::string& name) {
   bool delta = m.sum().aggregation_temporality() == metrics::AGGREGATION_TEMPORALITY_DELTA;
   for (const auto& p : m.sum().data_points()) {
-    auto base = BaseLabels(res, scope, p.attributes());
-    if (!base.ok()) {
-      Reject(m, 1, Message(base.status()));
-      continue;
-    }
-    std::optional<double> value = NumberValue(p);
-    if (!value && !IsStale(p.flags())) {
-      Reject(m, 1, "the data point has no value");
-      continue;
-    }
-    model::SeriesData& series = Series(*base, name);
     double v;
-    if (IsStale(p.flags())) {
-      v = model::StaleNaN();
-    } else if (delta) {
-      auto total = delta_.AddSum(series.labels, p.time_unix_nano(), *value);
+    model::SeriesData* found = NumberPointSeries(res, scope, m, name, p, &v);
+    if (found == nullptr) continue;
+    model::SeriesData& series = *found;
+    if (delta && !IsStale(p.flags())) {
+      auto total = delta_.AddSum(series.labels, p.time_unix_nano(), v);
       if (!total.ok()) {
         Reject(m, 1, Message(total.status()));
         continue;
       }
       v = *total;
-    } else {
-      v = *value;
     }
     series.samples.push_back({NanosToMillis(p.time_unix_nano()), v});
     for (auto& e : ToExemplars(p.exemplars())) series.exemplars.push_back(std::move(e));
