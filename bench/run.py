@@ -321,6 +321,8 @@ class Scenario:
 def run_loadgen(loadgen, system, scenario, timeout, extra_args=()):
     if scenario.needs == "remote_write":
         args = ["--target", system.base_url(), "--remote-write-path", system.remote_write_path()]
+    elif scenario.needs == "otlp-grpc":
+        args = ["--otlp-protocol", "grpc", "--otlp-grpc-target", f"127.0.0.1:{system.grpc_port}"]
     else:  # OTLP/HTTP and Loki push are served where Oriel serves OTLP
         args = ["--target", system.otlp_base()]
     cmd = ([loadgen] + args + scenario.loadgen_args + list(extra_args) +
@@ -377,6 +379,8 @@ def measure(system, scenario, loadgen, keep, timeout):
         # An empty request tells "not supported" from "slow" before the full run, without
         # writing samples that the run would then collide with.
         status, body = probe(system.base_url() + path, scenario.needs)
+        if scenario.needs == "otlp-grpc" and not getattr(system, "grpc_port", 0):
+            status = 404
         if status in (404, 405, 501):
             result["status"] = f"not supported yet (HTTP {status} on {path})"
             return result
@@ -829,6 +833,11 @@ def scenarios(args):
                             "otlp", False)
     trace_ingest.trace_lookups, trace_ingest.trace_searches = 200, 50
     out.append(trace_ingest)
+    out.append(Scenario("otlp-traces-grpc", f"Trace ingest: OTLP/gRPC, {traces:,} traces (5-50 "
+                        "spans, 8 services)", "spans",
+                        ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
+                         "--trace-batch", "20", "--duration", "600"] + common,
+                        "otlp-grpc", False))
     out.append(Scenario("otlp-logs", f"Log ingest: OTLP/HTTP protobuf, logs of {traces:,} "
                         "traces", "records",
                         ["--signals", "logs", "--traces", str(traces), "--trace-rate", "0",
