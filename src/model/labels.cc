@@ -68,18 +68,21 @@ std::string_view Labels::Get(std::string_view name) const {
 bool Labels::Has(std::string_view name) const { return !Get(name).empty(); }
 
 uint64_t Labels::Hash() const {
-  // Names and values separated by a byte that cannot occur in UTF-8 text.
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
+  // Names and values separated by a byte that cannot occur in UTF-8 text. One-shot XXH3 over
+  // the concatenation gives the same value as streaming it, without allocating a hash state
+  // per call (this runs for every series of every write).
   static constexpr char kSep = '\xff';
+  thread_local std::string buf;
+  buf.clear();
   for (const Label& l : items()) {
-    XXH3_64bits_update(state, l.name.data(), l.name.size());
-    XXH3_64bits_update(state, &kSep, 1);
-    XXH3_64bits_update(state, l.value.data(), l.value.size());
-    XXH3_64bits_update(state, &kSep, 1);
+    buf.append(l.name);
+    buf.push_back(kSep);
+    buf.append(l.value);
+    buf.push_back(kSep);
   }
-  uint64_t h = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
+  uint64_t h = XXH3_64bits(buf.data(), buf.size());
+  // A rare huge label set must not pin its buffer for the thread's lifetime.
+  if (buf.capacity() > 64 * 1024) std::string().swap(buf);
   return h;
 }
 

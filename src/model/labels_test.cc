@@ -1,6 +1,7 @@
 #include "model/labels.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <limits>
 
@@ -27,6 +28,20 @@ TEST(LabelsTest, HashIsStableAndDistinguishesBoundaries) {
   Labels b = Labels::FromUnsorted({{"ab", "c"}});
   EXPECT_NE(a.Hash(), b.Hash());
   EXPECT_EQ(a.Hash(), Labels::FromUnsorted({{"a", "bc"}}).Hash());
+}
+
+TEST(LabelsTest, HashIsXxh3OfNamesAndValuesEachEndedByFf) {
+  // The value must not change across versions (hashes may be kept beside data).
+  Labels l = Labels::FromUnsorted({{"__name__", "up"}, {"job", "a"}});
+  const std::string bytes = std::string("__name__\xffup\xffjob\xff") + "a\xff";
+  EXPECT_EQ(l.Hash(), XXH3_64bits(bytes.data(), bytes.size()));
+  // A long label set (past any small-buffer size) hashes the same way.
+  std::string long_value(100000, 'x');
+  Labels big = Labels::FromUnsorted({{"a", long_value}});
+  const std::string big_bytes = "a\xff" + long_value + "\xff";
+  EXPECT_EQ(big.Hash(), XXH3_64bits(big_bytes.data(), big_bytes.size()));
+  EXPECT_EQ(l.Hash(), XXH3_64bits(bytes.data(), bytes.size()));  // after the buffer was freed
+  EXPECT_EQ(Labels().Hash(), XXH3_64bits("", 0));
 }
 
 TEST(LabelsTest, BuilderEditsOnTopOfBase) {

@@ -1,5 +1,8 @@
 #include "tsdb/bit_stream.h"
 
+#include <bit>
+#include <cstring>
+
 namespace oriel::tsdb {
 
 void BitWriter::WriteBit(bool bit) {
@@ -40,29 +43,31 @@ void BitWriter::WriteVarint(int64_t v) {
   WriteUvarint((u << 1) ^ static_cast<uint64_t>(v >> 63));
 }
 
-bool BitReader::ReadBit(bool* bit) {
-  if (bit_pos_ >= data_.size() * 8) return false;
-  uint8_t byte = static_cast<uint8_t>(data_[bit_pos_ / 8]);
-  *bit = (byte >> (7 - bit_pos_ % 8)) & 1;
-  ++bit_pos_;
-  return true;
-}
-
 bool BitReader::ReadBits(int nbits, uint64_t* v) {
   if (data_.size() * 8 - bit_pos_ < static_cast<size_t>(nbits)) return false;
+  if (nbits == 0) {
+    *v = 0;
+    return true;
+  }
+  size_t byte = bit_pos_ / 8;
+  int in_byte = static_cast<int>(bit_pos_ % 8);
+  if (nbits <= 56 && byte + 8 <= data_.size()) {
+    // One big-endian 64-bit load holds the field (at most 7 + 56 bits).
+    uint64_t w;
+    std::memcpy(&w, data_.data() + byte, 8);
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    *v = (w << in_byte) >> (64 - nbits);
+    bit_pos_ += static_cast<size_t>(nbits);
+    return true;
+  }
   uint64_t r = 0;
   while (nbits > 0) {
-    size_t in_byte = bit_pos_ % 8;
-    uint8_t byte = static_cast<uint8_t>(data_[bit_pos_ / 8]);
-    if (in_byte == 0 && nbits >= 8) {
-      r = (r << 8) | byte;
-      bit_pos_ += 8;
-      nbits -= 8;
-    } else {
-      r = (r << 1) | ((byte >> (7 - in_byte)) & 1);
-      ++bit_pos_;
-      --nbits;
-    }
+    int avail = 8 - static_cast<int>(bit_pos_ % 8);
+    int take = nbits < avail ? nbits : avail;
+    auto b = static_cast<uint8_t>(data_[bit_pos_ / 8]);
+    r = (r << take) | ((b >> (avail - take)) & ((1u << take) - 1));
+    bit_pos_ += static_cast<size_t>(take);
+    nbits -= take;
   }
   *v = r;
   return true;

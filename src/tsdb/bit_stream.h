@@ -28,7 +28,14 @@ class BitReader {
  public:
   explicit BitReader(std::string_view data) : data_(data) {}
 
-  [[nodiscard]] bool ReadBit(bool* bit);
+  // Inline: the XOR decoder reads a few single bits per sample.
+  [[nodiscard]] bool ReadBit(bool* bit) {
+    if (bit_pos_ >= data_.size() * 8) return false;
+    auto byte = static_cast<uint8_t>(data_[bit_pos_ / 8]);
+    *bit = (byte >> (7 - bit_pos_ % 8)) & 1;
+    ++bit_pos_;
+    return true;
+  }
   [[nodiscard]] bool ReadBits(int nbits, uint64_t* v);  // REQUIRES: 0 <= nbits <= 64
   [[nodiscard]] bool ReadUvarint(uint64_t* v);
   [[nodiscard]] bool ReadVarint(int64_t* v);

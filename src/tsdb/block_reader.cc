@@ -17,7 +17,9 @@
 #include "storage/crc32c.h"
 #include "tsdb/delta_chunk.h"
 #include "tsdb/encoding.h"
+#include "tsdb/histogram_chunk.h"
 #include "tsdb/series_iterator.h"
+#include "tsdb/xor_chunk.h"
 #include "tsdb/zstd_codec.h"
 
 namespace oriel::tsdb {
@@ -56,6 +58,120 @@ bool ParseChunkHeader(std::string_view file, uint64_t ref, ChunkHeader* h, bool 
   return true;
 }
 
+// The first decode error of the iterators a set handed out (they may run on other threads),
+// reported by the set's status().
+class DecodeErrors {
+ public:
+  void Add(absl::Status s) {
+    std::lock_guard lock(mu_);
+    if (first_.ok()) first_ = std::move(s);
+  }
+  absl::Status Get() const {
+    std::lock_guard lock(mu_);
+    return first_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  absl::Status first_;
+};
+
+// Iterates one block series. Reads its chunks (pages, CRCs) only when first used, so that
+// readers can decode series on several threads, pages included. AppendFloats decodes the stored
+// chunks straight into its output; Next and Seek decode them into a snapshot first. A chunk that
+// cannot be read or decoded ends the samples early and goes to `errors`.
+class BlockSeriesIterator final : public SampleIterator {
+ public:
+  BlockSeriesIterator(std::shared_ptr<const BlockReader> block, uint32_t id, int64_t mint,
+                      int64_t maxt, std::shared_ptr<DecodeErrors> errors)
+      : block_(std::move(block)), id_(id), mint_(mint), maxt_(maxt), errors_(std::move(errors)) {}
+
+  ValueType Next() override { return Snapshot().Next(); }
+  ValueType Seek(int64_t t) override { return Snapshot().Seek(t); }
+  int64_t AtTime() const override { return it_->AtTime(); }
+  double AtFloat() const override { return it_->AtFloat(); }
+  const model::HistogramSample& AtHistogram() const override { return it_->AtHistogram(); }
+
+  void AppendFloats(int64_t mint, int64_t maxt, std::vector<model::Sample>* out,
+                    std::vector<int64_t>* histogram_times) override {
+    mint = std::max(mint, mint_);
+    maxt = std::min(maxt, maxt_);
+    if (mint > maxt) return;
+    std::vector<BlockReader::StoredChunk> chunks;
+    if (absl::Status s = block_->StoredChunks(id_, mint, maxt, &chunks); !s.ok()) {
+      errors_->Add(std::move(s));
+      return;
+    }
+    for (const BlockReader::StoredChunk& c : chunks) {
+      if (c.max_time < mint) continue;
+      if (c.min_time > maxt) break;
+      absl::Status s;
+      if (c.encoding == kChunkDelta) {
+        const size_t begin = out->size();
+        s = DecodeDeltaChunkInto(c.data, c.num_samples, out);
+        if (s.ok() && (c.min_time < mint || c.max_time > maxt)) Trim(begin, mint, maxt, out);
+      } else if (c.encoding == kChunkXor) {
+        s = AppendXorFloats(c.data, c.num_samples, mint, maxt, out);
+      } else if (histogram_times != nullptr) {
+        HistogramIterator it(c.data, c.num_samples);
+        while (it.Next() && it.t() <= maxt) {
+          if (it.t() >= mint) histogram_times->push_back(it.t());
+        }
+        s = it.status();
+      }
+      if (!s.ok()) {
+        errors_->Add(absl::DataLossError(fmt::format("cannot read chunk {:#x} of block {}: {}",
+                                                     c.ref, block_->dir(), s.message())));
+        return;
+      }
+    }
+  }
+
+ private:
+  // Drops the samples of out[begin:] outside [mint, maxt].
+  static void Trim(size_t begin, int64_t mint, int64_t maxt, std::vector<model::Sample>* out) {
+    auto first = out->begin() + static_cast<ptrdiff_t>(begin);
+    auto hi = std::upper_bound(first, out->end(), maxt, [](int64_t t, const model::Sample& s) {
+      return t < s.timestamp_ms;
+    });
+    out->erase(hi, out->end());
+    auto lo = std::lower_bound(first, out->end(), mint, [](const model::Sample& s, int64_t t) {
+      return s.timestamp_ms < t;
+    });
+    out->erase(first, lo);
+  }
+
+  SnapshotIterator& Snapshot() {
+    if (it_ == nullptr) {
+      auto snap = std::make_shared<SeriesSnapshot>();
+      std::vector<BlockReader::StoredChunk> chunks;
+      if (absl::Status s = block_->StoredChunks(id_, mint_, maxt_, &chunks); !s.ok()) {
+        errors_->Add(std::move(s));
+        chunks.clear();
+      }
+      for (const BlockReader::StoredChunk& c : chunks) {
+        if (absl::Status s = block_->DecodeChunk(c, &snap->chunks.emplace_back()); !s.ok()) {
+          errors_->Add(std::move(s));
+          snap->chunks.pop_back();
+          break;
+        }
+      }
+      it_ = std::make_unique<SnapshotIterator>(std::move(snap), mint_, maxt_);
+    }
+    return *it_;
+  }
+
+  std::shared_ptr<const BlockReader> block_;
+  uint32_t id_;
+  int64_t mint_;
+  int64_t maxt_;
+  std::shared_ptr<DecodeErrors> errors_;
+  std::unique_ptr<SnapshotIterator> it_;
+};
+
+// The series of a select. Decides from the index whether a series has samples in the range
+// (reading chunks only when that cannot tell); the iterators read and decode them. Errors of the
+// iterators (bad CRC, corrupt chunk) show in status() once they ran.
 class BlockSeriesSet final : public SeriesSet {
  public:
   BlockSeriesSet(std::shared_ptr<const BlockReader> block, std::vector<uint32_t> ids, int64_t mint,
@@ -63,33 +179,45 @@ class BlockSeriesSet final : public SeriesSet {
       : block_(std::move(block)), ids_(std::move(ids)), mint_(mint), maxt_(maxt) {}
 
   bool Next() override {
-    current_.reset();
-    if (!status_.ok()) return false;
+    has_current_ = false;
+    if (!status().ok()) return false;
     while (next_ < ids_.size()) {
-      absl::StatusOr<std::optional<SeriesSnapshot>> snap =
-          block_->Snapshot(ids_[next_++], mint_, maxt_);
-      if (!snap.ok()) {
-        status_ = snap.status();
-        return false;
+      current_ = ids_[next_++];
+      // A chunk that begins or ends inside the range has a sample there; only one spanning the
+      // whole range may have none in it, which takes decoding to tell.
+      bool overlaps = false, has_sample = false;
+      for (const BlockReader::ChunkMeta& c : block_->series(current_).chunks) {
+        if (c.max_time < mint_) continue;
+        if (c.min_time > maxt_) break;
+        overlaps = true;
+        if (c.min_time >= mint_ || c.max_time <= maxt_) {
+          has_sample = true;
+          break;
+        }
       }
-      if (!snap->has_value()) continue;
-      current_ = std::make_shared<const SeriesSnapshot>(std::move(**snap));
-      if (SnapshotIterator(current_, mint_, maxt_).Next() != SampleIterator::ValueType::kNone) {
+      if (overlaps && !has_sample) {
+        std::vector<model::Sample> floats;
+        std::vector<int64_t> histograms;
+        BlockSeriesIterator(block_, current_, mint_, maxt_, errors_)
+            .AppendFloats(mint_, maxt_, &floats, &histograms);
+        has_sample = !floats.empty() || !histograms.empty();
+      }
+      if (has_sample) {
+        has_current_ = true;
         return true;
       }
     }
-    current_.reset();
     return false;
   }
   const model::Labels& labels() const override {
-    ORIEL_CHECK(current_ != nullptr);
-    return current_->labels;
+    ORIEL_CHECK(has_current_);
+    return block_->series(current_).labels;
   }
   std::unique_ptr<SampleIterator> Samples() const override {
-    ORIEL_CHECK(current_ != nullptr);
-    return std::make_unique<SnapshotIterator>(current_, mint_, maxt_);
+    ORIEL_CHECK(has_current_);
+    return std::make_unique<BlockSeriesIterator>(block_, current_, mint_, maxt_, errors_);
   }
-  absl::Status status() const override { return status_; }
+  absl::Status status() const override { return errors_->Get(); }
 
  private:
   std::shared_ptr<const BlockReader> block_;
@@ -97,8 +225,9 @@ class BlockSeriesSet final : public SeriesSet {
   int64_t mint_;
   int64_t maxt_;
   size_t next_ = 0;
-  std::shared_ptr<const SeriesSnapshot> current_;
-  absl::Status status_;
+  uint32_t current_ = 0;
+  bool has_current_ = false;
+  std::shared_ptr<DecodeErrors> errors_ = std::make_shared<DecodeErrors>();
 };
 
 }  // namespace
@@ -328,12 +457,13 @@ absl::Status BlockReader::ParseIndexBody(std::string_view body, size_t base) {
   return absl::OkStatus();
 }
 
-absl::Status BlockReader::ReadChunk(const ChunkMeta& c, SeriesSnapshot::Chunk* out) const {
+absl::Status BlockReader::LocateChunk(const ChunkMeta& c, StoredChunk* out) const {
   ChunkHeader h;
-  std::shared_ptr<const std::string> page;
   if (paged_) {
-    ORIEL_ASSIGN_OR_RETURN(page, Page(c.ref >> 32));
-    if (!ParseChunkHeader(*page, c.ref & 0xffffffff, &h, /*paged=*/true)) {
+    if (out->page == nullptr) {
+      ORIEL_ASSIGN_OR_RETURN(out->page, Page(c.ref >> 32));
+    }
+    if (!ParseChunkHeader(*out->page, c.ref & 0xffffffff, &h, /*paged=*/true)) {
       return absl::DataLossError(
           fmt::format("cannot read chunk {:#x} of block {}: malformed", c.ref, dir_));
     }
@@ -349,34 +479,56 @@ absl::Status BlockReader::ReadChunk(const ChunkMeta& c, SeriesSnapshot::Chunk* o
           fmt::format("cannot read chunk at offset {} of block {}: CRC mismatch", c.ref, dir_));
     }
   }
+  out->ref = c.ref;
+  out->encoding = h.encoding;
   out->num_samples = static_cast<int>(h.num_samples);
   out->min_time = c.min_time;
   out->max_time = c.max_time;
-  out->is_float = h.encoding != kChunkHistogram;
-  if (h.encoding != kChunkDelta) {
-    out->bytes = std::string(h.data);
+  out->data = h.data;
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::DecodeChunk(const StoredChunk& c, SeriesSnapshot::Chunk* out) const {
+  out->num_samples = c.num_samples;
+  out->min_time = c.min_time;
+  out->max_time = c.max_time;
+  out->is_float = c.encoding != kChunkHistogram;
+  if (c.encoding != kChunkDelta) {
+    out->bytes = std::string(c.data);
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<model::Sample>> samples =
-      DecodeDeltaChunk(h.data, static_cast<int>(h.num_samples));
-  if (!samples.ok()) {
-    return absl::DataLossError(fmt::format("cannot read chunk {:#x} of block {}: {}", c.ref, dir_,
-                                           samples.status().message()));
+  if (absl::Status s = DecodeDeltaChunkInto(c.data, c.num_samples, &out->samples); !s.ok()) {
+    return absl::DataLossError(
+        fmt::format("cannot read chunk {:#x} of block {}: {}", c.ref, dir_, s.message()));
   }
-  out->samples = *std::move(samples);
+  return absl::OkStatus();
+}
+
+absl::Status BlockReader::StoredChunks(uint32_t id, int64_t mint, int64_t maxt,
+                                       std::vector<StoredChunk>* out) const {
+  for (const ChunkMeta& c : series_[id].chunks) {
+    if (c.max_time < mint) continue;
+    if (c.min_time > maxt) break;
+    StoredChunk& stored = out->emplace_back();
+    // A series' chunks mostly share a page: the previous one's saves a cache lookup.
+    if (paged_ && out->size() > 1 && ((*out)[out->size() - 2].ref >> 32) == (c.ref >> 32)) {
+      stored.page = (*out)[out->size() - 2].page;
+    }
+    ORIEL_RETURN_IF_ERROR(LocateChunk(c, &stored));
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<SeriesSnapshot>> BlockReader::Snapshot(uint32_t id, int64_t mint,
                                                                     int64_t maxt) const {
-  const Series& s = series_[id];
+  std::vector<StoredChunk> stored;
+  ORIEL_RETURN_IF_ERROR(StoredChunks(id, mint, maxt, &stored));
+  if (stored.empty()) return std::nullopt;
   SeriesSnapshot snap;
-  for (const ChunkMeta& c : s.chunks) {
-    if (c.max_time < mint || c.min_time > maxt) continue;
-    ORIEL_RETURN_IF_ERROR(ReadChunk(c, &snap.chunks.emplace_back()));
+  for (const StoredChunk& c : stored) {
+    ORIEL_RETURN_IF_ERROR(DecodeChunk(c, &snap.chunks.emplace_back()));
   }
-  if (snap.chunks.empty()) return std::nullopt;
-  snap.labels = s.labels;
+  snap.labels = series_[id].labels;
   return snap;
 }
 

@@ -39,7 +39,10 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
   }
 
   // Series matching `matchers` (all series if empty) with samples in [mint, maxt], in label
-  // order. A chunk whose CRC does not match stops the set with a kDataLoss status().
+  // order. The series' iterators read and decode the chunks (so that a caller may run them on
+  // several threads): a chunk whose CRC does not match or that cannot be decoded ends its
+  // series' samples and stops the set with a kDataLoss status(), which callers check after
+  // reading the samples.
   std::unique_ptr<SeriesSet> Select(int64_t mint, int64_t maxt,
                                     std::span<const model::Matcher> matchers) const;
   std::vector<std::string> LabelNames(int64_t mint, int64_t maxt,
@@ -60,6 +63,25 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
   // when none overlaps.
   [[nodiscard]] absl::StatusOr<std::optional<SeriesSnapshot>> Snapshot(uint32_t id, int64_t mint,
                                                                        int64_t maxt) const;
+
+  // A chunk as stored, CRC checked but still encoded: `data` views the mapped file (version 1,
+  // valid while the reader lives) or `page`, which the chunk keeps alive (version 2).
+  struct StoredChunk {
+    uint64_t ref = 0;
+    uint8_t encoding = 0;
+    int num_samples = 0;
+    int64_t min_time = 0;
+    int64_t max_time = 0;
+    std::string_view data;
+    std::shared_ptr<const std::string> page;
+  };
+  // Appends the stored chunks of series `id` overlapping [mint, maxt] to `out` (what bulk reads
+  // decode straight into their output); kDataLoss when a CRC or a record is bad.
+  [[nodiscard]] absl::Status StoredChunks(uint32_t id, int64_t mint, int64_t maxt,
+                                          std::vector<StoredChunk>* out) const;
+  // Decodes a stored chunk the way snapshots hold it (delta chunks as samples, the others as
+  // their bytes); kDataLoss naming the chunk when it is malformed.
+  [[nodiscard]] absl::Status DecodeChunk(const StoredChunk& c, SeriesSnapshot::Chunk* out) const;
   // Ids (== label order) of the series matching `matchers` with a chunk overlapping the range.
   std::vector<uint32_t> SeriesIds(int64_t mint, int64_t maxt,
                                   std::span<const model::Matcher> matchers) const;
@@ -75,8 +97,8 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
   [[nodiscard]] absl::Status CheckChunkRef(uint64_t ref) const;
   // The uncompressed page `n` of a version 2 chunks file (CRC checked), from a small cache.
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const std::string>> Page(size_t n) const;
-  // Copies chunk `c` into `out`, converting delta chunks to XOR (what snapshots hold).
-  [[nodiscard]] absl::Status ReadChunk(const ChunkMeta& c, SeriesSnapshot::Chunk* out) const;
+  // Locates chunk `c` (reading its page) and checks its CRC.
+  [[nodiscard]] absl::Status LocateChunk(const ChunkMeta& c, StoredChunk* out) const;
 
   std::string dir_;
   BlockMeta meta_;
@@ -91,7 +113,8 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
   };
   std::vector<PageRef> pages_;
   // Recently used uncompressed pages, most recent first: selects read series in id order, so
-  // consecutive chunks mostly share a page.
+  // consecutive chunks mostly share a page, and each page of a select is decompressed once (a
+  // reader decoding on two threads walks two page sequences, which fit too).
   static constexpr size_t kPageCacheSize = 4;
   mutable std::mutex cache_mu_;
   mutable std::vector<std::pair<size_t, std::shared_ptr<const std::string>>> page_cache_;

@@ -304,7 +304,15 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
     bool exemplar_loaded = false;
     std::optional<model::Exemplar> last_exemplar;
   };
-  absl::flat_hash_map<uint32_t, SeriesState> states;
+  // One state per distinct series. A batch usually names each series once (then the state of
+  // batch entry i is states[i], no map needed); a series named twice must share its state.
+  const bool distinct = locks.series().size() == batch.series.size();
+  std::vector<SeriesState> states(distinct ? batch.series.size() : locks.series().size());
+  absl::flat_hash_map<uint32_t, size_t> state_index;  // ref -> states index, when not distinct
+  if (!distinct) {
+    for (size_t k = 0; k < locks.series().size(); ++k) state_index[locks.series()[k]->ref] = k;
+  }
+  std::vector<bool> state_ready(states.size(), false);
   std::vector<WalSample> floats;
   std::vector<MemSeries*> float_series;  // parallel to `floats`
   // Accepted below the head's valid range (see Head::ApplyLateFloat); fixed meanwhile by gc_mu_.
@@ -328,9 +336,12 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
   for (size_t i = 0; i < batch.series.size(); ++i) {
     const model::SeriesData& sd = batch.series[i];
     MemSeries& s = *series[i];
-    auto [it, inserted] = states.try_emplace(s.ref);
-    SeriesState& state = it->second;
-    if (inserted) state.staged = Staged::Of(s);
+    size_t k = distinct ? i : state_index.find(s.ref)->second;
+    SeriesState& state = states[k];
+    if (!state_ready[k]) {
+      state.staged = Staged::Of(s);
+      state_ready[k] = true;
+    }
 
     for (const model::Sample& sample : sd.samples) {
       Verdict v = head_->CheckFloat(s, state.staged, sample.timestamp_ms, sample.value, head_max);

@@ -196,6 +196,26 @@ TEST_F(DbTest, ReportsRejectedSamplesAndStoresTheRest) {
             std::string::npos);
 }
 
+TEST_F(DbTest, ASeriesNamedTwiceInOneBatchSharesItsAppendChecks) {
+  auto db = OpenDb();
+  model::Labels a = L({{"__name__", "up"}, {"job", "a"}});
+  // The second entry's samples are checked against the first's: 2000 again with another value
+  // is a duplicate-timestamp rejection, 1500 is out of order, 3000 is new.
+  auto r = db->Write(Batch({Floats(a, {{1000, 1}, {2000, 2}}),
+                            Floats(L({{"__name__", "up"}, {"job", "b"}}), {{1000, 5}}),
+                            Floats(a, {{2000, 9}, {1500, 1}, {3000, 3}})}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->samples_written, 4);
+  EXPECT_EQ(r->samples_rejected, 2);
+  EXPECT_EQ(r->first_rejection, "duplicate sample for timestamp for series up{job=\"a\"} at 2000");
+  std::vector<model::Matcher> job_a = {Eq("job", "a")};
+  auto set = db->Select(0, 10000, job_a, nullptr);
+  ASSERT_TRUE(set->Next());
+  EXPECT_EQ(Samples(*set),
+            (std::vector<std::pair<int64_t, double>>{{1000, 1}, {2000, 2}, {3000, 3}}));
+  EXPECT_FALSE(set->Next());
+}
+
 TEST_F(DbTest, InvalidSeriesRejectTheWholeBatch) {
   DbOptions options;
   options.max_labels_per_series = 3;

@@ -45,20 +45,6 @@ void PutPlanes(std::string& out, const std::vector<uint64_t>& values, int width)
   }
 }
 
-// Reads what PutPlanes wrote for `n` values; false when the input is short.
-bool ReadPlanes(std::string_view in, size_t* pos, size_t n, int width,
-                std::vector<uint64_t>* values) {
-  if (in.size() - *pos < n * static_cast<size_t>(width)) return false;
-  values->assign(n, 0);
-  for (int b = 0; b < width; ++b) {
-    for (size_t i = 0; i < n; ++i) {
-      (*values)[i] |= static_cast<uint64_t>(static_cast<uint8_t>(in[*pos + i])) << (8 * b);
-    }
-    *pos += n;
-  }
-  return true;
-}
-
 int64_t Sub(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
 }
@@ -160,6 +146,13 @@ std::string EncodeDeltaChunk(std::span<const model::Sample> samples) {
 
 absl::StatusOr<std::vector<model::Sample>> DecodeDeltaChunk(std::string_view bytes,
                                                             int num_samples) {
+  std::vector<model::Sample> out;
+  ORIEL_RETURN_IF_ERROR(DecodeDeltaChunkInto(bytes, num_samples, &out));
+  return out;
+}
+
+absl::Status DecodeDeltaChunkInto(std::string_view bytes, int num_samples,
+                                  std::vector<model::Sample>* out) {
   auto bad = [&](std::string_view what, size_t offset) {
     return absl::DataLossError(
         fmt::format("cannot decode delta chunk: {} at offset {}", what, offset));
@@ -177,57 +170,78 @@ absl::StatusOr<std::vector<model::Sample>> DecodeDeltaChunk(std::string_view byt
   if (num_samples <= 0 || static_cast<size_t>(num_samples) > bytes.size() / 2) {
     return bad(fmt::format("sample count {} does not fit {} bytes", num_samples, bytes.size()), 0);
   }
-  std::vector<model::Sample> out(static_cast<size_t>(num_samples));
+  const size_t n = static_cast<size_t>(num_samples);
+  const size_t base = out->size();
+  out->resize(base + n);
+  model::Sample* s = out->data() + base;
+  auto fail = [&](absl::Status st) {
+    out->resize(base);
+    return st;
+  };
   int64_t t = 0;
   uint64_t grid = 0;
   if (!r.Varint(&t) || !r.Uvarint(&grid) || grid > static_cast<uint64_t>(INT64_MAX)) {
-    return bad("bad timestamp header", r.offset());
+    return fail(bad("bad timestamp header", r.offset()));
   }
-  out[0].timestamp_ms = t;
+  s[0].timestamp_ms = t;
   int64_t g = t;
-  for (size_t i = 1; i < out.size(); ++i) {
+  for (size_t i = 1; i < n; ++i) {
     int64_t res = 0;
-    if (!r.Varint(&res)) return bad(fmt::format("truncated timestamp {}", i), r.offset());
+    if (!r.Varint(&res)) return fail(bad(fmt::format("truncated timestamp {}", i), r.offset()));
     int64_t pred = Add(g, static_cast<int64_t>(grid));
     int64_t ti = Add(pred, res);
-    if (ti <= out[i - 1].timestamp_ms) {
-      return bad(fmt::format("timestamp {} not increasing", i), r.offset());
+    if (ti <= s[i - 1].timestamp_ms) {
+      return fail(bad(fmt::format("timestamp {} not increasing", i), r.offset()));
     }
-    out[i].timestamp_ms = ti;
+    s[i].timestamp_ms = ti;
     g = OnGrid(res, static_cast<int64_t>(grid)) ? pred : ti;
   }
   size_t pos = r.offset();
-  std::vector<uint64_t> planes;
+  // The byte planes are gathered in place: each sample's value field holds its 64 bits until
+  // they are turned into the value.
+  auto gather = [&](model::Sample* dst, size_t count, int width) {
+    if (bytes.size() - pos < count * static_cast<size_t>(width)) return false;
+    const auto* in = reinterpret_cast<const uint8_t*>(bytes.data() + pos);
+    for (size_t i = 0; i < count; ++i) {
+      uint64_t v = 0;
+      for (int b = 0; b < width; ++b) v |= static_cast<uint64_t>(in[b * count + i]) << (8 * b);
+      dst[i].value = std::bit_cast<double>(v);
+    }
+    pos += count * static_cast<size_t>(width);
+    return true;
+  };
   if (float_mode) {
-    if (!ReadPlanes(bytes, &pos, out.size(), 8, &planes)) return bad("truncated values", pos);
+    if (!gather(s, n, 8)) return fail(bad("truncated values", pos));
     uint64_t prev = 0;
-    for (size_t i = 0; i < out.size(); ++i) {
-      prev ^= planes[i];
-      out[i].value = std::bit_cast<double>(prev);
+    for (size_t i = 0; i < n; ++i) {
+      prev ^= std::bit_cast<uint64_t>(s[i].value);
+      s[i].value = std::bit_cast<double>(prev);
     }
   } else {
     int64_t v = 0;
-    if (!r.Varint(&v)) return bad("truncated first value", r.offset());
+    if (!r.Varint(&v)) return fail(bad("truncated first value", r.offset()));
     pos = r.offset();
-    out[0].value = static_cast<double>(v) / kPow10[scale];
-    if (out.size() > 1) {
-      if (pos >= bytes.size()) return bad("missing value width", pos);
+    const double div = kPow10[scale];
+    s[0].value = static_cast<double>(v) / div;
+    if (n > 1) {
+      if (pos >= bytes.size()) return fail(bad("missing value width", pos));
       int width = static_cast<uint8_t>(bytes[pos++]);
-      if (width < 1 || width > 8) return bad(fmt::format("bad value width {}", width), pos - 1);
-      if (!ReadPlanes(bytes, &pos, out.size() - 1, width, &planes)) {
-        return bad("truncated values", pos);
+      if (width < 1 || width > 8) {
+        return fail(bad(fmt::format("bad value width {}", width), pos - 1));
       }
+      if (!gather(s + 1, n - 1, width)) return fail(bad("truncated values", pos));
       int64_t d1 = 0;
-      for (size_t i = 1; i < out.size(); ++i) {
-        int64_t x = UnZigZag(planes[i - 1]);
-        d1 = (header & kSecondOrder) && i > 1 ? Add(d1, x) : x;
+      const bool second = (header & kSecondOrder) != 0;
+      for (size_t i = 1; i < n; ++i) {
+        int64_t x = UnZigZag(std::bit_cast<uint64_t>(s[i].value));
+        d1 = second && i > 1 ? Add(d1, x) : x;
         v = Add(v, d1);
-        out[i].value = static_cast<double>(v) / kPow10[scale];
+        s[i].value = static_cast<double>(v) / div;
       }
     }
   }
-  if (pos != bytes.size()) return bad("trailing bytes", pos);
-  return out;
+  if (pos != bytes.size()) return fail(bad("trailing bytes", pos));
+  return absl::OkStatus();
 }
 
 }  // namespace oriel::tsdb

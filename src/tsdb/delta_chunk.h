@@ -39,4 +39,9 @@ std::string EncodeDeltaChunk(std::span<const model::Sample> samples);
 [[nodiscard]] absl::StatusOr<std::vector<model::Sample>> DecodeDeltaChunk(std::string_view bytes,
                                                                           int num_samples);
 
+// The same, appending the samples to `out` (what bulk reads decode straight into); on error
+// `out` is left as it was.
+[[nodiscard]] absl::Status DecodeDeltaChunkInto(std::string_view bytes, int num_samples,
+                                                std::vector<model::Sample>* out);
+
 }  // namespace oriel::tsdb

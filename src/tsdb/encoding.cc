@@ -29,7 +29,7 @@ void PutString(std::string& out, std::string_view s) {
   out.append(s);
 }
 
-bool ByteReader::Uvarint(uint64_t* v) {
+bool ByteReader::UvarintSlow(uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= data_.size()) return false;
@@ -43,13 +43,6 @@ bool ByteReader::Uvarint(uint64_t* v) {
     }
   }
   return false;
-}
-
-bool ByteReader::Varint(int64_t* v) {
-  uint64_t u;
-  if (!Uvarint(&u)) return false;
-  *v = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
-  return true;
 }
 
 bool ByteReader::Fixed64(uint64_t* v) {

@@ -21,8 +21,21 @@ class ByteReader {
  public:
   explicit ByteReader(std::string_view data) : data_(data) {}
 
-  [[nodiscard]] bool Uvarint(uint64_t* v);
-  [[nodiscard]] bool Varint(int64_t* v);
+  // Inline for the one-byte case (most timestamps and deltas of a chunk), which decoders call
+  // once per sample.
+  [[nodiscard]] bool Uvarint(uint64_t* v) {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80) {
+      *v = static_cast<uint8_t>(data_[pos_++]);
+      return true;
+    }
+    return UvarintSlow(v);
+  }
+  [[nodiscard]] bool Varint(int64_t* v) {
+    uint64_t u;
+    if (!Uvarint(&u)) return false;
+    *v = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+    return true;
+  }
   [[nodiscard]] bool Fixed64(uint64_t* v);
   [[nodiscard]] bool Double(double* v);
   [[nodiscard]] bool Byte(uint8_t* v);
@@ -34,6 +47,8 @@ class ByteReader {
   bool done() const { return pos_ == data_.size(); }
 
  private:
+  [[nodiscard]] bool UvarintSlow(uint64_t* v);
+
   std::string_view data_;
   size_t pos_ = 0;
 };

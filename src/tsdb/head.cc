@@ -131,8 +131,8 @@ Head::~Head() = default;
 MemSeries* Head::FindLocked(const model::Labels& labels, uint64_t hash) const {
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return nullptr;
-  for (uint32_t ref : it->second) {
-    if (series_[ref]->labels == labels) return series_[ref].get();
+  for (MemSeries* s : it->second) {
+    if (s->labels == labels) return s;
   }
   return nullptr;
 }
@@ -140,7 +140,7 @@ MemSeries* Head::FindLocked(const model::Labels& labels, uint64_t hash) const {
 MemSeries* Head::CreateLocked(uint32_t ref, const model::Labels& labels, uint64_t hash) {
   if (ref >= series_.size()) series_.resize(static_cast<size_t>(ref) + 1);
   series_[ref] = std::make_unique<MemSeries>(ref, labels);
-  by_hash_[hash].push_back(ref);
+  by_hash_[hash].push_back(series_[ref].get());
   postings_.Add(ref, labels);
   ++num_series_;
   return series_[ref].get();
@@ -152,10 +152,15 @@ absl::StatusOr<std::vector<MemSeries*>> Head::GetOrCreate(
   std::vector<uint64_t> hashes(labels.size());
   if (created != nullptr) created->assign(labels.size(), false);
   std::vector<size_t> missing;
+  for (size_t i = 0; i < labels.size(); ++i) hashes[i] = HashOf(*labels[i]);
   {
     std::shared_lock lock(index_mu_);
+    // On a big head nearly every lookup misses the cache; asking for the slots a few lookups
+    // ahead overlaps those misses instead of waiting for each in turn.
+    constexpr size_t kPrefetchAhead = 8;
+    for (size_t i = 0; i < labels.size() && i < kPrefetchAhead; ++i) by_hash_.prefetch(hashes[i]);
     for (size_t i = 0; i < labels.size(); ++i) {
-      hashes[i] = HashOf(*labels[i]);
+      if (i + kPrefetchAhead < labels.size()) by_hash_.prefetch(hashes[i + kPrefetchAhead]);
       out[i] = FindLocked(*labels[i], hashes[i]);
       if (out[i] == nullptr) missing.push_back(i);
     }
@@ -492,8 +497,7 @@ size_t Head::TruncateBefore(int64_t t) {
       postings_.Remove(s->ref, s->labels);
       auto it = by_hash_.find(HashOf(s->labels));
       if (it != by_hash_.end()) {
-        it->second.erase(std::remove(it->second.begin(), it->second.end(), s->ref),
-                         it->second.end());
+        it->second.erase(std::remove(it->second.begin(), it->second.end(), s), it->second.end());
         if (it->second.empty()) by_hash_.erase(it);
       }
       retired_.push_back(std::move(series_[s->ref]));

@@ -1,5 +1,7 @@
 #include "tsdb/merge.h"
 
+#include <algorithm>
+
 #include "base/check.h"
 
 namespace oriel::tsdb {
@@ -56,6 +58,69 @@ double MergeIterator::AtFloat() const {
 const model::HistogramSample& MergeIterator::AtHistogram() const {
   ORIEL_CHECK(current_ >= 0);
   return its_[current_]->AtHistogram();
+}
+
+void MergeIterator::AppendFloats(int64_t mint, int64_t maxt, std::vector<model::Sample>* out,
+                                 std::vector<int64_t>* histogram_times) {
+  const size_t begin = out->size();
+  // Histogram times are needed to merge even when the caller skips them: a histogram of an
+  // earlier source hides a float of a later one at the same timestamp.
+  std::vector<int64_t> times;
+  std::vector<size_t> ends, time_ends;
+  ends.reserve(its_.size());
+  time_ends.reserve(its_.size());
+  for (auto& it : its_) {
+    it->AppendFloats(mint, maxt, out, &times);
+    ends.push_back(out->size());
+    time_ends.push_back(times.size());
+  }
+  if (times.empty()) {
+    bool ordered = true;
+    bool seen = false;
+    int64_t last = 0;
+    size_t run = begin;
+    for (size_t end : ends) {
+      if (end > run) {
+        if (seen && (*out)[run].timestamp_ms <= last) {
+          ordered = false;
+          break;
+        }
+        last = (*out)[end - 1].timestamp_ms;
+        seen = true;
+      }
+      run = end;
+    }
+    if (ordered) return;
+  }
+  // Overlapping sources (out-of-order blocks, or the head and a block after a crash): sorted by
+  // time, stably so that at one timestamp the lowest source comes first and wins.
+  struct Entry {
+    int64_t t;
+    double v;
+    bool histogram;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(out->size() - begin + times.size());
+  size_t run = begin, time_run = 0;
+  for (size_t i = 0; i < its_.size(); ++i) {
+    for (size_t j = run; j < ends[i]; ++j) {
+      entries.push_back({(*out)[j].timestamp_ms, (*out)[j].value, false});
+    }
+    for (size_t j = time_run; j < time_ends[i]; ++j) entries.push_back({times[j], 0, true});
+    run = ends[i];
+    time_run = time_ends[i];
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.t < b.t; });
+  out->resize(begin);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0 && entries[i].t == entries[i - 1].t) continue;
+    if (!entries[i].histogram) {
+      out->push_back({entries[i].t, entries[i].v});
+    } else if (histogram_times != nullptr) {
+      histogram_times->push_back(entries[i].t);
+    }
+  }
 }
 
 MergeSeriesSet::MergeSeriesSet(std::vector<std::unique_ptr<SeriesSet>> sets)

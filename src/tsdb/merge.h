@@ -21,6 +21,10 @@ class MergeIterator final : public SampleIterator {
   int64_t AtTime() const override;
   double AtFloat() const override;
   const model::HistogramSample& AtHistogram() const override;
+  // Each source appends its run in turn; when the runs follow each other in time (consecutive
+  // blocks, then the head) that is the union already, else they are merged.
+  void AppendFloats(int64_t mint, int64_t maxt, std::vector<model::Sample>* out,
+                    std::vector<int64_t>* histogram_times) override;
 
  private:
   ValueType Pick();

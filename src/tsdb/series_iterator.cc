@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "tsdb/histogram_chunk.h"
+#include "tsdb/xor_chunk.h"
 
 namespace oriel::tsdb {
 
@@ -146,6 +148,81 @@ double SnapshotIterator::AtFloat() const {
 const model::HistogramSample& SnapshotIterator::AtHistogram() const {
   ORIEL_CHECK(current_ == Source::kInOrder && !io_float_);
   return hist_it_->at();
+}
+
+void SnapshotIterator::AppendFloats(int64_t mint, int64_t maxt, std::vector<model::Sample>* out,
+                                    std::vector<int64_t>* histogram_times) {
+  mint = std::max(mint, mint_);
+  maxt = std::min(maxt, maxt_);
+  if (mint > maxt) return;
+  const size_t begin = out->size();
+  const bool has_ooo = !snap_->ooo.empty();
+  // Out-of-order floats give way to in-order histograms too, so their times are needed then.
+  std::vector<int64_t> own_times;
+  std::vector<int64_t>* times = histogram_times;
+  if (times == nullptr && has_ooo) times = &own_times;
+  const size_t times_begin = times == nullptr ? 0 : times->size();
+  // A corrupt head chunk ends early, as in Next; the head has no status to report it through.
+  (void)AppendChunkFloats(snap_->chunks, mint, maxt, out, times);
+  if (has_ooo) {
+    MergeOutOfOrder(snap_->ooo, mint, maxt, std::span<const int64_t>(*times).subspan(times_begin),
+                    begin, out);
+  }
+}
+
+absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, int64_t mint,
+                               int64_t maxt, std::vector<model::Sample>* out,
+                               std::vector<int64_t>* histogram_times) {
+  absl::Status first;
+  auto note = [&](absl::Status s) {
+    if (first.ok()) first = std::move(s);
+  };
+  for (const SeriesSnapshot::Chunk& c : chunks) {
+    if (c.max_time < mint) continue;
+    if (c.min_time > maxt) break;
+    if (!c.samples.empty()) {
+      auto lo =
+          std::lower_bound(c.samples.begin(), c.samples.end(), mint,
+                           [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
+      auto hi = std::upper_bound(lo, c.samples.end(), maxt, [](int64_t t, const model::Sample& s) {
+        return t < s.timestamp_ms;
+      });
+      out->insert(out->end(), lo, hi);
+    } else if (c.is_float) {
+      note(AppendXorFloats(c.bytes, c.num_samples, mint, maxt, out));
+    } else if (histogram_times != nullptr) {
+      HistogramIterator it(c.bytes, c.num_samples);
+      while (it.Next() && it.t() <= maxt) {
+        if (it.t() >= mint) histogram_times->push_back(it.t());
+      }
+      note(it.status());
+    }
+  }
+  return first;
+}
+
+void MergeOutOfOrder(std::span<const model::Sample> ooo, int64_t mint, int64_t maxt,
+                     std::span<const int64_t> in_order_histogram_times, size_t begin,
+                     std::vector<model::Sample>* out) {
+  auto lo = std::lower_bound(ooo.begin(), ooo.end(), mint,
+                             [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
+  auto hi = std::upper_bound(lo, ooo.end(), maxt,
+                             [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
+  if (lo == hi) return;
+  std::vector<model::Sample> in(out->begin() + static_cast<ptrdiff_t>(begin), out->end());
+  out->resize(begin);
+  out->reserve(begin + in.size() + static_cast<size_t>(hi - lo));
+  size_t i = 0, h = 0;
+  const auto& hist = in_order_histogram_times;
+  for (auto o = lo; o != hi; ++o) {
+    const int64_t t = o->timestamp_ms;
+    while (i < in.size() && in[i].timestamp_ms < t) out->push_back(in[i++]);
+    while (h < hist.size() && hist[h] < t) ++h;
+    const bool taken =
+        (i < in.size() && in[i].timestamp_ms == t) || (h < hist.size() && hist[h] == t);
+    if (!taken) out->push_back(*o);
+  }
+  out->insert(out->end(), in.begin() + static_cast<ptrdiff_t>(i), in.end());
 }
 
 HeadSeriesSet::HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, int64_t mint,

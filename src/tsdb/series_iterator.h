@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "tsdb/head.h"
@@ -55,6 +56,9 @@ class SnapshotIterator final : public SampleIterator {
   int64_t AtTime() const override;
   double AtFloat() const override;
   const model::HistogramSample& AtHistogram() const override;
+  // Decodes the chunks straight into `out`, then merges in the out-of-order samples.
+  void AppendFloats(int64_t mint, int64_t maxt, std::vector<model::Sample>* out,
+                    std::vector<int64_t>* histogram_times) override;
 
  private:
   enum class Source : uint8_t { kNone, kInOrder, kOutOfOrder };
@@ -80,6 +84,21 @@ class SnapshotIterator final : public SampleIterator {
 
   size_t ooo_ = 0;  // next candidate in snap_->ooo
 };
+
+// Appends to `out` the floats of the in-order `chunks` (ascending, not overlapping) with
+// timestamps in [mint, maxt], and the timestamps of their histogram samples in that range to
+// `histogram_times` when not null. Stops at a corrupt chunk's corruption and goes on with the
+// next chunk, as SnapshotIterator does; returns the first such error.
+absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, int64_t mint,
+                               int64_t maxt, std::vector<model::Sample>* out,
+                               std::vector<int64_t>* histogram_times);
+
+// Merges the out-of-order samples `ooo` (sorted, unique timestamps) within [mint, maxt] into the
+// in-order floats out[begin:] (sorted); an out-of-order sample is dropped where the in-order data
+// has a float or a histogram (`in_order_histogram_times`, sorted) at its timestamp.
+void MergeOutOfOrder(std::span<const model::Sample> ooo, int64_t mint, int64_t maxt,
+                     std::span<const int64_t> in_order_histogram_times, size_t begin,
+                     std::vector<model::Sample>* out);
 
 // The series of a select, in label order. Snapshots each series when the caller reaches it, so
 // memory stays bounded by one series at a time (plus what the caller keeps). The head must

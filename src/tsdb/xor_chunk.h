@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "model/sample.h"
 #include "tsdb/bit_stream.h"
 
 namespace oriel::tsdb {
@@ -76,5 +78,11 @@ class XorIterator {
   uint8_t trailing_ = 0;
   absl::Status status_;
 };
+
+// Appends the samples of an encoded chunk with timestamps in [mint, maxt] to `out`, stopping at
+// the first sample after `maxt`. Corrupt input keeps the samples before the corruption and
+// returns XorIterator's error.
+[[nodiscard]] absl::Status AppendXorFloats(std::string_view bytes, int num_samples, int64_t mint,
+                                           int64_t maxt, std::vector<model::Sample>* out);
 
 }  // namespace oriel::tsdb

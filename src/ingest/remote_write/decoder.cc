@@ -13,16 +13,32 @@ namespace {
 
 namespace v2 = io::prometheus::write::v2;
 
-// Checks the per-series label rules and builds the sorted label set. Returns the reason a
-// series is invalid, or "" when it is fine.
-std::string BuildSeriesLabels(std::vector<model::Label> raw, model::Labels* out) {
-  absl::flat_hash_set<std::string> seen;
-  for (const model::Label& l : raw) {
-    if (l.name.empty()) return "empty label name";
-    if (!seen.insert(l.name).second) return fmt::format("repeated label name \"{}\"", l.name);
+// Checks the per-series label rules and builds the sorted label set from `raw`. Returns the
+// reason a series is invalid (leaving `raw` as it was, for the message), or "" when it is fine
+// (`raw` is then consumed).
+std::string BuildSeriesLabels(std::vector<model::Label>& raw, model::Labels* out) {
+  // Senders must sort by name, so the usual case is checked in one pass without a set: sorted
+  // and strictly increasing means no empty (the empty name can only be first) or repeated name.
+  bool sorted = true;
+  for (size_t i = 1; i < raw.size() && sorted; ++i) sorted = raw[i - 1].name < raw[i].name;
+  if (!sorted || (!raw.empty() && raw.front().name.empty())) {
+    absl::flat_hash_set<std::string_view> seen;
+    for (const model::Label& l : raw) {
+      if (l.name.empty()) return "empty label name";
+      if (!seen.insert(l.name).second) return fmt::format("repeated label name \"{}\"", l.name);
+    }
   }
-  *out = model::Labels::FromUnsorted(std::move(raw));
-  if (out->MetricName().empty()) return "missing or empty __name__";
+  bool has_name = false;
+  for (const model::Label& l : raw) {
+    if (l.name == model::kMetricName) has_name = !l.value.empty();
+  }
+  if (!has_name) return "missing or empty __name__";
+  if (sorted) {
+    std::erase_if(raw, [](const model::Label& l) { return l.value.empty(); });
+    *out = model::Labels::FromSorted(std::move(raw));
+  } else {
+    *out = model::Labels::FromUnsorted(std::move(raw));
+  }
   return "";
 }
 

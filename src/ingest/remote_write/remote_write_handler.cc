@@ -1,5 +1,6 @@
 #include "ingest/remote_write/remote_write_handler.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "fmt/format.h"
 #include "google/protobuf/arena.h"
 #include "ingest/remote_write/decoder.h"
+#include "ingest/remote_write/fast_v1.h"
 #include "net/compression.h"
 
 namespace oriel::ingest {
@@ -152,6 +154,8 @@ class RemoteWriteHandler {
         return;
       }
       decoded = DecodeV2(*msg);
+    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body); fast.has_value()) {
+      decoded = *std::move(fast);
     } else {
       auto* msg = google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
       if (!msg->ParseFromString(*body)) {
