@@ -1,6 +1,7 @@
 #include "promql/engine/engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "base/status.h"
@@ -55,6 +56,41 @@ void WarnSorts(const Expr& e, Evaluator& ev) {
 
 absl::Status DuplicateLabelsetError() {
   return absl::FailedPreconditionError("vector cannot contain metrics with the same labelset");
+}
+
+absl::Status TooManySamplesError() {
+  return absl::ResourceExhaustedError(
+      "query processing would load too many samples into memory in query execution");
+}
+
+// A range query's result straight from the table of its expression, series by series; nullopt
+// when two series end up with the same labels after dropping their names (the step-by-step path
+// then merges them or reports the collision).
+absl::StatusOr<std::optional<Matrix>> MatrixFromTable(const StepTable& t, int64_t start_ms,
+                                                      int64_t step_ms, int64_t max_samples) {
+  for (int64_t n : t.samples) {
+    if (n > max_samples) return TooManySamplesError();
+  }
+  Matrix out;
+  absl::flat_hash_map<model::Labels, bool, LabelsHash> seen;
+  int64_t points = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const uint8_t* present = t.present.data() + i * t.steps;
+    const double* values = t.values.data() + i * t.steps;
+    const size_t n = static_cast<size_t>(std::count(present, present + t.steps, uint8_t{1}));
+    if (n == 0) continue;
+    model::Labels metric = t.drop_name ? WithoutName(t.metrics[i]) : t.metrics[i];
+    if (!seen.try_emplace(metric, true).second) return std::nullopt;
+    points += static_cast<int64_t>(n);
+    if (points > max_samples) return TooManySamplesError();
+    Series s{std::move(metric), {}};
+    s.floats.reserve(n);
+    for (size_t j = 0; j < t.steps; ++j) {
+      if (present[j]) s.floats.push_back({start_ms + static_cast<int64_t>(j) * step_ms, values[j]});
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace
@@ -140,6 +176,19 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
                       DocumentedType(t)));
     }
     WarnSorts(expr, ev);
+    ORIEL_ASSIGN_OR_RETURN(const StepTable* table, ev.Table(expr));
+    if (table != nullptr) {
+      ORIEL_ASSIGN_OR_RETURN(std::optional<Matrix> m,
+                             MatrixFromTable(*table, start_ms, step_ms, options_.max_samples));
+      if (m) {
+        std::sort(m->begin(), m->end(),
+                  [](const Series& a, const Series& b) { return a.metric < b.metric; });
+        result.value = *std::move(m);
+        result.warnings = std::move(ev.warnings);
+        result.infos = std::move(ev.infos);
+        return result;
+      }
+    }
     // Keyed by the final labels (after delayed name removal): series that lose their names
     // merge when their steps do not collide. Each step finds a sample's output series through
     // memos of its labels (one per drop_name), so the final labels are built once per series.

@@ -1,9 +1,13 @@
 #include "promql/engine/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <random>
+#include <set>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "model/sample.h"
@@ -203,6 +207,155 @@ TEST_F(EngineTest, RangeQueryStepsEqualInstantQueries) {
     for (const Series& s : m) got += s.floats.size();
     EXPECT_EQ(got, points) << q;
     EXPECT_GT(points, 0u) << q;
+  }
+}
+
+// Range queries compute window functions, aggregations of them and histogram_quantile as tables
+// over all steps, split over threads (range_table.h). Every step must give exactly (bit for bit)
+// the floats and annotations of the instant query at that time, which never uses tables, on data
+// with resets, gaps, stale markers, NaN and Inf, histograms with a malformed `le` and
+// non-monotonic buckets, and enough series and steps for the work to be split.
+TEST_F(EngineTest, TableEvaluationEqualsInstantQueries) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  const double stale = model::StaleNaN();
+  const int64_t kSteps = 120, kScrape = 15;
+  model::MetricBatch b;
+  auto add = [&](model::Labels l, auto value_at) {
+    model::SeriesData sd;
+    sd.labels = std::move(l);
+    double v = 0;
+    for (int64_t i = 0; i < kSteps; ++i) {
+      if (u(rng) < 0.05) continue;  // a missed scrape
+      int64_t jitter = static_cast<int64_t>(u(rng) * 2000) - 1000;
+      sd.samples.push_back({std::max<int64_t>(0, i * kScrape * 1000 + jitter), value_at(i, v)});
+    }
+    b.series.push_back(std::move(sd));
+  };
+  for (int inst = 0; inst < 12; ++inst) {
+    for (const char* code : {"200", "500", "404"}) {
+      add(L({{"__name__", "req_total"}, {"instance", std::to_string(inst)}, {"code", code}}),
+          [&](int64_t i, double& v) {
+            if (inst == 3 && i == 80) return stale;
+            if (u(rng) < 0.02) v = 0;  // a counter reset
+            v += u(rng) * 10;
+            return v;
+          });
+    }
+    add(L({{"__name__", "temp"}, {"instance", std::to_string(inst)}}), [&](int64_t i, double&) {
+      if (inst == 1 && i % 50 == 7) return std::nan("");
+      if (inst == 2 && i == 100) return std::numeric_limits<double>::infinity();
+      return std::round(u(rng) * 8) / 4;
+    });
+    for (const char* handler : {"/a", "/b"}) {
+      double le_counts[4] = {0, 0, 0, 0};
+      const char* les[] = {"0.1", "1", "10", "+Inf"};
+      for (int k = 0; k < 4; ++k) {
+        add(L({{"__name__", "lat_bucket"},
+               {"instance", std::to_string(inst)},
+               {"handler", handler},
+               {"le", les[k]}}),
+            [&, k](int64_t, double&) {
+              // Cumulative, except for one histogram whose buckets are not monotonic.
+              le_counts[k] += (k + 1) * u(rng) * (inst == 5 && k == 2 ? 0.1 : 5);
+              return le_counts[k];
+            });
+      }
+    }
+  }
+  add(L({{"__name__", "lat_bucket"}, {"instance", "0"}, {"handler", "/x"}, {"le", "abc"}}),
+      [&](int64_t i, double&) { return static_cast<double>(i); });
+  add(L({{"__name__", "bytes"}, {"instance", "0"}}),
+      [&](int64_t i, double&) { return static_cast<double>(i * i); });
+  // Enough series for the table build to be split over threads.
+  for (int i = 0; i < 700; ++i) {
+    add(L({{"__name__", "many_total"}, {"i", std::to_string(i)}, {"g", std::to_string(i % 7)}}),
+        [&](int64_t, double& v) { return v += u(rng) * 100; });
+  }
+  ASSERT_TRUE(db_->Write(std::move(b)).ok());
+
+  const char* queries[] = {
+      "rate(req_total[1m])",
+      "increase(req_total[2m])",
+      "delta(temp[1m])",
+      "irate(req_total[1m])",
+      "idelta(temp[1m])",
+      "deriv(temp[2m])",
+      "changes(temp[2m])",
+      "resets(req_total[2m])",
+      "avg_over_time(temp[1m])",
+      "sum_over_time(temp[1m])",
+      "count_over_time(temp[1m])",
+      "min_over_time(temp[1m])",
+      "max_over_time(temp[1m])",
+      "stddev_over_time(temp[1m])",
+      "stdvar_over_time(temp[1m])",
+      "last_over_time(temp[1m])",
+      "first_over_time(temp[1m])",
+      "present_over_time(temp[1m])",
+      "rate(bytes[1m])",
+      "sum by (instance) (rate(req_total{code!=\"200\"}[1m]))",
+      "sum without (code) (rate(req_total[1m]))",
+      "sum by (__name__) (rate(req_total[1m]))",
+      "avg by (code) (rate(req_total[1m]))",
+      "avg(avg_over_time(temp[1m]))",
+      "count by (code) (irate(req_total[1m]))",
+      "group by (code) (irate(req_total[1m]))",
+      "min by (code) (rate(req_total[1m]))",
+      "max by (code) (max_over_time(temp[1m]))",
+      "stddev by (code) (rate(req_total[1m]))",
+      "stdvar (rate(req_total[1m]))",
+      "sum by (g) (rate(many_total[1m]))",
+      "rate(many_total[1m])",
+      "histogram_quantile(0.9, sum by (le, handler) (rate(lat_bucket[1m])))",
+      "histogram_quantile(0.5, rate(lat_bucket[1m]))",
+      "histogram_quantile(1.5, sum by (le) (rate(lat_bucket{handler=\"/a\"}[1m])))",
+      "topk(3, rate(req_total[1m]))",
+      "topk(2, sum by (instance) (rate(req_total[1m])))",
+      "sum(rate(req_total[1m])) / sum(rate(many_total[1m]))",
+      "rate({__name__=~\"req_total|many_total\"}[1m])",
+      "sum by (instance) (last_over_time({__name__=~\"temp|bytes\"}[1m]))",
+      "last_over_time({__name__=~\"temp|bytes\"}[1m])",
+  };
+  EngineOptions options;
+  options.parse_options.enable_experimental_functions = true;  // first_over_time
+  Engine engine(options);
+  for (int64_t step : {15, 45}) {
+    const int64_t start = 17, end = kSteps * kScrape - 5;
+    for (const char* q : queries) {
+      auto range = engine.RangeQuery(*db_, q, start * 1000, end * 1000, step * 1000);
+      ASSERT_TRUE(range.ok()) << q << ": " << range.status();
+      const Matrix& m = std::get<Matrix>(range->value);
+      size_t points = 0;
+      std::set<std::string> want_notes;
+      for (int64_t t = start; t <= end; t += step) {
+        auto r = engine.InstantQuery(*db_, q, t * 1000);
+        ASSERT_TRUE(r.ok()) << q << ": " << r.status();
+        for (auto& w : r->warnings) want_notes.insert("w" + w);
+        for (auto& i : r->infos) want_notes.insert("i" + i);
+        for (const Sample& w : std::get<Vector>(r->value)) {
+          auto series = std::find_if(m.begin(), m.end(),
+                                     [&](const Series& s) { return s.metric == w.metric; });
+          ASSERT_NE(series, m.end()) << q << " at " << t << ": no series " << w.metric.ToString();
+          auto p = std::find_if(series->floats.begin(), series->floats.end(),
+                                [&](const FloatPoint& fp) { return fp.t == t * 1000; });
+          ASSERT_NE(p, series->floats.end()) << q << " at " << t << ": " << w.metric.ToString();
+          EXPECT_TRUE(std::bit_cast<uint64_t>(p->f) == std::bit_cast<uint64_t>(w.f) ||
+                      (std::isnan(p->f) && std::isnan(w.f)))
+              << q << " step " << step << " at " << t << ": " << w.metric.ToString() << " " << p->f
+              << " != " << w.f;
+          ++points;
+        }
+      }
+      size_t got = 0;
+      for (const Series& s : m) got += s.floats.size();
+      EXPECT_EQ(got, points) << q;
+      EXPECT_GT(points, 0u) << q;
+      std::set<std::string> notes;
+      for (auto& w : range->warnings) notes.insert("w" + w);
+      for (auto& i : range->infos) notes.insert("i" + i);
+      EXPECT_EQ(notes, want_notes) << q;
+    }
   }
 }
 

@@ -1,8 +1,10 @@
 #include "promql/engine/evaluator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <limits>
+#include <thread>
 #include <utility>
 
 #include "base/status.h"
@@ -238,28 +240,57 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   hints.end_ms = sel.maxt;
   hints.step_ms = step_;
   auto set = reader_.Select(sel.mint, sel.maxt, vs.matchers, &hints);
-  int64_t total = 0;
+  // The set is walked here (label order; index and page reads), then the series are decoded by
+  // bulk reads (whole chunks straight into a buffer, no virtual call per sample), on two threads
+  // when there are many. Each series lands at its own index, so the order of the result does
+  // not depend on the threads.
+  std::vector<Loaded> loaded;
+  std::vector<std::unique_ptr<tsdb::SampleIterator>> its;
   while (set->Next()) {
-    Loaded l;
-    l.metric = set->labels();
-    auto it = set->Samples();
-    for (auto t = it->Seek(sel.mint); t != tsdb::SampleIterator::ValueType::kNone; t = it->Next()) {
-      if (it->AtTime() > sel.maxt) break;
-      if (t == tsdb::SampleIterator::ValueType::kFloat) {
-        l.points.push_back({it->AtTime(), it->AtFloat()});
+    loaded.emplace_back().metric = set->labels();  // Labels share their storage: no copy
+    its.push_back(set->Samples());
+  }
+  std::atomic<int64_t> total{0};
+  const int64_t lo = sel.mint, hi = sel.maxt;
+  // Contiguous halves: each thread then walks the blocks' pages in order, and no page is
+  // decompressed by both.
+  auto decode = [&](size_t begin, size_t end) {
+    std::vector<model::Sample> buf;  // reused: one allocation per thread, not per series
+    int64_t n = 0;
+    for (size_t i = begin; i < end; ++i) {
+      buf.clear();
+      its[i]->AppendFloats(lo, hi, &buf, nullptr);
+      its[i].reset();  // drops the series' chunks now
+      Loaded& l = loaded[i];
+      l.points.reserve(buf.size());
+      for (const model::Sample& p : buf) {
+        l.points.push_back({p.timestamp_ms, p.value});
+        l.has_stale |= model::IsStaleNaN(p.value);
       }
+      if (l.has_stale) {
+        std::copy_if(l.points.begin(), l.points.end(), std::back_inserter(l.non_stale),
+                     [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); });
+      }
+      n += static_cast<int64_t>(buf.size());
     }
-    total += static_cast<int64_t>(l.points.size());
-    l.has_stale = std::any_of(l.points.begin(), l.points.end(),
-                              [](const FloatPoint& p) { return model::IsStaleNaN(p.f); });
-    if (l.has_stale) {
-      std::copy_if(l.points.begin(), l.points.end(), std::back_inserter(l.non_stale),
-                   [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); });
-    }
+    total.fetch_add(n);
+  };
+  // Below this many series a second thread costs more than it saves.
+  constexpr size_t kMinSeriesForThreads = 64;
+  if (its.size() >= kMinSeriesForThreads && std::thread::hardware_concurrency() > 1) {
+    const size_t half = its.size() / 2;
+    std::thread helper(decode, half, its.size());
+    decode(0, half);
+    helper.join();
+  } else {
+    decode(0, its.size());
+  }
+  // After decoding: a chunk that cannot be decoded shows in the status only then.
+  ORIEL_RETURN_IF_ERROR(set->status());
+  for (Loaded& l : loaded) {
     if (!l.points.empty()) sel.series.push_back(std::move(l));
   }
-  ORIEL_RETURN_IF_ERROR(set->status());
-  if (total > options_.max_samples) {
+  if (total.load() > options_.max_samples) {
     return absl::ResourceExhaustedError(
         "query processing would load too many samples into memory in query execution");
   }
@@ -468,6 +499,10 @@ absl::StatusOr<Value> Evaluator::Eval(const Expr& e, int64_t ts) {
 }
 
 absl::StatusOr<Value> Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
+  if (IsStep(ts)) {
+    ORIEL_ASSIGN_OR_RETURN(const StepTable* table, Table(a));
+    if (table != nullptr) return TableRow(*table, ts);
+  }
   Value param;
   if (a.param) {
     ORIEL_ASSIGN_OR_RETURN(param, Eval(*a.param, ts));
@@ -613,89 +648,12 @@ absl::StatusOr<Value> Evaluator::EvalInfo(const Call& c, int64_t ts) {
   return out;
 }
 
-absl::StatusOr<std::optional<Value>> Evaluator::EvalRateByTable(const Call& c, int64_t ts) {
-  std::string_view name = c.func->name;
-  if (step_ <= 0 || end_ <= start_ || ts < start_ || ts > end_ || (ts - start_) % step_ != 0) {
-    return std::nullopt;
-  }
-  if (name != "rate" && name != "increase" && name != "delta") return std::nullopt;
-  auto [it, inserted] = rate_tables_.try_emplace(&c);
-  const int64_t steps = (end_ - start_) / step_ + 1;
-  const Expr& arg = Unparen(*c.args[0]);
-  if (inserted) {
-    if (arg.kind() != NodeKind::kMatrixSelector) return std::nullopt;
-    const auto& ms = arg.As<MatrixSelector>();
-    const auto& vs = ms.selector();
-    if (ms.range_expr != nullptr || vs.offset.expr != nullptr || vs.at.kind != AtKind::kNone ||
-        vs.range_modifier != RangeModifier::kNone) {
-      return std::nullopt;
-    }
-    const int64_t range = DurationMs(ms.range);
-    const int64_t offset = DurationMs(vs.offset.offset);
-    ORIEL_ASSIGN_OR_RETURN(auto* series, Load(vs, start_ - offset - range, end_ - offset));
-    // A table costs 9 bytes per step and series: past this, step-by-step evaluation is kept.
-    constexpr int64_t kMaxCells = int64_t{8} << 20;
-    if (steps * static_cast<int64_t>(series->size()) > kMaxCells) return std::nullopt;
-    auto table = std::make_unique<RateTable>();
-    const size_t n = series->size();
-    table->values.assign(static_cast<size_t>(steps) * n, 0);
-    table->present.assign(static_cast<size_t>(steps) * n, 0);
-    table->points.assign(static_cast<size_t>(steps), 0);
-    table->metrics.reserve(n);
-    const bool counter = name != "delta";
-    const bool rate = name == "rate";
-    for (size_t i = 0; i < n; ++i) {
-      if (i % 4096 == 0) ORIEL_RETURN_IF_ERROR(CheckDeadline());
-      const Loaded& s = (*series)[i];
-      table->metrics.push_back(s.metric);
-      std::span<const FloatPoint> floats = s.floats();
-      size_t lo = 0, hi = 0;
-      for (int64_t j = 0; j < steps; ++j) {
-        const int64_t ref = start_ + j * step_ - offset;
-        // The window (ref - range, ref], both edges only moving forward.
-        while (lo < floats.size() && floats[lo].t <= ref - range) ++lo;
-        if (hi < lo) hi = lo;
-        while (hi < floats.size() && floats[hi].t <= ref) ++hi;
-        table->points[static_cast<size_t>(j)] += static_cast<int64_t>(hi - lo);
-        double r;
-        if (ExtrapolatedRate(floats.subspan(lo, hi - lo), ref - range, ref, counter, rate, &r)) {
-          const size_t cell = static_cast<size_t>(j) * n + i;
-          table->values[cell] = r;
-          table->present[cell] = 1;
-        }
-      }
-    }
-    it->second = std::move(table);
-  }
-  const RateTable* table = it->second.get();
-  if (table == nullptr) return std::nullopt;
-  const size_t j = static_cast<size_t>((ts - start_) / step_);
-  ORIEL_RETURN_IF_ERROR(CountSamples(table->points[j]));
-  const size_t n = table->metrics.size();
-  Value out;
-  out.type = ValueType::kVector;
-  const double* row = table->values.data() + j * n;
-  const uint8_t* present = table->present.data() + j * n;
-  for (size_t i = 0; i < n; ++i) {
-    if (present[i]) out.vec.push_back({table->metrics[i], row[i], ts, true});
-  }
-  if (table->points[j] > 0 && name != "delta") {
-    std::string_view metric = arg.As<MatrixSelector>().selector().name;
-    if (!metric.empty() && !metric.ends_with("_total") && !metric.ends_with("_sum") &&
-        !metric.ends_with("_count") && !metric.ends_with("_bucket")) {
-      Info(fmt::format("PromQL info: metric might not be a counter, name does not end in "
-                       "_total/_sum/_count/_bucket: \"{}\"",
-                       metric),
-           &c.args[0]->pos);
-    }
-  }
-  return out;
-}
-
 absl::StatusOr<Value> Evaluator::EvalCall(const Call& c, int64_t ts) {
   if (c.func->name == "info") return EvalInfo(c, ts);
-  ORIEL_ASSIGN_OR_RETURN(std::optional<Value> tabled, EvalRateByTable(c, ts));
-  if (tabled) return *std::move(tabled);
+  if (IsStep(ts)) {
+    ORIEL_ASSIGN_OR_RETURN(const StepTable* table, Table(c));
+    if (table != nullptr) return TableRow(*table, ts);
+  }
   ORIEL_RETURN_IF_ERROR(ValidateRangeModifier(c));
   std::vector<Value> args;
   args.reserve(c.args.size());

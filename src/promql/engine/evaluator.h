@@ -16,6 +16,8 @@
 #include "model/labels.h"
 #include "promql/engine/engine.h"
 #include "promql/engine/group_index.h"
+#include "promql/engine/kahan.h"
+#include "promql/engine/range_table.h"
 #include "promql/parser/ast.h"
 #include "tsdb/metrics_store.h"
 
@@ -109,6 +111,15 @@ class Evaluator {
   // The groups of aggregation `a`, kept for the whole query.
   GroupIndex& Groups(const AggregateExpr& a);
 
+  // The values of `e` at every step of this range query, when `e` is computed by table
+  // (range_table.h): a window function of a plain range selector, a sum/avg/count/group/min/max/
+  // stddev/stdvar of one, or histogram_quantile of a literal and either of those. Null when `e` is
+  // not of such a form or this is not a range query; decided and built once per node.
+  [[nodiscard]] absl::StatusOr<const StepTable*> Table(const Expr& e);
+  // Step `ts` (one of the query's steps) of table `t` as the vector the step-by-step evaluation
+  // gives, counting its samples against max_samples.
+  [[nodiscard]] absl::StatusOr<Value> TableRow(const StepTable& t, int64_t ts);
+
  private:
   struct Loaded {
     model::Labels metric;
@@ -151,18 +162,17 @@ class Evaluator {
   [[nodiscard]] absl::StatusOr<Value> EvalCall(const Call& c, int64_t ts);
   [[nodiscard]] absl::StatusOr<Value> EvalInfo(const Call& c, int64_t ts);
 
-  // rate/increase/delta of a plain range selector over a range query, computed for every step
-  // series by series in one pass (each series' samples are walked once, and each step then reads
-  // one contiguous row) instead of step by step across all series, which is bound by cache
-  // misses. nullopt when `c` is not such a call, `ts` is not a step of the query, or the table
-  // would be too large; the caller then evaluates the step the usual way.
-  struct RateTable {
-    std::vector<model::Labels> metrics;  // by series
-    std::vector<double> values;          // steps x series
-    std::vector<uint8_t> present;        // steps x series
-    std::vector<int64_t> points;         // by step: samples in the windows (max_samples)
-  };
-  [[nodiscard]] absl::StatusOr<std::optional<Value>> EvalRateByTable(const Call& c, int64_t ts);
+  // Whether `ts` is one of the range query's steps (tables hold only those).
+  bool IsStep(int64_t ts) const {
+    return step_ > 0 && ts >= start_ && ts <= end_ && (ts - start_) % step_ == 0;
+  }
+  // `e` as a window function over a plain range selector (range_table.h), loading its series;
+  // null when it is not one.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<WindowSource>> WindowSourceOf(const Expr& e);
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildTable(const Expr& e);
+  // The info annotation rate and increase give for a metric that does not look like a counter,
+  // once a window of `c` held samples.
+  void NoteCounterName(const Call& c, const std::vector<int64_t>& samples);
 
   tsdb::MetricsReader& reader_;
   const EngineOptions& options_;
@@ -177,19 +187,14 @@ class Evaluator {
   // info()'s selection of info series, built once per call site.
   absl::flat_hash_map<const Call*, std::unique_ptr<VectorSelector>> info_selectors_;
   absl::flat_hash_map<const AggregateExpr*, std::unique_ptr<GroupIndex>> group_indexes_;
-  // By call site; null when the call does not qualify (decided once).
-  absl::flat_hash_map<const Call*, std::unique_ptr<RateTable>> rate_tables_;
+  // By expression node; null when the node is not evaluated by table (decided once).
+  absl::flat_hash_map<const Expr*, std::unique_ptr<StepTable>> tables_;
 };
 
 // Binary operator helpers (binary.cc).
 [[nodiscard]] absl::StatusOr<double> ScalarBinop(BinaryOp op, double lhs, double rhs);
 // Applies an arithmetic or comparison op; `keep` is false when a comparison filters out the pair.
 double ArithOrCompare(BinaryOp op, double lhs, double rhs, bool return_bool, bool* keep);
-
-// Rate, increase and delta of the samples of one window (range_start, range_end], with
-// Prometheus' extrapolation to the window edges; false when there are fewer than two samples.
-bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int64_t range_end,
-                      bool is_counter, bool is_rate, double* out);
 
 // Function dispatch (functions.cc). `args` are the evaluated arguments.
 [[nodiscard]] absl::StatusOr<Value> CallFunction(Evaluator& ev, const Call& call,
@@ -198,19 +203,6 @@ bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int6
 // Aggregation (aggregate.cc).
 [[nodiscard]] absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value param,
                                               EvalVector input, int64_t ts);
-
-// Kahan-compensated summation step (as Prometheus uses for sums and averages).
-inline void KahanAdd(double inc, double& sum, double& c) {
-  double t = sum + inc;
-  if (std::isinf(t)) {
-    c = 0;
-  } else if (std::fabs(sum) >= std::fabs(inc)) {
-    c += (sum - t) + inc;
-  } else {
-    c += (inc - t) + sum;
-  }
-  sum = t;
-}
 
 // Prometheus' quantile over float values (sorts `values`).
 double Quantile(double q, std::vector<double>& values);

@@ -11,6 +11,8 @@
 #include "base/status.h"
 #include "fmt/format.h"
 #include "promql/engine/evaluator.h"
+#include "promql/engine/histogram_quantile.h"
+#include "promql/engine/window_func.h"
 #include "promql/parser/number_format.h"
 #include "re2/re2.h"
 
@@ -56,40 +58,6 @@ model::Labels AbsentLabels(const Expr& arg) {
     }
   }
   return b.Build();
-}
-
-void LinearRegression(std::span<const FloatPoint> pts, int64_t intercept_time, double* slope,
-                      double* intercept) {
-  double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
-  double init = pts[0].f;
-  bool const_y = true;
-  for (size_t i = 0; i < pts.size(); ++i) {
-    if (const_y && i > 0 && pts[i].f != init) const_y = false;
-    n += 1;
-    double x = static_cast<double>(pts[i].t - intercept_time) / 1000;
-    KahanAdd(x, sx, cx);
-    KahanAdd(pts[i].f, sy, cy);
-    KahanAdd(x * pts[i].f, sxy, cxy);
-    KahanAdd(x * x, sx2, cx2);
-  }
-  if (const_y) {
-    if (std::isinf(init)) {
-      *slope = kNaN;
-      *intercept = kNaN;
-    } else {
-      *slope = 0;
-      *intercept = init;
-    }
-    return;
-  }
-  sx += cx;
-  sy += cy;
-  sxy += cxy;
-  sx2 += cx2;
-  double cov = sxy - sx * sy / n;
-  double var = sx2 - sx * sx / n;
-  *slope = cov / var;
-  *intercept = sy / n - *slope * sx / n;
 }
 
 // Go's Regexp.ExpandString: $1, ${1}, $name, ${name}, $$.
@@ -172,60 +140,6 @@ bool NaturalLess(std::string_view a, std::string_view b) {
   return a.size() - i < b.size() - j;
 }
 
-struct BucketPoint {
-  double upper;
-  double count;
-};
-
-// Classic-bucket quantile (Prometheus' BucketQuantile); sets `forced` when counts were not
-// monotonic.
-double BucketQuantile(double q, std::vector<BucketPoint>& b, bool* forced) {
-  if (std::isnan(q)) return kNaN;
-  if (q < 0) return -kInf;
-  if (q > 1) return kInf;
-  std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.upper < y.upper; });
-  if (b.empty() || !std::isinf(b.back().upper) || b.back().upper < 0) return kNaN;
-  // Merge buckets with the same bound.
-  std::vector<BucketPoint> m;
-  for (const auto& x : b) {
-    if (!m.empty() && m.back().upper == x.upper) {
-      m.back().count += x.count;
-    } else {
-      m.push_back(x);
-    }
-  }
-  double prev = m[0].count;
-  for (size_t i = 1; i < m.size(); ++i) {
-    double cur = m[i].count;
-    if (cur == prev) continue;
-    if (std::fabs(cur - prev) <= 1e-12 * std::max(std::fabs(cur), std::fabs(prev))) {
-      m[i].count = prev;
-      continue;
-    }
-    if (cur < prev) {
-      m[i].count = prev;
-      *forced = true;
-      continue;
-    }
-    prev = cur;
-  }
-  if (m.size() < 2) return kNaN;
-  double obs = m.back().count;
-  if (obs == 0) return kNaN;
-  double rank = q * obs;
-  size_t idx = 0;
-  while (idx < m.size() - 1 && !(m[idx].count >= rank)) ++idx;
-  if (idx == m.size() - 1) return m[m.size() - 2].upper;
-  if (idx == 0 && m[0].upper <= 0) return m[0].upper;
-  double start = 0, end = m[idx].upper, count = m[idx].count;
-  if (idx > 0) {
-    start = m[idx - 1].upper;
-    count -= m[idx - 1].count;
-    rank -= m[idx - 1].count;
-  }
-  return start + (end - start) * (rank / count);
-}
-
 std::tm UtcTime(double f) {
   std::time_t t = static_cast<std::time_t>(static_cast<int64_t>(f));
   std::tm tm{};
@@ -262,33 +176,15 @@ absl::StatusOr<Value> OverTime(Evaluator& ev, const Call& call, std::string_view
           fmt::format("invalid trend factor. Expected: 0 < tf < 1, got: {:f}", tf));
     }
   }
+  // The functions of the window alone; the rest take parameters or are rarely used.
+  const std::optional<WindowFunc> window = WindowFuncByName(name);
   for (const auto& s : mat) {
     std::span<const FloatPoint> p = s.points();
     double r = 0;
     bool keep_name = false;
-    if (name == "avg_over_time") {
-      double sum = 0, c = 0, mean = 0;
-      bool special = false;
-      for (size_t i = 0; i < p.size(); ++i) {
-        KahanAdd(p[i].f, sum, c);
-        if (std::isinf(p[i].f) || std::isnan(p[i].f)) special = true;
-        double n = static_cast<double>(i + 1);
-        mean = i == 0 ? p[i].f : mean + p[i].f / n - mean / n;
-      }
-      double total = sum + c;
-      r = (std::isinf(total) && !special) ? mean : total / static_cast<double>(p.size());
-    } else if (name == "sum_over_time") {
-      double sum = 0, c = 0;
-      for (const auto& x : p) KahanAdd(x.f, sum, c);
-      r = sum + c;
-    } else if (name == "count_over_time") {
-      r = static_cast<double>(p.size());
-    } else if (name == "min_over_time" || name == "max_over_time") {
-      bool mx = name == "max_over_time";
-      r = p[0].f;
-      for (const auto& x : p) {
-        if ((mx ? x.f > r : x.f < r) || std::isnan(r)) r = x.f;
-      }
+    if (window) {
+      if (!EvalWindow(*window, p, 0, 0, &r)) continue;
+      keep_name = KeepsName(*window);
     } else if (name == "ts_of_min_over_time" || name == "ts_of_max_over_time") {
       bool mx = name == "ts_of_max_over_time";
       double best = p[0].f;
@@ -300,28 +196,10 @@ absl::StatusOr<Value> OverTime(Evaluator& ev, const Call& call, std::string_view
         }
       }
       r = static_cast<double>(bt) / 1000;
-    } else if (name == "stddev_over_time" || name == "stdvar_over_time") {
-      double count = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
-      for (const auto& x : p) {
-        count += 1;
-        double delta = x.f - (mean + cmean);
-        KahanAdd(delta / count, mean, cmean);
-        KahanAdd(delta * (x.f - (mean + cmean)), aux, caux);
-      }
-      r = (aux + caux) / count;
-      if (name == "stddev_over_time") r = std::sqrt(r);
-    } else if (name == "last_over_time") {
-      r = p.back().f;
-      keep_name = true;
-    } else if (name == "first_over_time") {
-      r = p.front().f;
-      keep_name = true;
     } else if (name == "ts_of_last_over_time") {
       r = static_cast<double>(p.back().t) / 1000;
     } else if (name == "ts_of_first_over_time") {
       r = static_cast<double>(p.front().t) / 1000;
-    } else if (name == "present_over_time") {
-      r = 1;
     } else if (name == "quantile_over_time") {
       std::vector<double> vals;
       for (const auto& x : p) vals.push_back(x.f);
@@ -336,35 +214,6 @@ absl::StatusOr<Value> OverTime(Evaluator& ev, const Call& call, std::string_view
       double median = Quantile(0.5, vals);
       for (auto& v : vals) v = std::fabs(v - median);
       r = Quantile(0.5, vals);
-    } else if (name == "changes" || name == "resets") {
-      int64_t n = 0;
-      double prev = p[0].f;
-      for (size_t i = 1; i < p.size(); ++i) {
-        double cur = p[i].f;
-        if (name == "changes") {
-          if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) ++n;
-        } else if (cur < prev) {
-          ++n;
-        }
-        prev = cur;
-      }
-      r = static_cast<double>(n);
-    } else if (name == "irate" || name == "idelta") {
-      if (p.size() < 2) continue;
-      const auto& a = p[p.size() - 2];
-      const auto& b = p.back();
-      if (name == "irate") {
-        r = b.f < a.f ? b.f : b.f - a.f;
-        if (b.t == a.t) continue;
-        r /= static_cast<double>(b.t - a.t) / 1000;
-      } else {
-        r = b.f - a.f;
-      }
-    } else if (name == "deriv") {
-      if (p.size() < 2) continue;
-      double slope, intercept;
-      LinearRegression(p, p[0].t, &slope, &intercept);
-      r = slope;
     } else if (name == "predict_linear") {
       if (p.size() < 2) continue;
       double slope, intercept;
@@ -509,15 +358,7 @@ absl::StatusOr<Value> ClassicHistogram(Evaluator& ev, const Expr& param_expr, co
   for (const auto& s : in.vec) {
     std::string_view le = s.metric.Get("le");
     double upper = 0;
-    bool ok = !le.empty();
-    if (ok) {
-      std::string les(le);
-      char* end = nullptr;
-      upper = std::strtod(les.c_str(), &end);
-      ok = end != nullptr && *end == '\0';
-      if (les == "+Inf" || les == "Inf" || les == "inf" || les == "+inf") upper = kInf;
-    }
-    if (!ok) {
+    if (!ParseBucketBound(le, &upper)) {
       ev.Warn(fmt::format("PromQL warning: bucket label \"le\" is missing or has a malformed "
                           "value of \"{}\" for metric name \"{}\"",
                           le, s.metric.MetricName()),
@@ -627,36 +468,6 @@ absl::StatusOr<Value> DateFunction(std::string_view name, std::vector<Value>& ar
 }
 
 }  // namespace
-
-bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start, int64_t range_end,
-                      bool is_counter, bool is_rate, double* out) {
-  if (pts.size() < 2) return false;
-  const auto& first = pts.front();
-  const auto& last = pts.back();
-  double result = last.f - first.f;
-  if (is_counter) {
-    double prev = first.f;
-    for (size_t i = 1; i < pts.size(); ++i) {
-      if (pts[i].f < prev) result += prev;
-      prev = pts[i].f;
-    }
-  }
-  double to_start = static_cast<double>(first.t - range_start) / 1000;
-  double to_end = static_cast<double>(range_end - last.t) / 1000;
-  double sampled = static_cast<double>(last.t - first.t) / 1000;
-  double avg = sampled / static_cast<double>(pts.size() - 1);
-  double threshold = avg * 1.1;
-  if (to_start >= threshold) to_start = avg / 2;
-  if (is_counter && result > 0 && first.f >= 0) {
-    double to_zero = sampled * (first.f / result);
-    if (to_zero < to_start) to_start = to_zero;
-  }
-  if (to_end >= threshold) to_end = avg / 2;
-  double factor = (sampled + to_start + to_end) / sampled;
-  if (is_rate) factor /= static_cast<double>(range_end - range_start) / 1000;
-  *out = result * factor;
-  return true;
-}
 
 absl::StatusOr<Value> CallFunction(Evaluator& ev, const Call& call, std::vector<Value>& args,
                                    int64_t ts) {

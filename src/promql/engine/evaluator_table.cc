@@ -1,0 +1,186 @@
+// The evaluator's side of range-query evaluation by table (range_table.h): which expressions are
+// computed that way, their inputs, their annotations, and reading one step back out.
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "base/status.h"
+#include "fmt/format.h"
+#include "promql/engine/evaluator.h"
+#include "promql/engine/histogram_quantile.h"
+#include "promql/parser/number_format.h"
+
+namespace oriel::promql {
+namespace {
+
+// A materialized table costs 9 bytes per step and series; past this the query is evaluated step
+// by step. Aggregations of a window function do not materialize their input.
+constexpr size_t kMaxTableCells = size_t{32} << 20;
+
+}  // namespace
+
+absl::StatusOr<const StepTable*> Evaluator::Table(const Expr& e) {
+  if (step_ <= 0 || end_ <= start_) return nullptr;
+  const Expr& u = Unparen(e);
+  if (u.kind() != NodeKind::kCall && u.kind() != NodeKind::kAggregate) return nullptr;
+  if (auto it = tables_.find(&u); it != tables_.end()) return it->second.get();
+  // Built before inserting: building may add the tables of sub-expressions.
+  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<StepTable> table, BuildTable(u));
+  return tables_.insert_or_assign(&u, std::move(table)).first->second.get();
+}
+
+absl::StatusOr<std::unique_ptr<WindowSource>> Evaluator::WindowSourceOf(const Expr& e) {
+  if (e.kind() != NodeKind::kCall) return nullptr;
+  const Call& c = e.As<Call>();
+  std::optional<WindowFunc> f = WindowFuncByName(c.func->name);
+  if (!f || c.args.size() != 1) return nullptr;
+  const Expr& arg = Unparen(*c.args[0]);
+  if (arg.kind() != NodeKind::kMatrixSelector) return nullptr;
+  const auto& ms = arg.As<MatrixSelector>();
+  const auto& vs = ms.selector();
+  if (ms.range_expr != nullptr || vs.offset.expr != nullptr || vs.at.kind != AtKind::kNone ||
+      vs.range_modifier != RangeModifier::kNone) {
+    return nullptr;
+  }
+  const int64_t range = absl::ToInt64Milliseconds(ms.range);
+  const int64_t offset = absl::ToInt64Milliseconds(vs.offset.offset);
+  ORIEL_ASSIGN_OR_RETURN(auto* series, Load(vs, start_ - offset - range, end_ - offset));
+  std::vector<model::Labels> metrics;
+  std::vector<std::span<const FloatPoint>> floats;
+  metrics.reserve(series->size());
+  floats.reserve(series->size());
+  for (const Loaded& s : *series) {
+    metrics.push_back(s.metric);
+    floats.push_back(s.floats());
+  }
+  // A range selector's series keep their names; all but last/first_over_time drop them.
+  return std::make_unique<WindowSource>(*f, std::move(metrics), std::move(floats), start_ - offset,
+                                        step_, range, !KeepsName(*f));
+}
+
+void Evaluator::NoteCounterName(const Call& c, const std::vector<int64_t>& samples) {
+  std::string_view name = c.func->name;
+  if (name != "rate" && name != "increase") return;
+  if (std::none_of(samples.begin(), samples.end(), [](int64_t n) { return n > 0; })) return;
+  std::string_view metric = Unparen(*c.args[0]).As<MatrixSelector>().selector().name;
+  if (!metric.empty() && !metric.ends_with("_total") && !metric.ends_with("_sum") &&
+      !metric.ends_with("_count") && !metric.ends_with("_bucket")) {
+    Info(fmt::format("PromQL info: metric might not be a counter, name does not end in "
+                     "_total/_sum/_count/_bucket: \"{}\"",
+                     metric),
+         &c.args[0]->pos);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) {
+  const size_t steps = static_cast<size_t>((end_ - start_) / step_ + 1);
+  if (e.kind() == NodeKind::kAggregate) {
+    const auto& a = e.As<AggregateExpr>();
+    if (!IsTableAggregate(a.op) || a.param != nullptr) return nullptr;
+    const Expr& in_expr = Unparen(*a.expr);
+    ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(in_expr));
+    if (in == nullptr) return nullptr;
+    // Group ids once per series rather than once per series and step.
+    GroupIndex& ids = Groups(a);
+    std::vector<uint32_t> group_of(in->size());
+    std::vector<uint32_t> local;
+    std::vector<model::Labels> groups;
+    for (size_t i = 0; i < in->size(); ++i) {
+      size_t id = ids.IdOf(in->metric(i));
+      if (id >= local.size()) local.resize(id + 1, kNoGroup);
+      if (local[id] == kNoGroup) {
+        local[id] = static_cast<uint32_t>(groups.size());
+        groups.push_back(ids.Labels(id));
+      }
+      group_of[i] = local[id];
+    }
+    ORIEL_ASSIGN_OR_RETURN(
+        StepTable t, AggregateTable(*in, steps, a.op, group_of, std::move(groups), deadline_));
+    NoteCounterName(in_expr.As<Call>(), t.samples);
+    return std::make_unique<StepTable>(std::move(t));
+  }
+  const Call& c = e.As<Call>();
+  if (c.func->name == "histogram_quantile") {
+    const Expr& param = Unparen(*c.args[0]);
+    if (param.kind() != NodeKind::kNumberLiteral) return nullptr;
+    const double q = param.As<NumberLiteral>().value;
+    const Expr& in_expr = Unparen(*c.args[1]);
+    std::unique_ptr<RowSource> in;
+    ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> window, WindowSourceOf(in_expr));
+    const bool from_window = window != nullptr;
+    if (from_window) {
+      in = std::move(window);
+    } else {
+      ORIEL_ASSIGN_OR_RETURN(const StepTable* t, Table(in_expr));
+      if (t == nullptr) return nullptr;
+      in = std::make_unique<TableSource>(*t);
+    }
+    if (std::isnan(q) || q < 0 || q > 1) {
+      Warn(fmt::format("PromQL warning: quantile value should be between 0 and 1, got {}",
+                       FormatNumber(q)),
+           &c.args[0]->pos);
+    }
+    // A histogram is its series without `le`, the name kept so that two histograms never mix.
+    std::vector<uint32_t> group_of(in->size(), kNoGroup);
+    std::vector<double> upper(in->size(), 0);
+    std::vector<model::Labels> groups;
+    absl::flat_hash_map<model::Labels, uint32_t, LabelsHash> index;
+    for (size_t i = 0; i < in->size(); ++i) {
+      if (!ParseBucketBound(in->metric(i).Get("le"), &upper[i])) continue;
+      model::LabelsBuilder b(in->metric(i));
+      b.Del("le");
+      auto [it, inserted] = index.try_emplace(b.Build(), static_cast<uint32_t>(groups.size()));
+      if (inserted) groups.push_back(it->first);
+      group_of[i] = it->second;
+    }
+    ORIEL_ASSIGN_OR_RETURN(
+        HistogramQuantileTable h,
+        BuildHistogramQuantileTable(*in, steps, q, group_of, upper, std::move(groups), deadline_));
+    for (size_t i = 0; i < in->size(); ++i) {
+      if (!h.ungrouped_seen[i]) continue;
+      Warn(fmt::format("PromQL warning: bucket label \"le\" is missing or has a malformed value "
+                       "of \"{}\" for metric name \"{}\"",
+                       in->metric(i).Get("le"), in->metric(i).MetricName()),
+           &c.args[1]->pos);
+    }
+    if (h.forced_monotonic) {
+      Info(
+          "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see "
+          "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
+          "for metric name \"\"",
+          &c.args[1]->pos);
+    }
+    // (A table input gave its annotations when it was built.)
+    if (from_window) NoteCounterName(in_expr.As<Call>(), h.table.samples);
+    return std::make_unique<StepTable>(std::move(h.table));
+  }
+  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(c));
+  if (in == nullptr || in->size() * steps > kMaxTableCells) return nullptr;
+  ORIEL_ASSIGN_OR_RETURN(StepTable t, MaterializeTable(*in, steps, deadline_));
+  NoteCounterName(c, t.samples);
+  return std::make_unique<StepTable>(std::move(t));
+}
+
+absl::StatusOr<Value> Evaluator::TableRow(const StepTable& t, int64_t ts) {
+  const size_t j = static_cast<size_t>((ts - start_) / step_);
+  ORIEL_RETURN_IF_ERROR(CountSamples(t.samples[j]));
+  std::vector<uint32_t> order;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t.present[i * t.steps + j]) order.push_back(static_cast<uint32_t>(i));
+  }
+  if (!t.rank.empty()) {
+    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+      return t.rank[x * t.steps + j] < t.rank[y * t.steps + j];
+    });
+  }
+  Value out;
+  out.type = ValueType::kVector;
+  out.vec.reserve(order.size());
+  for (uint32_t i : order) {
+    out.vec.push_back({t.metrics[i], t.values[i * t.steps + j], ts, t.drop_name});
+  }
+  return out;
+}
+
+}  // namespace oriel::promql

@@ -1,0 +1,128 @@
+// Range-query evaluation by table: an expression's values at every step of a range query
+// computed in one pass per input series, instead of one evaluation of the whole expression per
+// step. Per step, the step-by-step evaluation walks every series' samples again, looks up every
+// series' group and builds a vector; here each series' samples are walked once for all steps,
+// its group is looked up once, and the work is split over two threads.
+//
+// Results are the same as the step-by-step evaluation's, bit for bit: each (group, step) sums its
+// series in the order that evaluation adds them (input order), whatever the split, so a query
+// gives the same floats on every run.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "model/labels.h"
+#include "promql/engine/engine.h"
+#include "promql/engine/window_func.h"
+#include "promql/parser/ast.h"
+
+namespace oriel::promql {
+
+// The values of one expression at every step of a range query, series-major: series i at step
+// j is values[i * steps + j] when present[i * steps + j].
+struct StepTable {
+  size_t steps = 0;
+  std::vector<model::Labels> metrics;
+  bool drop_name = false;  // the same for every series of a table
+  std::vector<double> values;
+  std::vector<uint8_t> present;
+  // Where series i stands at step j in the vector the step-by-step evaluation gives (a step's
+  // series sort by it); empty: in series order.
+  std::vector<uint32_t> rank;
+  // By step: the samples in the step's range-vector windows (what max_samples limits).
+  std::vector<int64_t> samples;
+
+  size_t size() const { return metrics.size(); }
+};
+
+// The input of a table: series i over steps [a, b).
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual size_t size() const = 0;
+  virtual const model::Labels& metric(size_t i) const = 0;
+  virtual bool drop_name() const = 0;
+  // Fills values, present and rank (b - a entries each) for series i over steps [a, b) and adds
+  // the samples of its windows to samples[j - a]. Thread-safe.
+  virtual void Row(size_t i, size_t a, size_t b, double* values, uint8_t* present, uint32_t* rank,
+                   int64_t* samples) const = 0;
+  // Samples by step that Row does not count (those counted when a table input was built).
+  virtual const std::vector<int64_t>* counted_samples() const { return nullptr; }
+};
+
+// A window function over the samples of a range selector's series: step j's window of series i
+// is (ref_j - range, ref_j] with ref_j = first_ref + j * step. Ranks are series order.
+class WindowSource final : public RowSource {
+ public:
+  WindowSource(WindowFunc f, std::vector<model::Labels> metrics,
+               std::vector<std::span<const FloatPoint>> floats, int64_t first_ref, int64_t step,
+               int64_t range, bool drop_name);
+  size_t size() const override { return metrics_.size(); }
+  const model::Labels& metric(size_t i) const override { return metrics_[i]; }
+  bool drop_name() const override { return drop_name_; }
+  void Row(size_t i, size_t a, size_t b, double* values, uint8_t* present, uint32_t* rank,
+           int64_t* samples) const override;
+
+ private:
+  WindowFunc f_;
+  std::vector<model::Labels> metrics_;
+  std::vector<std::span<const FloatPoint>> floats_;
+  int64_t first_ref_;
+  int64_t step_;
+  int64_t range_;
+  bool drop_name_;
+};
+
+// A computed table as input.
+class TableSource final : public RowSource {
+ public:
+  explicit TableSource(const StepTable& t) : t_(t) {}
+  size_t size() const override { return t_.size(); }
+  const model::Labels& metric(size_t i) const override { return t_.metrics[i]; }
+  bool drop_name() const override { return t_.drop_name; }
+  void Row(size_t i, size_t a, size_t b, double* values, uint8_t* present, uint32_t* rank,
+           int64_t* samples) const override;
+  const std::vector<int64_t>* counted_samples() const override { return &t_.samples; }
+
+ private:
+  const StepTable& t_;
+};
+
+// Every row of a window source as a table (series split over threads).
+[[nodiscard]] absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
+                                                         absl::Time deadline);
+
+// Whether AggregateTable computes `op`.
+bool IsTableAggregate(AggregateOp op);
+
+// sum, avg, count, group, min, max, stddev or stdvar of the series of `in` by group: series i
+// goes to group group_of[i] (< groups.size()). REQUIRES: `in` ranks its series in series order
+// (a WindowSource), so that a group adds its series in the order the step-by-step evaluation
+// does. Steps are split over threads.
+[[nodiscard]] absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps,
+                                                       AggregateOp op,
+                                                       std::span<const uint32_t> group_of,
+                                                       std::vector<model::Labels> groups,
+                                                       absl::Time deadline);
+
+inline constexpr uint32_t kNoGroup = static_cast<uint32_t>(-1);
+
+struct HistogramQuantileTable {
+  StepTable table;
+  bool forced_monotonic = false;  // some step's buckets had to be made monotonic
+  // By input series: present at some step while in no group (a missing or malformed `le`).
+  std::vector<uint8_t> ungrouped_seen;
+};
+
+// histogram_quantile(q, in) at every step: series i of `in` is a bucket of histogram group_of[i]
+// (kNoGroup: not a bucket) with upper bound upper[i]. Steps are split over threads.
+[[nodiscard]] absl::StatusOr<HistogramQuantileTable> BuildHistogramQuantileTable(
+    const RowSource& in, size_t steps, double q, std::span<const uint32_t> group_of,
+    std::span<const double> upper, std::vector<model::Labels> groups, absl::Time deadline);
+
+}  // namespace oriel::promql
