@@ -60,9 +60,9 @@ absl::StatusOr<tsdb::WriteResult> MemoryLimitedWriter::Write(model::MetricBatch 
 }
 
 absl::StatusOr<tracestore::TraceWriteResult> MemoryLimitedTraceWriter::Write(
-    const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) {
+    std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) {
   ORIEL_RETURN_IF_ERROR(limiter_.Check());
-  return next_.Write(resource_spans);
+  return next_.Write(std::move(resource_spans));
 }
 
 }  // namespace oriel::pipeline

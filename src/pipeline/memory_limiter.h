@@ -53,7 +53,7 @@ class MemoryLimitedTraceWriter final : public tracestore::TraceWriter {
   MemoryLimitedTraceWriter(tracestore::TraceWriter& next, MemoryLimiter& limiter)
       : next_(next), limiter_(limiter) {}
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
 
  private:
   tracestore::TraceWriter& next_;

@@ -42,7 +42,7 @@ TEST(MemoryLimiterTest, RefusesWritesOverTheLimitAndRecovers) {
 class CountingTraceWriter : public tracestore::TraceWriter {
  public:
   absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& spans) override {
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> spans) override {
     ++writes;
     return tracestore::TraceWriteResult{.spans_written = static_cast<int64_t>(spans.size())};
   }

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <tuple>
+#include <vector>
 
 #include "base/status.h"
 #include "fmt/format.h"
@@ -33,6 +35,110 @@ std::string DirName(const std::string& path) {
 }
 
 }  // namespace
+
+namespace {
+
+// Parts smaller than this are merged with the next: a zstd frame costs a header, and very small
+// inputs compress poorly alone.
+constexpr size_t kMinSectionBytes = 4096;
+
+}  // namespace
+
+absl::StatusOr<std::string> CompressBlock(std::string_view body,
+                                          std::span<const size_t> section_ends, int level) {
+  std::vector<size_t> ends;
+  size_t begin = 0;
+  for (size_t end : section_ends) {
+    if (end > body.size() || end < begin) {
+      return absl::InternalError(fmt::format(
+          "cannot compress trace segment block: section end {} is outside the body", end));
+    }
+    if (end - begin >= kMinSectionBytes) {
+      ends.push_back(end);
+      begin = end;
+    }
+  }
+  if (begin < body.size() || ends.empty()) ends.push_back(body.size());
+  std::string frame;
+  PutVarint64(frame, ends.size());
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  std::string scratch;
+  begin = 0;
+  for (size_t end : ends) {
+    const std::string_view part = body.substr(begin, end - begin);
+    begin = end;
+    scratch.resize(ZSTD_compressBound(part.size()));
+    const size_t n = ZSTD_compressCCtx(ctx.get(), scratch.data(), scratch.size(), part.data(),
+                                       part.size(), level);
+    if (ZSTD_isError(n)) {
+      return absl::InternalError(
+          fmt::format("cannot compress trace segment block: {}", ZSTD_getErrorName(n)));
+    }
+    // Per section: body bytes, then stored bytes * 2 + 1 when compressed (+ 0 when stored as is).
+    PutVarint64(frame, part.size());
+    if (n < part.size()) {
+      PutVarint64(frame, uint64_t{n} * 2 + 1);
+      frame.append(scratch.data(), n);
+    } else {
+      PutVarint64(frame, uint64_t{part.size()} * 2);
+      frame.append(part);
+    }
+  }
+  return frame;
+}
+
+absl::StatusOr<std::string> DecompressBlock(std::string_view frame, uint64_t max_body_bytes) {
+  auto corrupt = [](std::string_view why) {
+    return absl::DataLossError(fmt::format("cannot decompress trace block: {}", why));
+  };
+  ByteReader in(frame);
+  const uint64_t n_sections = in.Varint();
+  if (!in.ok() || n_sections > in.remaining()) return corrupt("invalid section count");
+  // First the sizes, to allocate the body once.
+  struct Section {
+    uint64_t size = 0;
+    bool compressed = false;
+    std::string_view stored;
+  };
+  std::vector<Section> sections(n_sections);
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < n_sections; ++i) {
+    Section& s = sections[i];
+    s.size = in.Varint();
+    const uint64_t stored = in.Varint();
+    s.compressed = (stored & 1) != 0;
+    s.stored = in.Bytes(stored >> 1);
+    if (!in.ok()) return corrupt(fmt::format("section {} is truncated", i));
+    // The stored size must agree with the zstd frame's: nothing is allocated on a claim alone.
+    const uint64_t holds =
+        s.compressed ? ZSTD_getFrameContentSize(s.stored.data(), s.stored.size()) : s.stored.size();
+    if (holds != s.size) {
+      return corrupt(fmt::format("section {} holds {} bytes, not {}", i, holds, s.size));
+    }
+    if (s.size > max_body_bytes - total) {
+      return corrupt(fmt::format("body exceeds {} bytes", max_body_bytes));
+    }
+    total += s.size;
+  }
+  if (!in.empty()) return corrupt("trailing bytes");
+  std::string body(total, '\0');
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  size_t offset = 0;
+  for (uint64_t i = 0; i < n_sections; ++i) {
+    const Section& s = sections[i];
+    if (s.compressed) {
+      const size_t n = ZSTD_decompressDCtx(ctx.get(), body.data() + offset, s.size, s.stored.data(),
+                                           s.stored.size());
+      if (ZSTD_isError(n) || n != s.size) {
+        return corrupt(fmt::format("section {} is not a zstd frame of {} bytes", i, s.size));
+      }
+    } else {
+      std::memcpy(body.data() + offset, s.stored.data(), s.size);
+    }
+    offset += s.size;
+  }
+  return body;
+}
 
 uint64_t TraceIdPrefix(std::string_view trace_id) {
   uint64_t v = 0;
@@ -114,15 +220,9 @@ void SegmentWriter::AddTrace(std::string_view trace_id, std::span<const StoredSp
 
 absl::Status SegmentWriter::CloseBlock() {
   if (block_.spans == 0) return absl::OkStatus();
-  const std::string body = encoder_.Finish();
-  std::string frame(ZSTD_compressBound(body.size()), '\0');
-  const size_t n =
-      ZSTD_compress(frame.data(), frame.size(), body.data(), body.size(), options_.zstd_level);
-  if (ZSTD_isError(n)) {
-    return absl::InternalError(
-        fmt::format("cannot compress trace segment block: {}", ZSTD_getErrorName(n)));
-  }
-  frame.resize(n);
+  std::vector<size_t> sections;
+  const std::string body = encoder_.Finish(&sections);
+  ORIEL_ASSIGN_OR_RETURN(std::string frame, CompressBlock(body, sections, options_.zstd_level));
   block_.offset = offset_;
   block_.length = frame.size();
   block_.crc = storage::Crc32c(frame);
@@ -253,9 +353,11 @@ absl::Status Segment::ParseIndex(std::string_view index) {
     return absl::DataLossError(fmt::format("invalid index: {}", what));
   };
   const uint64_t version = in.Varint();
-  if (in.ok() && version != kSegmentIndexVersion) {
-    return bad(fmt::format("unknown version {}", version));
+  if (in.ok() && (version < 1 || version > kSegmentIndexVersion)) {
+    return bad(fmt::format("unknown version {} (this version reads 1 to {})", version,
+                           kSegmentIndexVersion));
   }
+  index_version_ = version;
   wal_checkpoint_ = in.Varint();
   const uint64_t n_services = in.Varint();
   if (!in.ok() || n_services > in.remaining()) return bad("service table");
@@ -332,6 +434,13 @@ absl::StatusOr<std::vector<DecodedTrace>> Segment::ReadBlock(size_t block,
         fmt::format("cannot read trace segment {}: block at offset {}: {}", path_, b.offset, why));
   };
   if (storage::Crc32c(frame) != b.crc) return corrupt("checksum mismatch");
+  if (index_version_ >= 2) {
+    auto body = DecompressBlock(frame, kMaxBlockBodyBytes);
+    if (!body.ok()) return corrupt(fmt::format("{}", body.status().message()));
+    auto traces = DecodeBlock(*body, only, filter);
+    if (!traces.ok()) return corrupt(fmt::format("{}", traces.status().message()));
+    return traces;
+  }
   const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
       size > kMaxBlockBodyBytes) {

@@ -25,7 +25,9 @@
 namespace oriel::tracestore {
 
 inline constexpr std::string_view kSegmentMagic = "ORTSEGv1";
-inline constexpr uint64_t kSegmentIndexVersion = 1;
+// Index version 2: blocks are framed as compressed sections (see CompressBlock); version 1
+// (still read): a block is one zstd frame.
+inline constexpr uint64_t kSegmentIndexVersion = 2;
 // Footer: index offset (fixed64), index length (fixed64), index CRC32C (fixed32), magic.
 inline constexpr size_t kSegmentFooterBytes = 8 + 8 + 4 + kSegmentMagic.size();
 
@@ -157,9 +159,21 @@ class Segment {
   std::vector<std::string> services_;
   std::vector<SegmentOperation> operations_;
   std::vector<SegmentBlockInfo> blocks_;
+  uint64_t index_version_ = 0;
   std::vector<uint64_t> trace_prefixes_;  // sorted
   std::vector<uint32_t> trace_blocks_;    // block of each prefix
 };
+
+// The on-disk frame of a block body in index version 2: the body cut at `section_ends` (from
+// BlockEncoder::Finish; adjacent small parts are merged), each part compressed on its own so
+// that zstd codes each column with statistics of its own. Layout in
+// docs/formats/trace_segment.md.
+[[nodiscard]] absl::StatusOr<std::string> CompressBlock(std::string_view body,
+                                                        std::span<const size_t> section_ends,
+                                                        int level);
+// The body of such a frame; kDataLoss when it is corrupt or its body exceeds `max_body_bytes`.
+[[nodiscard]] absl::StatusOr<std::string> DecompressBlock(std::string_view frame,
+                                                          uint64_t max_body_bytes);
 
 // The first 8 bytes of a trace id as a big-endian number: sorting by it sorts by trace id.
 uint64_t TraceIdPrefix(std::string_view trace_id);

@@ -1,5 +1,7 @@
 #include "tracestore/segment_block.h"
 
+#include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "fmt/format.h"
@@ -7,6 +9,7 @@
 
 namespace oriel::tracestore {
 
+using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::trace::v1::Span;
 
 namespace {
@@ -17,15 +20,127 @@ constexpr uint64_t kNoParent = 0;
 constexpr uint64_t kParentBytes = 1;
 constexpr uint64_t kParentAt = 2;
 
+// Value types (version 2): one byte per attribute in its column's type stream. Booleans are
+// the type alone; the other payloads go to the column's value stream.
+enum ValueType : uint8_t {
+  kNoValue = 0,     // a KeyValue without a value
+  kEmptyValue = 1,  // an AnyValue with nothing set
+  kString = 2,      // bytes
+  kFalse = 3,
+  kTrue = 4,
+  kInt = 5,     // zigzag varint
+  kDouble = 6,  // fixed64 of the IEEE 754 bits
+  kOther = 7,   // bytes of the serialized AnyValue (arrays, maps, bytes, unknown fields)
+  // Version 1: bytes of the serialized AnyValue in one stream, in a type of its own here.
+  kSerialized = 8,
+};
+
 }  // namespace
 
-uint64_t BlockEncoder::Intern(std::string value) {
-  auto [it, inserted] = dict_index_.try_emplace(std::move(value), dict_.size());
-  if (inserted) {
-    dict_bytes_ += it->first.size() + 2;
-    dict_.push_back(it->first);
+uint64_t BlockEncoder::Intern(std::string_view value) {
+  auto it = dict_index_.find(absl::string_view(value.data(), value.size()));
+  if (it != dict_index_.end()) return it->second;
+  dict_index_.emplace(std::string(value), dict_.size());
+  dict_bytes_ += value.size() + 2;
+  dict_.emplace_back(value);
+  return dict_.size() - 1;
+}
+
+void BlockEncoder::AddTimes(std::span<const StoredSpan* const> spans) {
+  // A span's start is coded against a time it is close to, that the decoder knows by then: the
+  // end of its previous sibling, else its parent's start, when the parent comes earlier in the
+  // trace; else the previous span's start (children after a parent in sequence, siblings one
+  // after the other, as clients call). Wrapping arithmetic round-trips any values exactly.
+  if (spans.empty()) return;
+  child_base_.resize(spans.size());
+  uint64_t previous = previous_trace_start_;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Span& span = spans[i]->span;
+    const uint64_t start = span.start_time_unix_nano();
+    const uint64_t end = span.end_time_unix_nano();
+    const size_t parent = parent_at_[i];
+    uint64_t base = previous;
+    if (parent < i) {
+      base = child_base_[parent];
+      child_base_[parent] = end;
+    }
+    child_base_[i] = start;
+    PutVarint64(times_col_, ZigZag(static_cast<int64_t>(start - base)));
+    PutVarint64(durations_col_, end - start);
+    previous = start;
   }
-  return it->second;
+  previous_trace_start_ = spans.front()->span.start_time_unix_nano();
+}
+
+void BlockEncoder::AddAttributes(const Span& span) {
+  // Attributes are shredded by key: the span names the set of value columns it has values in,
+  // and each key's values sit together in their column, typed, where zstd finds their
+  // repetitions.
+  key_set_.clear();
+  for (const auto& kv : span.attributes()) {
+    auto [column, new_column] = column_of_key_.try_emplace(kv.key(), value_cols_.size());
+    if (new_column) {
+      const uint64_t key = Intern(kv.key());
+      value_cols_.emplace_back().key = key;
+    }
+    PutVarint64(key_set_, column->second);
+    ValueColumn& col = value_cols_[column->second];
+    const size_t before = col.values.size() + col.numbers.size();
+    if (!kv.has_value()) {
+      col.types.push_back(kNoValue);
+    } else {
+      const AnyValue& v = kv.value();
+      AnyValue::ValueCase value_case = v.value_case();
+      // Unknown fields only survive as the serialized message.
+      if (!v.GetReflection()->GetUnknownFields(v).empty()) value_case = AnyValue::kArrayValue;
+      switch (value_case) {
+        case AnyValue::VALUE_NOT_SET:
+          col.types.push_back(kEmptyValue);
+          break;
+        case AnyValue::kStringValue: {
+          // Coded against the column's previous string: ids and paths share their prefixes.
+          col.types.push_back(kString);
+          const std::string& value = v.string_value();
+          const size_t shared =
+              std::mismatch(value.begin(),
+                            value.begin() + std::min(value.size(), col.previous.size()),
+                            col.previous.begin())
+                  .first -
+              value.begin();
+          PutVarint64(col.values, shared);
+          PutLengthPrefixed(col.values, std::string_view(value).substr(shared));
+          col.previous.assign(value);
+          break;
+        }
+        case AnyValue::kBoolValue:
+          col.types.push_back(v.bool_value() ? kTrue : kFalse);
+          break;
+        case AnyValue::kIntValue:
+          col.types.push_back(kInt);
+          PutVarint64(col.numbers, ZigZag(v.int_value()));
+          break;
+        case AnyValue::kDoubleValue: {
+          col.types.push_back(kDouble);
+          uint64_t bits;
+          const double d = v.double_value();
+          std::memcpy(&bits, &d, sizeof(bits));
+          PutFixed64(col.numbers, bits);
+          break;
+        }
+        default:
+          col.types.push_back(kOther);
+          v.SerializeToString(&scratch_);
+          PutLengthPrefixed(col.values, scratch_);
+      }
+    }
+    value_bytes_ += col.values.size() + col.numbers.size() - before + 1;
+  }
+  auto [set, new_set] = key_set_index_.try_emplace(key_set_, key_sets_.size());
+  if (new_set) {
+    key_sets_.push_back(key_set_);
+    key_set_bytes_ += key_set_.size() + 2;
+  }
+  PutVarint64(attrs_col_, set->second);
 }
 
 void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans) {
@@ -39,35 +154,35 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
   if (spans.size() > 16) {
     for (size_t i = 0; i < spans.size(); ++i) position_of.try_emplace(spans[i]->span.span_id(), i);
   }
-  for (const StoredSpan* s : spans) {
-    const Span& span = s->span;
-    ++spans_;
-    const std::string& parent = span.parent_span_id();
-    size_t position = spans.size();
-    if (!parent.empty() && !position_of.empty()) {
+  parent_at_.assign(spans.size(), spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const std::string& parent = spans[i]->span.parent_span_id();
+    if (parent.empty()) continue;
+    if (!position_of.empty()) {
       auto it = position_of.find(parent);
-      if (it != position_of.end()) position = it->second;
-    } else if (!parent.empty()) {
-      for (size_t i = 0; i < spans.size(); ++i) {
-        if (spans[i]->span.span_id() == parent) {
-          position = i;
+      if (it != position_of.end()) parent_at_[i] = it->second;
+    } else {
+      for (size_t j = 0; j < spans.size(); ++j) {
+        if (spans[j]->span.span_id() == parent) {
+          parent_at_[i] = j;
           break;
         }
       }
     }
-    if (parent.empty()) {
+  }
+  AddTimes(spans);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const StoredSpan* s = spans[i];
+    const Span& span = s->span;
+    ++spans_;
+    if (span.parent_span_id().empty()) {
       PutVarint64(parents_col_, kNoParent);
-    } else if (position < spans.size()) {
-      PutVarint64(parents_col_, kParentAt + position);
+    } else if (parent_at_[i] < spans.size()) {
+      PutVarint64(parents_col_, kParentAt + parent_at_[i]);
     } else {
       PutVarint64(parents_col_, kParentBytes);
-      PutLengthPrefixed(parents_col_, parent);
+      PutLengthPrefixed(parents_col_, span.parent_span_id());
     }
-    const uint64_t start = span.start_time_unix_nano();
-    // Wrapping arithmetic round-trips every pair of values exactly.
-    PutVarint64(times_col_, ZigZag(static_cast<int64_t>(start - previous_start_)));
-    PutVarint64(times_col_, span.end_time_unix_nano() - start);
-    previous_start_ = start;
 
     auto [r, new_resource] = by_entry_.try_emplace(s->resource.get(), 0);
     if (new_resource) {
@@ -77,7 +192,7 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
         std::string bytes;
         PutLengthPrefixed(bytes, s->resource->resource.SerializeAsString());
         bytes += s->resource->schema_url;
-        resources_.push_back(Intern(std::move(bytes)));
+        resources_.push_back(Intern(bytes));
       }
       r->second = k->second;
     }
@@ -91,41 +206,29 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
         std::string bytes;
         PutLengthPrefixed(bytes, s->scope->scope.SerializeAsString());
         bytes += s->scope->schema_url;
-        scopes_.push_back(Intern(std::move(bytes)));
+        scopes_.push_back(Intern(bytes));
       }
       c->second = k->second;
     }
-    PutVarint64(meta_col_, Intern(span.name()));
+    PutVarint64(names_col_, Intern(span.name()));
     PutVarint64(meta_col_, ZigZag(span.kind()));
     PutVarint64(meta_col_, ZigZag(span.status().code()));
     PutVarint64(meta_col_, resource_number);
     PutVarint64(meta_col_, c->second);
     PutVarint64(meta_col_, span.flags());
 
-    // Attributes are shredded by key: the span lists the value columns it has a value in, and
-    // each key's values sit together in their column, where zstd finds their repetitions.
-    PutVarint64(attrs_col_, static_cast<uint64_t>(span.attributes_size()));
-    for (const auto& kv : span.attributes()) {
-      auto [column, new_column] = column_of_key_.try_emplace(kv.key(), value_cols_.size());
-      if (new_column) {
-        value_col_keys_.push_back(Intern(kv.key()));
-        value_cols_.emplace_back();
-      }
-      PutVarint64(attrs_col_, column->second);
-      // Length + 1, and 0 for a KeyValue without a value (unlike an empty AnyValue).
-      if (kv.has_value()) {
-        kv.value().SerializeToString(&scratch_);
-        PutVarint64(value_cols_[column->second], scratch_.size() + 1);
-        value_cols_[column->second].append(scratch_);
-      } else {
-        scratch_.clear();
-        PutVarint64(value_cols_[column->second], 0);
-      }
-      value_bytes_ += scratch_.size() + 1;
-    }
+    AddAttributes(span);
 
     // Whatever the columns above do not hold: events, links, trace state, dropped counts, the
-    // status message, and fields unknown to this version.
+    // status message, and fields unknown to this version. Most spans have none of it.
+    const bool has_unknown = !span.GetReflection()->GetUnknownFields(span).empty();
+    if (span.trace_state().empty() && span.dropped_attributes_count() == 0 &&
+        span.dropped_events_count() == 0 && span.dropped_links_count() == 0 &&
+        span.events_size() == 0 && span.links_size() == 0 && span.status().message().empty() &&
+        !has_unknown) {
+      PutVarint64(rest_col_, 0);
+      continue;
+    }
     Span rest;
     rest.set_trace_state(span.trace_state());
     rest.set_dropped_attributes_count(span.dropped_attributes_count());
@@ -135,7 +238,7 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
     if (span.links_size() > 0) *rest.mutable_links() = span.links();
     if (!span.status().message().empty())
       rest.mutable_status()->set_message(span.status().message());
-    if (!span.GetReflection()->GetUnknownFields(span).empty()) {
+    if (has_unknown) {
       rest.GetReflection()->MutableUnknownFields(&rest)->MergeFrom(
           span.GetReflection()->GetUnknownFields(span));
     }
@@ -145,13 +248,15 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
 }
 
 size_t BlockEncoder::ApproximateBytes() const {
-  return dict_bytes_ + value_bytes_ + traces_col_.size() + ids_col_.size() + parents_col_.size() +
-         times_col_.size() + meta_col_.size() + attrs_col_.size() + rest_col_.size();
+  return dict_bytes_ + value_bytes_ + key_set_bytes_ + traces_col_.size() + ids_col_.size() +
+         parents_col_.size() + times_col_.size() + durations_col_.size() + names_col_.size() +
+         meta_col_.size() + attrs_col_.size() + rest_col_.size();
 }
 
-std::string BlockEncoder::Finish() {
+std::string BlockEncoder::Finish(std::vector<size_t>* sections) {
   std::string out;
   out.reserve(ApproximateBytes() + 64);
+  std::vector<size_t> ends;
   PutVarint64(out, kBlockVersion);
   PutVarint64(out, traces_);
   PutVarint64(out, spans_);
@@ -161,15 +266,27 @@ std::string BlockEncoder::Finish() {
   for (uint64_t i : resources_) PutVarint64(out, i);
   PutVarint64(out, scopes_.size());
   for (uint64_t i : scopes_) PutVarint64(out, i);
+  ends.push_back(out.size());
   for (const std::string* col :
-       {&traces_col_, &ids_col_, &parents_col_, &times_col_, &meta_col_, &attrs_col_, &rest_col_}) {
+       {&traces_col_, &ids_col_, &parents_col_, &times_col_, &durations_col_, &names_col_,
+        &meta_col_, &attrs_col_, &rest_col_}) {
     PutLengthPrefixed(out, *col);
+    ends.push_back(out.size());
   }
   PutVarint64(out, value_cols_.size());
-  for (size_t i = 0; i < value_cols_.size(); ++i) {
-    PutVarint64(out, value_col_keys_[i]);
-    PutLengthPrefixed(out, value_cols_[i]);
+  for (const ValueColumn& col : value_cols_) {
+    PutVarint64(out, col.key);
+    PutLengthPrefixed(out, col.types);
+    ends.push_back(out.size());
+    PutLengthPrefixed(out, col.values);
+    ends.push_back(out.size());
+    PutLengthPrefixed(out, col.numbers);
+    ends.push_back(out.size());
   }
+  PutVarint64(out, key_sets_.size());
+  for (const std::string& set : key_sets_) PutLengthPrefixed(out, set);
+  ends.push_back(out.size());
+  if (sections != nullptr) *sections = std::move(ends);
   *this = BlockEncoder();
   return out;
 }
@@ -187,9 +304,11 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
                                                       const SpanFilter* filter) {
   ByteReader in(body);
   const uint64_t version = in.Varint();
-  if (in.ok() && version != kBlockVersion) {
-    return Corrupt(fmt::format("unknown block version {}", version));
+  if (in.ok() && (version < kOldestBlockVersion || version > kBlockVersion)) {
+    return Corrupt(fmt::format("unknown block version {} (this version reads {} to {})", version,
+                               kOldestBlockVersion, kBlockVersion));
   }
+  const bool v1 = version == 1;
   const uint64_t n_traces = in.Varint();
   const uint64_t n_spans = in.Varint();
   const uint64_t n_dict = in.Varint();
@@ -218,19 +337,51 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
   ByteReader ids_col(in.LengthPrefixed());
   ByteReader parents_col(in.LengthPrefixed());
   ByteReader times_col(in.LengthPrefixed());
+  ByteReader durations_col(v1 ? std::string_view() : in.LengthPrefixed());
+  // Version 1 has the durations in the times column, the names in the meta column.
+  ByteReader& duration_source = v1 ? times_col : durations_col;
+  ByteReader names_col(v1 ? std::string_view() : in.LengthPrefixed());
   ByteReader meta_col(in.LengthPrefixed());
+  ByteReader& name_source = v1 ? meta_col : names_col;
   ByteReader attrs_col(in.LengthPrefixed());
   ByteReader rest_col(in.LengthPrefixed());
   const uint64_t n_value_cols = in.Varint();
   if (!in.ok() || n_value_cols > in.remaining()) return Corrupt("truncated columns");
   std::vector<std::string_view> value_keys(n_value_cols);
+  // Per value column, its types, its values (in version 1 serialized AnyValues) and its numbers.
+  std::vector<ByteReader> value_types;
   std::vector<ByteReader> value_cols;
+  std::vector<ByteReader> value_numbers;
+  value_types.reserve(n_value_cols);
   value_cols.reserve(n_value_cols);
+  value_numbers.reserve(n_value_cols);
   for (uint64_t c = 0; c < n_value_cols; ++c) {
     const uint64_t key = in.Varint();
+    value_types.emplace_back(v1 ? std::string_view() : in.LengthPrefixed());
     value_cols.emplace_back(in.LengthPrefixed());
+    value_numbers.emplace_back(v1 ? std::string_view() : in.LengthPrefixed());
     if (!in.ok() || key >= n_dict) return Corrupt(fmt::format("invalid value column {}", c));
     value_keys[c] = dict[key];
+  }
+  // Version 2: the attribute key sets, as [begin, end) ranges of `set_columns`.
+  std::vector<std::pair<size_t, size_t>> key_sets;
+  std::vector<uint32_t> set_columns;
+  if (!v1) {
+    const uint64_t n_sets = in.Varint();
+    if (!in.ok() || n_sets > in.remaining()) return Corrupt("invalid attribute key set table");
+    key_sets.resize(n_sets);
+    for (uint64_t k = 0; k < n_sets; ++k) {
+      ByteReader set(in.LengthPrefixed());
+      key_sets[k].first = set_columns.size();
+      while (set.ok() && !set.empty()) {
+        const uint64_t column = set.Varint();
+        if (!set.ok() || column >= n_value_cols) {
+          return Corrupt(fmt::format("attribute key set {} names an unknown column", k));
+        }
+        set_columns.push_back(static_cast<uint32_t>(column));
+      }
+      key_sets[k].second = set_columns.size();
+    }
   }
   if (!in.ok() || !in.empty()) return Corrupt("truncated columns or trailing bytes");
 
@@ -238,19 +389,34 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
   std::vector<std::shared_ptr<const ResourceEntry>> resources(resource_bytes->size());
   std::vector<std::shared_ptr<const ScopeEntry>> scopes(scope_bytes->size());
   std::vector<DecodedTrace> out;
-  uint64_t previous_start = 0;
+  uint64_t previous_start = 0;        // version 1: of the previous span of the block
+  uint64_t previous_trace_start = 0;  // version 2: of the first span of the previous trace
   uint64_t span_number = 0;
+  bool looked_up = false;  // stopped after the trace `only`
   struct AttributeRef {
     uint64_t column = 0;
-    std::string_view value;
-    bool present = false;
+    uint8_t type = kNoValue;
+    std::string_view bytes;  // kOther, kSerialized
+    std::string text;        // kString
+    uint64_t bits = 0;       // kInt (zigzag), kDouble
   };
+  std::vector<std::string> previous_string(v1 ? 0 : n_value_cols);
+  // Shared prefixes let a small hostile body expand quadratically; real blocks stay far below.
+  constexpr uint64_t kMaxStringBytes = uint64_t{1} << 30;
+  uint64_t string_bytes = 0;
   std::vector<AttributeRef> attrs;
+  std::vector<std::string_view> span_ids;
+  std::vector<uint64_t> child_base;
   for (uint64_t t = 0; t < n_traces; ++t) {
     std::string_view trace_id = traces_col.Bytes(16);
     const uint64_t count = traces_col.Varint();
     if (!traces_col.ok() || count > n_spans - span_number) {
       return Corrupt(fmt::format("invalid entry of trace {}", t));
+    }
+    // Traces ascend by id: a lookup is done once it passes its id.
+    if (only.has_value() && traces_col.ok() && trace_id > *only) {
+      looked_up = true;
+      break;
     }
     const bool wanted = !only.has_value() || *only == trace_id;
     DecodedTrace* trace = nullptr;
@@ -262,52 +428,129 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
     if (count > ids_col.remaining() / 8) {
       return Corrupt(fmt::format("span ids of trace {} are truncated", t));
     }
-    std::vector<std::string_view> span_ids(count);
+    span_ids.resize(count);
     for (auto& id : span_ids) id = ids_col.Bytes(8);
+    child_base.resize(count);
+    uint64_t previous_in_trace = previous_trace_start;
     for (uint64_t i = 0; i < count; ++i, ++span_number) {
       std::string_view span_id = span_ids[i];
       const uint64_t parent_kind = parents_col.Varint();
       std::string_view parent;
+      uint64_t parent_at = count;
       if (parent_kind == kParentBytes) {
         parent = parents_col.LengthPrefixed();
       } else if (parent_kind >= kParentAt) {
-        if (parent_kind - kParentAt >= count) {
+        parent_at = parent_kind - kParentAt;
+        if (parent_at >= count) {
           return Corrupt(fmt::format("parent of span {} is out of its trace", span_number));
         }
-        parent = span_ids[parent_kind - kParentAt];
+        parent = span_ids[parent_at];
       }
       const int64_t delta = UnZigZag(times_col.Varint());
-      const uint64_t start = previous_start + static_cast<uint64_t>(delta);
-      const uint64_t duration = times_col.Varint();
-      previous_start = start;
-      const uint64_t name = meta_col.Varint();
+      const uint64_t duration = duration_source.Varint();
+      uint64_t start;
+      if (v1) {
+        start = previous_start + static_cast<uint64_t>(delta);
+        previous_start = start;
+      } else {
+        const uint64_t base = parent_at < i ? child_base[parent_at] : previous_in_trace;
+        start = base + static_cast<uint64_t>(delta);
+        if (parent_at < i) child_base[parent_at] = start + duration;
+        child_base[i] = start;
+        previous_in_trace = start;
+        if (i == 0) previous_trace_start = start;
+      }
+      const uint64_t name = name_source.Varint();
       const int64_t kind = UnZigZag(meta_col.Varint());
       const int64_t code = UnZigZag(meta_col.Varint());
       const uint64_t resource = meta_col.Varint();
       const uint64_t scope = meta_col.Varint();
       const uint64_t flags = meta_col.Varint();
-      const uint64_t n_attrs = attrs_col.Varint();
-      if (!attrs_col.ok() || n_attrs > attrs_col.remaining()) {
-        return Corrupt(fmt::format("invalid attributes of span {}", span_number));
-      }
-      attrs.resize(n_attrs);
-      for (AttributeRef& a : attrs) {
-        a.column = attrs_col.Varint();
-        if (a.column >= n_value_cols) {
-          return Corrupt(fmt::format("attribute column of span {} is out of range", span_number));
+      if (v1) {
+        const uint64_t n_attrs = attrs_col.Varint();
+        if (!attrs_col.ok() || n_attrs > attrs_col.remaining()) {
+          return Corrupt(fmt::format("invalid attributes of span {}", span_number));
         }
-        ByteReader& column = value_cols[a.column];
-        const uint64_t size = column.Varint();
-        a.present = size != 0;
-        if (a.present) a.value = column.Bytes(size - 1);
-        if (!column.ok()) {
-          return Corrupt(
-              fmt::format("value column {} is truncated at span {}", a.column, span_number));
+        attrs.resize(n_attrs);
+        for (AttributeRef& a : attrs) {
+          a.column = attrs_col.Varint();
+          if (a.column >= n_value_cols) {
+            return Corrupt(fmt::format("attribute column of span {} is out of range", span_number));
+          }
+          ByteReader& column = value_cols[a.column];
+          const uint64_t size = column.Varint();
+          a.type = size == 0 ? kNoValue : kSerialized;
+          if (size != 0) a.bytes = column.Bytes(size - 1);
+          if (!column.ok()) {
+            return Corrupt(
+                fmt::format("value column {} is truncated at span {}", a.column, span_number));
+          }
+        }
+      } else {
+        const uint64_t set = attrs_col.Varint();
+        if (!attrs_col.ok() || set >= key_sets.size()) {
+          return Corrupt(fmt::format("attribute key set of span {} is out of range", span_number));
+        }
+        const auto [begin, end] = key_sets[set];
+        attrs.resize(end - begin);
+        for (size_t k = begin; k < end; ++k) {
+          AttributeRef& a = attrs[k - begin];
+          a.column = set_columns[k];
+          std::string_view type = value_types[a.column].Bytes(1);
+          ByteReader& values = value_cols[a.column];
+          ByteReader& numbers = value_numbers[a.column];
+          a.type = type.empty() ? uint8_t{kNoValue} : static_cast<uint8_t>(type[0]);
+          switch (a.type) {
+            case kNoValue:
+            case kEmptyValue:
+            case kFalse:
+            case kTrue:
+              break;
+            case kString: {
+              std::string& previous = previous_string[a.column];
+              const uint64_t shared = values.Varint();
+              const std::string_view suffix = values.LengthPrefixed();
+              if (shared > previous.size()) {
+                return Corrupt(
+                    fmt::format("string in column {} at span {} shares more than the "
+                                "previous one",
+                                a.column, span_number));
+              }
+              previous.resize(shared);
+              previous.append(suffix);
+              // Spans of other traces only move the column on.
+              if (trace != nullptr) {
+                string_bytes += previous.size();
+                if (string_bytes > kMaxStringBytes) {
+                  return Corrupt(fmt::format("strings expand beyond {} bytes at span {}",
+                                             kMaxStringBytes, span_number));
+                }
+                a.text.assign(previous);
+              }
+              break;
+            }
+            case kOther:
+              a.bytes = values.LengthPrefixed();
+              break;
+            case kInt:
+              a.bits = numbers.Varint();
+              break;
+            case kDouble:
+              a.bits = numbers.Fixed64();
+              break;
+            default:
+              return Corrupt(fmt::format("unknown value type {} in column {} at span {}", a.type,
+                                         a.column, span_number));
+          }
+          if (!value_types[a.column].ok() || !values.ok() || !numbers.ok()) {
+            return Corrupt(
+                fmt::format("value column {} is truncated at span {}", a.column, span_number));
+          }
         }
       }
       std::string_view rest = rest_col.LengthPrefixed();
-      if (!ids_col.ok() || !parents_col.ok() || !times_col.ok() || !meta_col.ok() ||
-          !attrs_col.ok() || !rest_col.ok()) {
+      if (!ids_col.ok() || !parents_col.ok() || !times_col.ok() || !durations_col.ok() ||
+          !names_col.ok() || !meta_col.ok() || !attrs_col.ok() || !rest_col.ok()) {
         return Corrupt(fmt::format("truncated column at span {}", span_number));
       }
       if (name >= n_dict || resource >= resources.size() || scope >= scopes.size()) {
@@ -345,7 +588,7 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
       }
       StoredSpan& s = trace->spans.emplace_back();
       Span& span = s.span;
-      if (!span.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
+      if (!rest.empty() && !span.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
         return Corrupt(fmt::format("invalid fields of span {}", span_number));
       }
       span.set_trace_id(std::string(trace_id));
@@ -360,20 +603,44 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
       span.set_start_time_unix_nano(start);
       span.set_end_time_unix_nano(start + duration);
       span.set_flags(static_cast<uint32_t>(flags));
+      span.mutable_attributes()->Reserve(static_cast<int>(attrs.size()));
       for (const AttributeRef& a : attrs) {
         auto* kv = span.add_attributes();
         kv->set_key(std::string(value_keys[a.column]));
-        if (!a.present) continue;
-        if (!kv->mutable_value()->ParseFromArray(a.value.data(),
-                                                 static_cast<int>(a.value.size()))) {
-          return Corrupt(fmt::format("invalid attribute of span {}", span_number));
+        switch (a.type) {
+          case kNoValue:
+            break;
+          case kEmptyValue:
+            kv->mutable_value();
+            break;
+          case kString:
+            kv->mutable_value()->set_string_value(a.text);
+            break;
+          case kFalse:
+          case kTrue:
+            kv->mutable_value()->set_bool_value(a.type == kTrue);
+            break;
+          case kInt:
+            kv->mutable_value()->set_int_value(UnZigZag(a.bits));
+            break;
+          case kDouble: {
+            double d;
+            std::memcpy(&d, &a.bits, sizeof(d));
+            kv->mutable_value()->set_double_value(d);
+            break;
+          }
+          default:  // kOther, kSerialized
+            if (!kv->mutable_value()->ParseFromArray(a.bytes.data(),
+                                                     static_cast<int>(a.bytes.size()))) {
+              return Corrupt(fmt::format("invalid attribute of span {}", span_number));
+            }
         }
       }
       s.resource = resources[resource];
       s.scope = scopes[scope];
     }
   }
-  if (span_number != n_spans) {
+  if (!looked_up && span_number != n_spans) {
     return Corrupt(
         fmt::format("the traces hold {} spans, the header says {}", span_number, n_spans));
   }

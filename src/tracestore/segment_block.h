@@ -1,8 +1,9 @@
 // The codec of one segment block: complete traces, sorted by trace id, laid out in columns (ids,
-// parents, times, names/kinds/status, attribute keys, one value column per attribute key, the
-// rest of the span) with one dictionary for the strings a block repeats (span names, attribute
-// keys, resources, scopes). The body is what a
-// segment file stores zstd-compressed; the layout is in docs/formats/trace_segment.md.
+// parents, times, names/kinds/status, attribute key sets, one typed value column per attribute
+// key, the rest of the span) with one dictionary for the strings a block repeats (span names,
+// attribute keys, resources, scopes). The body is what a segment file stores zstd-compressed; the
+// layout is in docs/formats/trace_segment.md. The encoder writes version 2; the decoder reads
+// versions 1 and 2.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,9 @@
 
 namespace oriel::tracestore {
 
-inline constexpr uint64_t kBlockVersion = 1;
+inline constexpr uint64_t kBlockVersion = 2;
+// The oldest block version DecodeBlock reads.
+inline constexpr uint64_t kOldestBlockVersion = 1;
 
 // Builds one block body. Not thread-safe.
 class BlockEncoder {
@@ -30,11 +33,15 @@ class BlockEncoder {
   size_t spans() const { return spans_; }
   // Bytes of the body so far (columns and dictionary), to decide when to close a block.
   size_t ApproximateBytes() const;
-  // The body; the encoder is reset for the next block.
-  std::string Finish();
+  // The body; the encoder is reset for the next block. With `sections`, also the offsets in the
+  // body where its parts (tables, each column, each stream of a value column) end: parts of
+  // different statistics that are worth compressing apart.
+  std::string Finish(std::vector<size_t>* sections = nullptr);
 
  private:
-  uint64_t Intern(std::string value);
+  uint64_t Intern(std::string_view value);
+  void AddTimes(std::span<const StoredSpan* const> spans);
+  void AddAttributes(const opentelemetry::proto::trace::v1::Span& span);
 
   absl::flat_hash_map<std::string, uint64_t> dict_index_;
   std::vector<std::string> dict_;
@@ -48,14 +55,31 @@ class BlockEncoder {
   std::vector<uint64_t> resources_;  // dictionary index of each block resource
   std::vector<uint64_t> scopes_;
   std::vector<std::shared_ptr<const void>> keep_alive_;
-  // Attribute values by key: column number of each key, its key's dictionary index, its bytes.
+  // Attribute values by key: column number of each key, its key's dictionary index, its value
+  // types, its strings (and other length-prefixed values) and its numbers.
+  struct ValueColumn {
+    uint64_t key = 0;
+    std::string types;
+    std::string values;
+    std::string numbers;
+    std::string previous;  // the last string value
+  };
   absl::flat_hash_map<std::string, uint64_t> column_of_key_;
-  std::vector<uint64_t> value_col_keys_;
-  std::vector<std::string> value_cols_;
+  std::vector<ValueColumn> value_cols_;
   size_t value_bytes_ = 0;
+  // Attribute key sets: the value columns of a span's attributes, in order, stored once per block.
+  absl::flat_hash_map<std::string, uint64_t> key_set_index_;
+  std::vector<std::string> key_sets_;
+  size_t key_set_bytes_ = 0;
+  std::string key_set_;
   std::string scratch_;
-  std::string traces_col_, ids_col_, parents_col_, times_col_, meta_col_, attrs_col_, rest_col_;
-  uint64_t previous_start_ = 0;
+  std::string traces_col_, ids_col_, parents_col_, times_col_, durations_col_, names_col_,
+      meta_col_, attrs_col_, rest_col_;
+  // Per span of the trace being added: its parent's position (or the trace's size) and the time
+  // the next child's start is coded against.
+  std::vector<size_t> parent_at_;
+  std::vector<uint64_t> child_base_;
+  uint64_t previous_trace_start_ = 0;
   size_t traces_ = 0;
   size_t spans_ = 0;
 };
@@ -78,7 +102,8 @@ struct SpanColumns {
 using SpanFilter = std::function<bool(const SpanColumns&)>;
 
 // Decodes a block body; input is untrusted (it comes from disk). With `only` set, just that
-// trace is materialized (or none); with `filter`, only the spans it accepts (a trace may come
+// trace is materialized (or none), and decoding stops after it (traces ascend by id); with
+// `filter`, only the spans it accepts (a trace may come
 // back with no spans). Errors are kDataLoss naming what is wrong, e.g.
 // `dictionary reference of span 3 is out of range`.
 [[nodiscard]] absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(

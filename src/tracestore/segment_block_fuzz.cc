@@ -1,13 +1,17 @@
-// Fuzzes the decoding of trace segment blocks (read back from disk, so untrusted).
+// Fuzzes the decoding of trace segment blocks (read back from disk, so untrusted): the sectioned
+// frame and the block body.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "tracestore/segment.h"
 #include "tracestore/segment_block.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   (void)oriel::tracestore::DecodeBlock(body);
   if (size >= 16) (void)oriel::tracestore::DecodeBlock(body, body.substr(0, 16));
+  auto decompressed = oriel::tracestore::DecompressBlock(body, 1 << 24);
+  if (decompressed.ok()) (void)oriel::tracestore::DecodeBlock(*decompressed);
   return 0;
 }

@@ -1,7 +1,9 @@
 #include "tracestore/segment.h"
 
 #include <unistd.h>
+#include <zstd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -9,6 +11,8 @@
 #include "fmt/format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "storage/crc32c.h"
+#include "tracestore/varint.h"
 
 namespace oriel::tracestore {
 namespace {
@@ -107,6 +111,245 @@ TEST(SegmentBlockTest, RoundTripsEveryTraceAndOneTrace) {
   auto none = DecodeBlock(body, Bytes(12345, 16));
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// Spans of every kind of value and time the typed columns and time references code apart.
+std::vector<StoredSpan> OddSpans(uint64_t trace) {
+  opentelemetry::proto::resource::v1::Resource r;
+  auto res = MakeResourceEntry(r, "");
+  auto scope = MakeScopeEntry({}, "");
+  std::vector<StoredSpan> spans(6);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    spans[i].resource = res;
+    spans[i].scope = scope;
+    Span& span = spans[i].span;
+    span.set_trace_id(Bytes(trace, 16));
+    span.set_span_id(Bytes(100 + i, 8));
+    span.set_name("s");
+  }
+  // Children before their parent (span 3), siblings overlapping and starting before the parent,
+  // an end before the start and times at the extremes: every reference is exact.
+  spans[0].span.set_parent_span_id(Bytes(103, 8));
+  spans[1].span.set_parent_span_id(Bytes(103, 8));
+  spans[2].span.set_parent_span_id(Bytes(100, 8));
+  spans[4].span.set_parent_span_id(Bytes(103, 8));
+  spans[5].span.set_parent_span_id(Bytes(103, 8));
+  const uint64_t times[6][2] = {{500, 900},  {400, 100}, {0, UINT64_MAX},
+                                {450, 1000}, {460, 470}, {UINT64_MAX, 3}};
+  for (size_t i = 0; i < spans.size(); ++i) {
+    spans[i].span.set_start_time_unix_nano(times[i][0]);
+    spans[i].span.set_end_time_unix_nano(times[i][1]);
+  }
+  auto add = [](Span& span, std::string key) {
+    auto* kv = span.add_attributes();
+    kv->set_key(std::move(key));
+    return kv;
+  };
+  Span& a = spans[0].span;
+  add(a, "s")->mutable_value()->set_string_value("order-12345");
+  add(a, "i")->mutable_value()->set_int_value(INT64_MIN);
+  add(a, "d")->mutable_value()->set_double_value(-0.0);
+  add(a, "b")->mutable_value()->set_bool_value(true);
+  add(a, "none");
+  add(a, "empty")->mutable_value();
+  Span& b = spans[1].span;
+  // Sharing a prefix with the previous value of the column, then shorter, then empty.
+  add(b, "s")->mutable_value()->set_string_value("order-12399");
+  add(b, "i")->mutable_value()->set_int_value(INT64_MAX);
+  add(b, "d")->mutable_value()->set_double_value(1.5e300);
+  add(b, "b")->mutable_value()->set_bool_value(false);
+  add(b, "s")->mutable_value()->set_string_value("ord");
+  add(b, "arr")->mutable_value()->mutable_array_value()->add_values()->set_int_value(7);
+  auto* kvlist = add(b, "map")->mutable_value()->mutable_kvlist_value()->add_values();
+  kvlist->set_key("k");
+  kvlist->mutable_value()->set_string_value("v");
+  add(b, "bytes")->mutable_value()->set_bytes_value(std::string("\0\xff", 2));
+  Span& c = spans[2].span;
+  add(c, "s")->mutable_value()->set_string_value("");
+  // Types change within a column.
+  add(c, "i")->mutable_value()->set_string_value("not a number");
+  add(c, "b")->mutable_value()->set_int_value(-1);
+  // An AnyValue field this version does not know (field 99, varint 5) survives.
+  auto* future = add(c, "future")->mutable_value();
+  future->set_string_value("x");
+  future->GetReflection()->MutableUnknownFields(future)->AddVarint(99, 5);
+  spans[3].span.GetReflection()->MutableUnknownFields(&spans[3].span)->AddVarint(1000, 1);
+  spans[3].span.set_trace_state("k=v");
+  spans[3].span.set_dropped_attributes_count(2);
+  spans[3].span.set_flags(0x301);
+  return spans;
+}
+
+TEST(SegmentBlockTest, RoundTripsEveryValueTypeAndTimeReference) {
+  // Twice: the second copy is coded against the first (previous strings, trace starts).
+  const auto spans = OddSpans(9);
+  const std::string body = Encode({MakeTraces(2)[1], spans, OddSpans(10)});
+  auto decoded = DecodeBlock(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->size(), 3u);
+  for (size_t t : {1, 2}) {
+    ASSERT_EQ((*decoded)[t].spans.size(), spans.size());
+    for (size_t s = 0; s < spans.size(); ++s) {
+      Span want = spans[s].span;
+      want.set_trace_id((*decoded)[t].trace_id);
+      EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[t].spans[s].span, want))
+          << "trace " << t << " span " << s << "\n"
+          << (*decoded)[t].spans[s].span.DebugString() << "\nwant\n"
+          << want.DebugString();
+    }
+  }
+  // Not only equal as messages: the unknown fields are there and -0.0 kept its sign.
+  const Span& got = (*decoded)[2].spans[0].span;
+  EXPECT_TRUE(std::signbit(got.attributes(2).value().double_value()));
+  EXPECT_FALSE(got.attributes(4).has_value());
+  EXPECT_TRUE(got.attributes(5).has_value());
+  const Span& third = (*decoded)[2].spans[3].span;
+  EXPECT_EQ(third.GetReflection()->GetUnknownFields(third).field_count(), 1);
+  const auto& future = (*decoded)[2].spans[2].span.attributes(3).value();
+  EXPECT_EQ(future.GetReflection()->GetUnknownFields(future).field_count(), 1);
+}
+
+// Spans of the block a version 1 encoder wrote (kept to check that old segments stay
+// readable); the hex below is that block.
+std::vector<std::vector<StoredSpan>> V1Traces() {
+  opentelemetry::proto::resource::v1::Resource r;
+  auto* kv = r.add_attributes();
+  kv->set_key("service.name");
+  kv->mutable_value()->set_string_value("svc");
+  auto res = MakeResourceEntry(r, "");
+  opentelemetry::proto::common::v1::InstrumentationScope sc;
+  sc.set_name("lib");
+  auto scope = MakeScopeEntry(sc, "");
+  std::vector<std::vector<StoredSpan>> traces(2);
+  for (int t = 0; t < 2; ++t) {
+    for (int s = 0; s < 3; ++s) {
+      StoredSpan& stored = traces[t].emplace_back();
+      stored.resource = res;
+      stored.scope = scope;
+      Span& span = stored.span;
+      span.set_trace_id(std::string(15, 'a') + static_cast<char>('0' + t));
+      span.set_span_id(std::string(7, 'b') + static_cast<char>('0' + s));
+      if (s > 0) span.set_parent_span_id(std::string(7, 'b') + static_cast<char>('0' + s - 1));
+      if (s == 2 && t == 1) span.set_parent_span_id("elsewhere");
+      span.set_name(s == 0 ? "GET /" : "query");
+      span.set_kind(static_cast<Span::SpanKind>(s + 1));
+      span.set_start_time_unix_nano(1'700'000'000'000'000'000 + t * 1000 + s * 10);
+      span.set_end_time_unix_nano(1'700'000'000'000'000'000 + t * 1000 + 500 - s);
+      auto* a = span.add_attributes();
+      a->set_key("http.route");
+      a->mutable_value()->set_string_value(s == 0 ? "/" : "/items");
+      a = span.add_attributes();
+      a->set_key("n");
+      a->mutable_value()->set_int_value(-t * 10 - s);
+      a = span.add_attributes();
+      a->set_key("ok");
+      a->mutable_value()->set_bool_value(s != 1);
+      span.add_attributes()->set_key("none");
+      if (s == 1) {
+        span.mutable_status()->set_code(opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+        span.mutable_status()->set_message("boom");
+        span.add_events()->set_name("exception");
+      }
+    }
+  }
+  return traces;
+}
+
+std::string FromHex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+// The block of V1Traces() as the version 1 encoder wrote it.
+constexpr std::string_view kV1BlockHex =
+    "0102060818170a150a0c736572766963652e6e616d6512050a0373766306050a"
+    "036c696205474554202f0a687474702e726f757465016e026f6b046e6f6e6505"
+    "7175657279010001012261616161616161616161616161616130036161616161"
+    "6161616161616161616131033062626262626262306262626262626231626262"
+    "6262626232626262626262623062626262626262316262626262626232100002"
+    "0300020109656c736577686572651b8080d0e2c6bfce972ff40314e90314de03"
+    "a80ff40314e90314de0324020200000000070404000000070600000000020200"
+    "0000000704040000000706000000001e04000102030400010203040001020304"
+    "00010203040001020304000102033000155a0b1209657863657074696f6e7a06"
+    "1204626f6f6d0000155a0b1209657863657074696f6e7a061204626f6f6d0004"
+    "032c040a012f090a062f6974656d73090a062f6974656d73040a012f090a062f"
+    "6974656d73090a062f6974656d73043f0318000c18ffffffffffffffffff010c"
+    "18feffffffffffffffff010c18f6ffffffffffffffff010c18f5ffffffffffff"
+    "ffff010c18f4ffffffffffffffff010512031001031000031001031001031000"
+    "0310010606000000000000";
+
+TEST(SegmentBlockTest, ReadsVersion1Blocks) {
+  const std::string body = FromHex(kV1BlockHex);
+  ASSERT_EQ(body[0], 1) << "a version 1 block";
+  const auto want = V1Traces();
+  auto decoded = DecodeBlock(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->size(), want.size());
+  for (size_t t = 0; t < want.size(); ++t) {
+    ASSERT_EQ((*decoded)[t].spans.size(), want[t].size());
+    for (size_t s = 0; s < want[t].size(); ++s) {
+      EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[t].spans[s].span, want[t][s].span))
+          << (*decoded)[t].spans[s].span.DebugString() << "\nwant\n"
+          << want[t][s].span.DebugString();
+      EXPECT_EQ((*decoded)[t].spans[s].resource->service, "svc");
+    }
+  }
+  // Hostile variants of the old layout fail cleanly too.
+  for (size_t n = 0; n < body.size(); ++n) {
+    EXPECT_FALSE(DecodeBlock(std::string_view(body).substr(0, n)).ok()) << n;
+  }
+}
+
+TEST(SegmentBlockTest, CompressedSectionsRoundTripAndFailCleanly) {
+  BlockEncoder encoder;
+  // About 2,000 spans: several sections above the merge threshold, and quick to decode.
+  const auto traces = MakeTraces(60);
+  for (const auto& trace : traces) {
+    std::vector<const StoredSpan*> pointers;
+    for (const auto& s : trace) pointers.push_back(&s);
+    encoder.AddTrace(trace[0].span.trace_id(), pointers);
+  }
+  std::vector<size_t> sections;
+  const std::string body = encoder.Finish(&sections);
+  ASSERT_GT(sections.size(), 10u);
+  auto frame = CompressBlock(body, sections, 3);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_LT(frame->size(), body.size() / 2);
+  auto back = DecompressBlock(*frame, 1 << 30);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, body);
+  EXPECT_FALSE(DecompressBlock(*frame, body.size() - 1).ok()) << "the body limit holds";
+  for (size_t n = 0; n < frame->size(); n += 3) {
+    auto cut = DecompressBlock(std::string_view(*frame).substr(0, n), 1 << 30);
+    ASSERT_FALSE(cut.ok()) << n;
+    EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss);
+  }
+  std::mt19937 rng(3);
+  for (int i = 0; i < 500; ++i) {
+    std::string mutated = *frame;
+    mutated[rng() % mutated.size()] = static_cast<char>(rng());
+    auto decoded = DecompressBlock(mutated, 2 * body.size());
+    if (decoded.ok()) (void)DecodeBlock(*decoded);
+  }
+  // Without section ends the body is one section.
+  auto whole = CompressBlock(body, {}, 3);
+  ASSERT_TRUE(whole.ok());
+  auto whole_back = DecompressBlock(*whole, 1 << 30);
+  ASSERT_TRUE(whole_back.ok());
+  EXPECT_EQ(*whole_back, body);
+}
+
+TEST(SegmentBlockTest, UnknownVersionsAreNamed) {
+  std::string body = Encode(MakeTraces(1));
+  body[0] = 3;
+  auto decoded = DecodeBlock(body);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(decoded.status().message().find("unknown block version 3"), std::string::npos)
+      << decoded.status();
 }
 
 // Every truncation and many byte changes of a valid body: an error or a result, never a crash
@@ -233,6 +476,63 @@ TEST_F(SegmentFileTest, GarbageAndTruncatedFilesAreDataLoss) {
     }
     auto segment = Segment::Open(path);
     EXPECT_FALSE(segment.ok()) << "byte " << i << " is covered by the checksum or checks";
+  }
+}
+
+// A segment as the previous version wrote it (index version 1, each block one zstd frame) is
+// still read.
+TEST_F(SegmentFileTest, ReadsIndexVersion1Segments) {
+  const std::string body = FromHex(kV1BlockHex);
+  const auto want = V1Traces();
+  std::string frame(ZSTD_compressBound(body.size()), '\0');
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), body.data(), body.size(), 3));
+  std::string file(kSegmentMagic);
+  const uint64_t block_offset = file.size();
+  file += frame;
+  const auto start = static_cast<int64_t>(want[0][0].span.start_time_unix_nano());
+  std::string index;
+  PutVarint64(index, 1);  // version
+  PutVarint64(index, 4);  // WAL checkpoint
+  PutVarint64(index, 1);
+  PutLengthPrefixed(index, "svc");
+  PutVarint64(index, 0);  // operations
+  PutVarint64(index, 1);  // blocks
+  PutVarint64(index, block_offset);
+  PutVarint64(index, frame.size());
+  PutFixed32(index, storage::Crc32c(frame));
+  PutVarint64(index, 2);
+  PutVarint64(index, 6);
+  PutVarint64(index, ZigZag(start));
+  PutVarint64(index, ZigZag(start + 1020));
+  PutVarint64(index, ZigZag(start + 1500));
+  PutVarint64(index, 1);
+  PutVarint64(index, 0);
+  PutVarint64(index, ZigZag(start));
+  PutVarint64(index, ZigZag(start + 1020));
+  PutVarint64(index, 2);  // traces
+  for (const auto& trace : want) {
+    PutFixed64(index, TraceIdPrefix(trace[0].span.trace_id()));
+    PutVarint64(index, 0);
+  }
+  const uint64_t index_offset = file.size();
+  file += index;
+  PutFixed64(file, index_offset);
+  PutFixed64(file, index.size());
+  PutFixed32(file, storage::Crc32c(index));
+  file += kSegmentMagic;
+  const std::string path = dir_ + "/1-4.seg";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(file.data(), static_cast<std::streamsize>(file.size()));
+  }
+  auto segment = Segment::Open(path);
+  ASSERT_TRUE(segment.ok()) << segment.status();
+  EXPECT_EQ((*segment)->spans(), 6u);
+  auto spans = (*segment)->ReadTrace(want[1][0].span.trace_id());
+  ASSERT_TRUE(spans.ok()) << spans.status();
+  ASSERT_EQ(spans->size(), want[1].size());
+  for (size_t s = 0; s < spans->size(); ++s) {
+    EXPECT_TRUE(MessageDifferencer::Equals((*spans)[s].span, want[1][s].span));
   }
 }
 

@@ -22,15 +22,29 @@ std::string ServiceName(const opentelemetry::proto::resource::v1::Resource& reso
   return std::string(kUnknownService);
 }
 
+std::string ResourceKey(const opentelemetry::proto::resource::v1::Resource& resource,
+                        std::string_view schema_url) {
+  std::string key = resource.SerializeAsString();
+  key += '\0';
+  key += schema_url;
+  return key;
+}
+
+std::string ScopeKey(const opentelemetry::proto::common::v1::InstrumentationScope& scope,
+                     std::string_view schema_url) {
+  std::string key = scope.SerializeAsString();
+  key += '\0';
+  key += schema_url;
+  return key;
+}
+
 std::shared_ptr<const ResourceEntry> MakeResourceEntry(
     opentelemetry::proto::resource::v1::Resource resource, std::string schema_url) {
   auto entry = std::make_shared<ResourceEntry>();
   entry->resource = std::move(resource);
   entry->schema_url = std::move(schema_url);
   entry->service = ServiceName(entry->resource);
-  entry->key = entry->resource.SerializeAsString();
-  entry->key += '\0';
-  entry->key += entry->schema_url;
+  entry->key = ResourceKey(entry->resource, entry->schema_url);
   return entry;
 }
 
@@ -39,9 +53,7 @@ std::shared_ptr<const ScopeEntry> MakeScopeEntry(
   auto entry = std::make_shared<ScopeEntry>();
   entry->scope = std::move(scope);
   entry->schema_url = std::move(schema_url);
-  entry->key = entry->scope.SerializeAsString();
-  entry->key += '\0';
-  entry->key += entry->schema_url;
+  entry->key = ScopeKey(entry->scope, entry->schema_url);
   return entry;
 }
 

@@ -40,6 +40,12 @@ struct StoredSpan {
 
 std::string ServiceName(const opentelemetry::proto::resource::v1::Resource& resource);
 
+// The `key` of the entry MakeResourceEntry (MakeScopeEntry) would make of these.
+std::string ResourceKey(const opentelemetry::proto::resource::v1::Resource& resource,
+                        std::string_view schema_url);
+std::string ScopeKey(const opentelemetry::proto::common::v1::InstrumentationScope& scope,
+                     std::string_view schema_url);
+
 std::shared_ptr<const ResourceEntry> MakeResourceEntry(
     opentelemetry::proto::resource::v1::Resource resource, std::string schema_url);
 std::shared_ptr<const ScopeEntry> MakeScopeEntry(

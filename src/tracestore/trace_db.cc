@@ -84,7 +84,7 @@ absl::StatusOr<std::unique_ptr<TraceDB>> TraceDB::Open(const std::string& dir,
               fmt::format("cannot replay trace WAL record {}: {}", records, decoded.message()));
         }
         absl::MutexLock lock(&db->mu_);
-        db->IndexLocked(rs);
+        db->IndexLocked(rs, /*from_write=*/false);
         db->EnforceBoundsLocked();
         db->EnforceRetentionLocked();
         return absl::OkStatus();
@@ -230,18 +230,20 @@ int64_t TraceDB::Now() const {
   return absl::ToUnixNanos(absl::Now());
 }
 
-absl::StatusOr<TraceWriteResult> TraceDB::Write(const std::vector<ResourceSpans>& resource_spans) {
+absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resource_spans) {
   TraceWriteResult result;
-  std::vector<ResourceSpans> accepted;
   std::vector<std::string> records;
+  // Invalid spans are removed in place and the rest moved into the head: a request is never
+  // copied. `kept` counts the resources with spans left, compacted to the front.
+  size_t kept = 0;
   for (size_t r = 0; r < resource_spans.size(); ++r) {
-    const ResourceSpans& in = resource_spans[r];
-    ResourceSpans out;
-    for (int s = 0; s < in.scope_spans_size(); ++s) {
-      const ScopeSpans& in_scope = in.scope_spans(s);
-      ScopeSpans* out_scope = nullptr;
-      for (int i = 0; i < in_scope.spans_size(); ++i) {
-        std::string why = ValidateSpan(in_scope.spans(i));
+    auto* scopes = resource_spans[r].mutable_scope_spans();
+    int kept_scopes = 0;
+    for (int s = 0; s < scopes->size(); ++s) {
+      auto* spans = scopes->Mutable(s)->mutable_spans();
+      int kept_spans = 0;
+      for (int i = 0; i < spans->size(); ++i) {
+        std::string why = ValidateSpan(spans->Get(i));
         if (!why.empty()) {
           if (result.spans_rejected == 0) {
             result.first_rejection =
@@ -250,21 +252,24 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(const std::vector<ResourceSpans>
           ++result.spans_rejected;
           continue;
         }
-        if (out_scope == nullptr) {
-          out_scope = out.add_scope_spans();
-          *out_scope->mutable_scope() = in_scope.scope();
-          out_scope->set_schema_url(in_scope.schema_url());
-        }
-        *out_scope->add_spans() = in_scope.spans(i);
-        ++result.spans_written;
+        if (kept_spans != i) spans->SwapElements(kept_spans, i);
+        ++kept_spans;
       }
+      if (kept_spans < spans->size()) spans->DeleteSubrange(kept_spans, spans->size() - kept_spans);
+      if (kept_spans == 0) continue;
+      result.spans_written += kept_spans;
+      if (kept_scopes != s) scopes->SwapElements(kept_scopes, s);
+      ++kept_scopes;
     }
-    if (out.scope_spans_size() == 0) continue;
-    *out.mutable_resource() = in.resource();
-    out.set_schema_url(in.schema_url());
-    records.push_back(EncodeWalRecord(out));
-    accepted.push_back(std::move(out));
+    if (kept_scopes < scopes->size())
+      scopes->DeleteSubrange(kept_scopes, scopes->size() - kept_scopes);
+    if (kept_scopes == 0) continue;
+    if (kept != r) std::swap(resource_spans[kept], resource_spans[r]);
+    // Serializing also caches every span's size, which IndexLocked reads.
+    records.push_back(EncodeWalRecord(resource_spans[kept]));
+    ++kept;
   }
+  resource_spans.resize(kept);
   if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
   if (records.empty()) return result;
 
@@ -278,7 +283,7 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(const std::vector<ResourceSpans>
   bool flush = false;
   {
     absl::MutexLock lock(&mu_);
-    for (const ResourceSpans& rs : accepted) IndexLocked(rs);
+    for (ResourceSpans& rs : resource_spans) IndexLocked(rs, /*from_write=*/true);
     EnforceBoundsLocked();
     flush = FlushDueLocked();
   }
@@ -290,24 +295,48 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(const std::vector<ResourceSpans>
   return result;
 }
 
-size_t TraceDB::IndexLocked(const ResourceSpans& rs) {
-  auto resource = MakeResourceEntry(rs.resource(), rs.schema_url());
+std::shared_ptr<const ResourceEntry> TraceDB::ResourceLocked(ResourceSpans& rs) {
+  std::string key = ResourceKey(rs.resource(), rs.schema_url());
+  auto it = resource_cache_.find(key);
+  if (it != resource_cache_.end()) return it->second;
+  // Bounded, as resources are client input; dropping the cache only costs the sharing.
+  if (resource_cache_.size() >= kEntryCacheSize) resource_cache_.clear();
+  auto entry =
+      MakeResourceEntry(std::move(*rs.mutable_resource()), std::move(*rs.mutable_schema_url()));
+  resource_cache_.emplace(std::move(key), entry);
+  return entry;
+}
+
+std::shared_ptr<const ScopeEntry> TraceDB::ScopeLocked(ScopeSpans& ss) {
+  std::string key = ScopeKey(ss.scope(), ss.schema_url());
+  auto it = scope_cache_.find(key);
+  if (it != scope_cache_.end()) return it->second;
+  if (scope_cache_.size() >= kEntryCacheSize) scope_cache_.clear();
+  auto entry = MakeScopeEntry(std::move(*ss.mutable_scope()), std::move(*ss.mutable_schema_url()));
+  scope_cache_.emplace(std::move(key), entry);
+  return entry;
+}
+
+size_t TraceDB::IndexLocked(ResourceSpans& rs, bool from_write) {
+  // Sizes are the serialized ones: cached by the WAL encoding on writes, computed here on replay.
+  if (!from_write) rs.ByteSizeLong();
+  auto resource = ResourceLocked(rs);
   size_t added = 0;
-  for (const ScopeSpans& ss : rs.scope_spans()) {
-    auto scope = MakeScopeEntry(ss.scope(), ss.schema_url());
-    for (const Span& span : ss.spans()) {
+  for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
+    auto scope = ScopeLocked(ss);
+    for (Span& span : *ss.mutable_spans()) {
       // Replayed records come from disk: check them as strictly as a write.
-      if (!ValidateSpan(span).empty()) continue;
-      if (IndexSpanLocked(StoredSpan{resource, scope, span})) ++added;
+      if (!from_write && !ValidateSpan(span).empty()) continue;
+      const auto bytes = static_cast<size_t>(span.GetCachedSize());
+      if (IndexSpanLocked(StoredSpan{resource, scope, std::move(span)}, bytes)) ++added;
     }
   }
   UpdateGaugesLocked();
   return added;
 }
 
-bool TraceDB::IndexSpanLocked(StoredSpan stored) {
+bool TraceDB::IndexSpanLocked(StoredSpan stored, size_t bytes) {
   const Span& span = stored.span;
-  const size_t bytes = span.ByteSizeLong();
   auto [it, inserted] = traces_.try_emplace(span.trace_id());
   TraceEntry& trace = it->second;
   if (inserted) trace.generation = ++next_generation_;
@@ -335,7 +364,12 @@ bool TraceDB::IndexSpanLocked(StoredSpan stored) {
     start_it->second = start;
     service.traces.emplace(start, span.trace_id());
   }
-  ++service.operations[{span.name(), static_cast<int32_t>(span.kind())}];
+  const std::pair<std::string_view, int32_t> op_key(span.name(), static_cast<int32_t>(span.kind()));
+  auto op = service.operations.find(op_key);
+  if (op == service.operations.end()) {
+    op = service.operations.emplace(std::pair(std::string(op_key.first), op_key.second), 0).first;
+  }
+  ++op->second;
   trace.span_ids.insert(span.span_id());
   trace.bytes += bytes;
   if (spans_ == 0) head_since_ = Now();
@@ -345,22 +379,37 @@ bool TraceDB::IndexSpanLocked(StoredSpan stored) {
   return true;
 }
 
-void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed) {
+void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
+                              std::vector<TraceEntry>* removed) {
   auto it = traces_.find(trace_id);
   if (it == traces_.end()) return;
   TraceEntry& trace = it->second;
+  // Spans of one resource come together: its service is looked up once per run of them.
+  const ResourceEntry* last_resource = nullptr;
+  auto service = services_.end();
   for (const StoredSpan& s : trace.spans) {
-    auto service = services_.find(s.resource->service);
+    if (s.resource.get() != last_resource) {
+      last_resource = s.resource.get();
+      service = services_.find(s.resource->service);
+      if (service != services_.end()) {
+        ServiceEntry& entry = service->second;
+        auto start = entry.newest_start.find(trace_id);
+        if (start != entry.newest_start.end()) {
+          entry.traces.erase({start->second, trace_id});
+          entry.newest_start.erase(start);
+        }
+      }
+    }
     if (service == services_.end()) continue;
     ServiceEntry& entry = service->second;
-    auto op = entry.operations.find({s.span.name(), static_cast<int32_t>(s.span.kind())});
+    auto op = entry.operations.find(
+        std::pair<std::string_view, int32_t>(s.span.name(), static_cast<int32_t>(s.span.kind())));
     if (op != entry.operations.end() && --op->second <= 0) entry.operations.erase(op);
-    auto start = entry.newest_start.find(trace_id);
-    if (start != entry.newest_start.end()) {
-      entry.traces.erase({start->second, trace_id});
-      entry.newest_start.erase(start);
+    if (entry.traces.empty() && entry.operations.empty()) {
+      services_.erase(service);
+      service = services_.end();
+      last_resource = nullptr;
     }
-    if (entry.traces.empty() && entry.operations.empty()) services_.erase(service);
   }
   by_end_.erase({trace.newest_end, trace_id});
   spans_ -= trace.spans.size();
@@ -369,6 +418,7 @@ void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed) {
     dead_bytes_ += trace.bytes;
     ++traces_dropped_;
   }
+  if (removed != nullptr) removed->push_back(std::move(trace));
   traces_.erase(it);
 }
 
@@ -686,20 +736,23 @@ absl::Status TraceDB::FlushLocked() {
   if (writer->spans() == 0) return absl::OkStatus();
   ORIEL_RETURN_IF_ERROR(writer->Finish());
   ORIEL_ASSIGN_OR_RETURN(auto segment, Segment::Open(path));
+  // Freeing the flushed spans (every attribute is an allocation) is done after mu_ is released,
+  // when `flushed` goes out of scope, so that writes and reads wait only for the index updates.
+  std::vector<TraceEntry> flushed;
+  flushed.reserve(snapshot.size());
   {
     absl::MutexLock lock(&mu_);
     segments_.push_back(std::move(segment));
     for (const auto& [id, generation, count] : snapshot) {
       auto it = traces_.find(id);
       if (it == traces_.end() || it->second.generation != generation) continue;
+      DropTraceLocked(id, /*flushed=*/true, &flushed);
       // Spans written during the flush stay in the head.
-      std::vector<StoredSpan> later;
-      // Copied: dropping the trace needs every span it indexed. Few spans arrive mid-flush.
-      const auto& spans = it->second.spans;
-      if (count < spans.size())
-        later.assign(spans.begin() + static_cast<ptrdiff_t>(count), spans.end());
-      DropTraceLocked(id, /*flushed=*/true);
-      for (StoredSpan& s : later) IndexSpanLocked(std::move(s));
+      std::vector<StoredSpan>& spans = flushed.back().spans;
+      for (size_t i = count; i < spans.size(); ++i) {
+        const size_t bytes = spans[i].span.ByteSizeLong();
+        IndexSpanLocked(std::move(spans[i]), bytes);
+      }
     }
     // The spans the compaction would have to rewrite are now on disk.
     dead_bytes_ = std::min(dead_bytes_, bytes_);

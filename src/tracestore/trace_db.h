@@ -34,6 +34,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -118,7 +119,7 @@ class TraceDB final : public TraceWriter, public TraceReader {
   // an interrupted compaction) is stored once. A write error is kUnavailable and poisons the WAL:
   // later writes fail until the store is reopened.
   [[nodiscard]] absl::StatusOr<TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
 
   // TraceReader. A span's service is its resource's service.name attribute, "unknown_service"
   // when missing. GetTrace merges the head and the segments and groups spans by resource and
@@ -163,9 +164,19 @@ class TraceDB final : public TraceWriter, public TraceReader {
     size_t bytes = 0;
     uint64_t generation = 0;  // tells a trace dropped and written again from the original
   };
+  // Orders (name, kind) operation keys, also against (string_view, kind) without a copy.
+  struct OperationLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const std::string_view a_name(a.first);
+      const std::string_view b_name(b.first);
+      return a_name < b_name || (a_name == b_name && a.second < b.second);
+    }
+  };
   struct ServiceEntry {
     // (name, kind) -> stored spans with it, so that operations go away with their traces.
-    std::map<std::pair<std::string, int32_t>, int64_t> operations;
+    std::map<std::pair<std::string, int32_t>, int64_t, OperationLess> operations;
     // (newest span start of this service in the trace, trace id), and that start by trace id.
     std::set<std::pair<int64_t, std::string>> traces;
     absl::flat_hash_map<std::string, int64_t> newest_start;
@@ -174,12 +185,24 @@ class TraceDB final : public TraceWriter, public TraceReader {
   TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir);
 
   int64_t Now() const;
-  // Adds spans of one ResourceSpans (already validated) to the indexes; returns how many were new.
-  size_t IndexLocked(const opentelemetry::proto::trace::v1::ResourceSpans& rs)
+  // Moves the spans of `rs` into the indexes; returns how many were new. `from_write`: Write
+  // validated them and serialized `rs` (so every span's cached size is set); otherwise (replay)
+  // they are validated and sized here.
+  size_t IndexLocked(opentelemetry::proto::trace::v1::ResourceSpans& rs, bool from_write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool IndexSpanLocked(StoredSpan stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `bytes`: the span's serialized size.
+  bool IndexSpanLocked(StoredSpan stored, size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The shared entry of the resource (scope) of `rs` (`ss`), moved out of it when new: every
+  // request of a service repeats the same resource, which is held once.
+  std::shared_ptr<const ResourceEntry> ResourceLocked(
+      opentelemetry::proto::trace::v1::ResourceSpans& rs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<const ScopeEntry> ScopeLocked(opentelemetry::proto::trace::v1::ScopeSpans& ss)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `flushed`: the trace moved to a segment (not counted as dropped, not dead in the WAL).
-  void DropTraceLocked(const std::string& trace_id, bool flushed = false)
+  // With `removed`, the entry is moved there rather than destroyed (so that the caller can free
+  // its spans after releasing mu_).
+  void DropTraceLocked(const std::string& trace_id, bool flushed = false,
+                       std::vector<TraceEntry>* removed = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool FlushDueLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void DropSegmentsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -210,6 +233,12 @@ class TraceDB final : public TraceWriter, public TraceReader {
   // (newest span end, trace id) of every trace: retention, bounds and Dependencies walk it.
   std::set<std::pair<int64_t, std::string>> by_end_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ServiceEntry, std::less<>> services_ ABSL_GUARDED_BY(mu_);
+  // Shared resource and scope entries by key (ResourceKey, ScopeKey); cleared when full.
+  static constexpr size_t kEntryCacheSize = 4096;
+  absl::flat_hash_map<std::string, std::shared_ptr<const ResourceEntry>> resource_cache_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<const ScopeEntry>> scope_cache_
+      ABSL_GUARDED_BY(mu_);
   size_t spans_ ABSL_GUARDED_BY(mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Bytes dropped since the last compaction, and stored (written or replayed) since then.

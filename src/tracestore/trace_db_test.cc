@@ -282,6 +282,74 @@ TEST_F(TraceDBTest, RejectsInvalidSpansWithMessages) {
   EXPECT_NE(exposition.find("oriel_tracestore_traces 1"), std::string::npos) << exposition;
 }
 
+// Write removes invalid spans in place and moves the rest: what is left must be exactly the
+// valid spans, in order, under their own resource and scope, with the rejection naming the
+// span's position in the request as sent, and sizes as serialized (before and after a replay).
+TEST_F(TraceDBTest, MixedValidAndInvalidSpansKeepOrderPlacementAndSizes) {
+  auto db = MustOpen();
+  Span bad = MakeSpan(1, 9, 0, "bad", kBase, kSecond);
+  bad.set_span_id("short");
+  // Resource 0: all invalid. Resource 1: scope 0 all invalid, scope 1 mixed.
+  ResourceSpans all_bad = Resource("gone", {bad});
+  ResourceSpans mixed = Resource("kept", {bad, bad});
+  auto* scope = mixed.add_scope_spans();
+  scope->mutable_scope()->set_name("second-scope");
+  scope->set_schema_url("https://example.com/scope");
+  *scope->add_spans() = bad;
+  *scope->add_spans() = MakeSpan(1, 1, 0, "first", kBase, kSecond);
+  *scope->add_spans() = bad;
+  *scope->add_spans() = MakeSpan(1, 2, 1, "second", kBase + 1, kSecond);
+  AddString(scope->mutable_spans(3)->mutable_attributes(), "k", std::string(100, 'v'));
+  mixed.set_schema_url("https://example.com/resource");
+  const size_t expected_bytes = scope->spans(1).ByteSizeLong() + scope->spans(3).ByteSizeLong();
+  auto result = db->Write({all_bad, mixed});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->spans_written, 2);
+  EXPECT_EQ(result->spans_rejected, 5);
+  EXPECT_NE(result->first_rejection.find("span 0 of scope 0 of resource 0: span_id"),
+            std::string::npos)
+      << result->first_rejection;
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "written" : "replayed");
+    EXPECT_EQ(db->Stats().bytes, expected_bytes);
+    EXPECT_EQ(db->Services(), std::vector<std::string>{"kept"});
+    auto trace = db->GetTrace(TraceId(1));
+    ASSERT_TRUE(trace.has_value());
+    ASSERT_EQ(trace->resource_spans.size(), 1u);
+    const ResourceSpans& rs = trace->resource_spans[0];
+    EXPECT_EQ(rs.schema_url(), "https://example.com/resource");
+    EXPECT_EQ(rs.resource().attributes(0).value().string_value(), "kept");
+    ASSERT_EQ(rs.scope_spans_size(), 1);
+    EXPECT_EQ(rs.scope_spans(0).scope().name(), "second-scope");
+    EXPECT_EQ(rs.scope_spans(0).schema_url(), "https://example.com/scope");
+    ASSERT_EQ(rs.scope_spans(0).spans_size(), 2);
+    EXPECT_EQ(rs.scope_spans(0).spans(0).name(), "first");
+    EXPECT_EQ(rs.scope_spans(0).spans(1).name(), "second");
+    EXPECT_EQ(rs.scope_spans(0).spans(1).attributes(0).value().string_value(),
+              std::string(100, 'v'));
+    db.reset();
+    db = MustOpen();
+  }
+}
+
+// Every request repeats its resource; spans of equal resources written apart share one entry
+// and group together, and a different resource with the same service stays apart.
+TEST_F(TraceDBTest, EqualResourcesAcrossWritesGroupTogether) {
+  auto db = MustOpen();
+  for (uint64_t i = 1; i <= 3; ++i) {
+    MustWrite(*db, {Resource("a", {MakeSpan(1, i, 0, "op", kBase, kSecond)})}, 1);
+  }
+  ResourceSpans other = Resource("a", {MakeSpan(1, 4, 0, "op", kBase, kSecond)});
+  AddString(other.mutable_resource()->mutable_attributes(), "host.name", "h2");
+  MustWrite(*db, {other}, 1);
+  auto trace = db->GetTrace(TraceId(1));
+  ASSERT_TRUE(trace.has_value());
+  ASSERT_EQ(trace->resource_spans.size(), 2u);
+  EXPECT_EQ(trace->resource_spans[0].scope_spans(0).spans_size(), 3);
+  EXPECT_EQ(trace->resource_spans[1].resource().attributes_size(), 2);
+  EXPECT_EQ(trace->resource_spans[1].scope_spans(0).spans_size(), 1);
+}
+
 // Traces for search tests:
 //   1: frontend "GET /" server at kBase (100ms), backend "query" client (2s) with db=postgres
 //   2: frontend "GET /" server at kBase+10s (50ms) with resource attr region=eu

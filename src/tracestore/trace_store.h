@@ -33,17 +33,19 @@ class TraceWriter {
   virtual ~TraceWriter() = default;
   // Stores the valid spans of `resource_spans`; returns once they are durable (WAL, fsync'd,
   // group commit). Thread-safe. Errors reject everything: kResourceExhausted (retry later),
-  // kUnavailable (storage cannot write now).
+  // kUnavailable (storage cannot write now). Takes the spans by value so that each stage can
+  // move them on instead of copying every attribute: pass an rvalue unless the caller still
+  // needs them.
   [[nodiscard]] virtual absl::StatusOr<TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) = 0;
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) = 0;
 };
 
 // A search like Jaeger's /api/traces: every given condition must hold for one span of a trace
 // (tags match span attributes, event attributes, resource attributes or scope attributes), and
 // the whole trace is returned.
 struct TraceQuery {
-  std::string service;    // required
-  std::string operation;  // "" for any
+  std::string service;               // required
+  std::string operation;             // "" for any
   std::optional<int32_t> span_kind;  // OTLP SpanKind value
   std::vector<std::pair<std::string, std::string>> tags;
   int64_t start_unix_nano = 0;  // span start time range; 0 = unbounded

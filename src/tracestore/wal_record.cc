@@ -9,18 +9,41 @@ namespace oriel::tracestore {
 
 using opentelemetry::proto::trace::v1::ResourceSpans;
 
+namespace {
+
+// Level -3 (zstd's fast mode): on OTLP spans it compresses about 3x faster than level 1 for a
+// ratio of ~3.9 instead of ~4.8 (zstd -b on a load generator request cut into 45 KB records),
+// and compression was the largest single cost of a trace write. The WAL only holds spans until
+// the next head flush, so its size matters less than the write path's CPU.
+constexpr int kWalZstdLevel = -3;
+
+// Per thread: ZSTD_compress would allocate and clear a fresh context (larger than most records)
+// for every record, and a fresh output buffer would be zeroed every time.
+struct Compressor {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  std::string buffer;
+  ~Compressor() { ZSTD_freeCCtx(cctx); }
+};
+
+}  // namespace
+
 std::string EncodeWalRecord(const ResourceSpans& rs) {
   const std::string plain = rs.SerializeAsString();
-  if (plain.size() >= kMinCompressBytes) {
-    std::string compressed(1 + ZSTD_compressBound(plain.size()), '\0');
-    compressed[0] = kZstdRecord;
-    // Level 1: the write path is CPU-bound, and spans of one resource repeat their attribute keys,
-    // which even the fastest level finds.
-    const size_t n =
-        ZSTD_compress(compressed.data() + 1, compressed.size() - 1, plain.data(), plain.size(), 1);
+  thread_local Compressor compressor;
+  if (plain.size() >= kMinCompressBytes && compressor.cctx != nullptr) {
+    std::string& buffer = compressor.buffer;
+    const size_t bound = ZSTD_compressBound(plain.size());
+    if (buffer.size() < bound) buffer.resize(bound);
+    const size_t n = ZSTD_compressCCtx(compressor.cctx, buffer.data(), buffer.size(), plain.data(),
+                                       plain.size(), kWalZstdLevel);
     if (!ZSTD_isError(n) && n < plain.size()) {
-      compressed.resize(1 + n);
-      return compressed;
+      std::string record;
+      record.reserve(1 + n);
+      record += kZstdRecord;
+      record.append(buffer.data(), n);
+      // A rare huge record would otherwise pin its buffer for the thread's life.
+      if (buffer.size() > (4u << 20)) std::string().swap(buffer);
+      return record;
     }
   }
   std::string record(1, kPlainRecord);

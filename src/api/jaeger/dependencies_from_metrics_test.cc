@@ -109,7 +109,7 @@ TEST_F(DependenciesFromMetricsTest, RejectsNonPositiveLookback) {
 class AcceptAll : public tracestore::TraceWriter {
  public:
   absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& rs) override {
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> rs) override {
     return tracestore::TraceWriteResult{};
   }
 };

@@ -28,7 +28,7 @@ using ::testing::HasSubstr;
 class FakeTraceWriter : public tracestore::TraceWriter {
  public:
   absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<ResourceSpans>& resource_spans) override {
+      std::vector<ResourceSpans> resource_spans) override {
     absl::MutexLock lock(&mu_);
     if (!next_.ok()) return next_.status();
     tracestore::TraceWriteResult result = *next_;

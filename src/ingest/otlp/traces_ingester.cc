@@ -34,7 +34,8 @@ absl::Status OtlpTracesIngester::Export(collector::ExportTraceServiceRequest& re
       std::make_move_iterator(request.mutable_resource_spans()->begin()),
       std::make_move_iterator(request.mutable_resource_spans()->end()));
   request.clear_resource_spans();
-  ORIEL_ASSIGN_OR_RETURN(tracestore::TraceWriteResult written, writer_.Write(resource_spans));
+  ORIEL_ASSIGN_OR_RETURN(tracestore::TraceWriteResult written,
+                         writer_.Write(std::move(resource_spans)));
   if (accepted_ != nullptr) {
     accepted_->Inc(static_cast<double>(written.spans_written));
     rejected_->Inc(static_cast<double>(written.spans_rejected));

@@ -24,7 +24,7 @@ using opentelemetry::proto::trace::v1::Span;
 class FakeTraceWriter final : public tracestore::TraceWriter {
  public:
   absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<ResourceSpans>& resource_spans) override {
+      std::vector<ResourceSpans> resource_spans) override {
     std::lock_guard<std::mutex> lock(mu_);
     ++calls_;
     if (!fail_.ok()) return fail_;

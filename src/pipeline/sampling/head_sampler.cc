@@ -112,11 +112,11 @@ HeadSampler::HeadSampler(const HeadSamplingOptions& options, tracestore::TraceWr
       dropped_(spans_.WithLabels({"dropped"})) {}
 
 absl::StatusOr<tracestore::TraceWriteResult> HeadSampler::Write(
-    const std::vector<ResourceSpans>& resource_spans) {
-  if (pass_through_) return downstream_.Write(resource_spans);
+    std::vector<ResourceSpans> resource_spans) {
+  if (pass_through_) return downstream_.Write(std::move(resource_spans));
 
-  // Decide first, copy only if something is dropped: a request that is kept whole is forwarded
-  // as it is.
+  // Decide first, regroup only if something is dropped: a request that is kept whole is
+  // forwarded as it is.
   std::vector<bool> keep;
   int64_t dropped = 0;
   for (const ResourceSpans& rs : resource_spans) {
@@ -131,33 +131,33 @@ absl::StatusOr<tracestore::TraceWriteResult> HeadSampler::Write(
   int64_t total = static_cast<int64_t>(keep.size());
   sampled_.Inc(static_cast<double>(total - dropped));
   dropped_.Inc(static_cast<double>(dropped));
-  if (dropped == 0) return downstream_.Write(resource_spans);
+  if (dropped == 0) return downstream_.Write(std::move(resource_spans));
 
   std::vector<ResourceSpans> kept;
   size_t i = 0;
-  for (const ResourceSpans& rs : resource_spans) {
+  for (ResourceSpans& rs : resource_spans) {
     ResourceSpans out;
-    for (const auto& ss : rs.scope_spans()) {
+    for (auto& ss : *rs.mutable_scope_spans()) {
       opentelemetry::proto::trace::v1::ScopeSpans* out_ss = nullptr;
-      for (const Span& span : ss.spans()) {
+      for (Span& span : *ss.mutable_spans()) {
         if (!keep[i++]) continue;
         if (out_ss == nullptr) {
           out_ss = out.add_scope_spans();
           *out_ss->mutable_scope() = ss.scope();
           out_ss->set_schema_url(ss.schema_url());
         }
-        *out_ss->add_spans() = span;
+        *out_ss->add_spans() = std::move(span);
       }
     }
     if (out.scope_spans_size() == 0) continue;
-    *out.mutable_resource() = rs.resource();
-    out.set_schema_url(rs.schema_url());
+    *out.mutable_resource() = std::move(*rs.mutable_resource());
+    out.set_schema_url(std::move(*rs.mutable_schema_url()));
     kept.push_back(std::move(out));
   }
 
   tracestore::TraceWriteResult result;
   if (!kept.empty()) {
-    absl::StatusOr<tracestore::TraceWriteResult> written = downstream_.Write(kept);
+    absl::StatusOr<tracestore::TraceWriteResult> written = downstream_.Write(std::move(kept));
     if (!written.ok()) return written;
     result = *std::move(written);
   }

@@ -62,7 +62,7 @@ class HeadSampler final : public tracestore::TraceWriter {
               metrics::Registry& registry);
 
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
 
  private:
   bool pass_through_;

@@ -26,8 +26,8 @@ class SamplingWriter final : public tracestore::TraceWriter {
       metrics::Registry& registry);
 
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override {
-    return entry_->Write(resource_spans);
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override {
+    return entry_->Write(std::move(resource_spans));
   }
 
   // The tail sampler, or null when tail sampling is off (e.g. to Flush before stopping storage).

@@ -65,7 +65,7 @@ class TailSampler final : public tracestore::TraceWriter {
   TailSampler& operator=(const TailSampler&) = delete;
 
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
 
   // Decides every trace whose first span arrived at or before `now - decision_wait` and forwards
   // the kept ones (one downstream Write per call). Called by the background thread; tests call

@@ -53,7 +53,7 @@ bool SeriesTable::AddCounter(const std::string& name, const SeriesKey& key, int6
 }
 
 bool SeriesTable::Observe(const std::string& name, const SeriesKey& key,
-                          const std::vector<double>& bounds, double value) {
+                          const std::vector<double>& bounds, std::span<const double> values) {
   Key k{name, key.resource(), key.attributes()};
   auto it = values_.find(k);
   if (it == values_.end()) {
@@ -71,10 +71,12 @@ bool SeriesTable::Observe(const std::string& name, const SeriesKey& key,
     series_ += cost;
   }
   Value& v = it->second;
-  size_t index = std::lower_bound(v.bounds->begin(), v.bounds->end(), value) - v.bounds->begin();
-  v.buckets[index] += 1;
-  v.sum += value;
-  v.count += 1;
+  for (double value : values) {
+    size_t index = std::lower_bound(v.bounds->begin(), v.bounds->end(), value) - v.bounds->begin();
+    v.buckets[index] += 1;
+    v.sum += value;
+    v.count += 1;
+  }
   v.last_update_ns = now_ns_;
   return true;
 }

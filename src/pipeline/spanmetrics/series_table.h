@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,7 +57,12 @@ class SeriesTable {
   // inclusive upper limits, as `le`), past the last one the overflow bucket. REQUIRES: `bounds`
   // sorted, the same on every call for one name. False as for AddCounter.
   bool Observe(const std::string& name, const SeriesKey& key, const std::vector<double>& bounds,
-               double value);
+               double value) {
+    return Observe(name, key, bounds, std::span<const double>(&value, 1));
+  }
+  // Records every one of `values` at once (one lookup); all or, as for one value, none.
+  bool Observe(const std::string& name, const SeriesKey& key, const std::vector<double>& bounds,
+               std::span<const double> values);
 
   // Whether `name`{key} is held (so that recording into it cannot be refused).
   bool Contains(const std::string& name, const SeriesKey& key) const {

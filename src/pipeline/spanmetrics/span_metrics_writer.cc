@@ -33,9 +33,17 @@ SpanMetricsWriter::SpanMetricsWriter(tracestore::TraceWriter& next, MetricsSink 
                                              "Service graph edges waiting for their other side.")) {
   if (options_.span_metrics_enabled) {
     span_metrics_ = std::make_unique<SpanMetricsAggregator>(options_.span_metrics);
+    for (const Dimension& d : options_.span_metrics.dimensions) {
+      span_attribute_keys_.push_back(d.name);
+    }
   }
   if (options_.service_graph_enabled) {
     service_graph_ = std::make_unique<ServiceGraphAggregator>(options_.service_graph);
+    for (const auto* keys :
+         {&options_.service_graph.dimensions, &options_.service_graph.virtual_node_peer_attributes,
+          &options_.service_graph.database_name_attributes}) {
+      span_attribute_keys_.insert(span_attribute_keys_.end(), keys->begin(), keys->end());
+    }
   }
   if (options_.flush_interval > absl::ZeroDuration()) {
     thread_ = std::thread([this] { FlushLoop(); });
@@ -54,22 +62,61 @@ SpanMetricsWriter::~SpanMetricsWriter() {
   }
 }
 
+std::vector<opentelemetry::proto::trace::v1::ResourceSpans> SpanMetricsWriter::AggregatorView(
+    const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) const {
+  namespace trace = opentelemetry::proto::trace::v1;
+  std::vector<trace::ResourceSpans> view(resource_spans.size());
+  for (size_t r = 0; r < resource_spans.size(); ++r) {
+    const trace::ResourceSpans& rs = resource_spans[r];
+    *view[r].mutable_resource() = rs.resource();
+    for (const trace::ScopeSpans& ss : rs.scope_spans()) {
+      trace::ScopeSpans* out_ss = view[r].add_scope_spans();
+      out_ss->mutable_spans()->Reserve(ss.spans_size());
+      for (const trace::Span& span : ss.spans()) {
+        trace::Span* out = out_ss->add_spans();
+        out->set_trace_id(span.trace_id());
+        out->set_span_id(span.span_id());
+        out->set_parent_span_id(span.parent_span_id());
+        out->set_name(span.name());
+        out->set_kind(span.kind());
+        out->set_start_time_unix_nano(span.start_time_unix_nano());
+        out->set_end_time_unix_nano(span.end_time_unix_nano());
+        out->mutable_status()->set_code(span.status().code());
+        if (span_attribute_keys_.empty()) continue;
+        // In their order, so that the first one of a key is still the one found.
+        for (const auto& kv : span.attributes()) {
+          if (std::find(span_attribute_keys_.begin(), span_attribute_keys_.end(), kv.key()) !=
+              span_attribute_keys_.end()) {
+            *out->add_attributes() = kv;
+          }
+        }
+      }
+    }
+  }
+  return view;
+}
+
 absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::Write(
-    const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) {
-  absl::StatusOr<tracestore::TraceWriteResult> result = next_.Write(resource_spans);
+    std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) {
+  if (span_metrics_ == nullptr && service_graph_ == nullptr) {
+    return next_.Write(std::move(resource_spans));
+  }
+  const std::vector<opentelemetry::proto::trace::v1::ResourceSpans> view =
+      AggregatorView(resource_spans);
+  absl::StatusOr<tracestore::TraceWriteResult> result = next_.Write(std::move(resource_spans));
   // Spans are counted whether or not a sampler below keeps them (metrics describe all traffic);
   // only those the store refuses as invalid are not.
-  if (!result.ok() || (span_metrics_ == nullptr && service_graph_ == nullptr)) return result;
+  if (!result.ok()) return result;
   int64_t now_ns = clock_();
   absl::MutexLock lock(&mu_);
   int64_t dropped = 0;
   size_t series = 0;
   if (span_metrics_ != nullptr) {
-    dropped += span_metrics_->Consume(resource_spans, now_ns);
+    dropped += span_metrics_->Consume(view, now_ns);
     series += span_metrics_->series();
   }
   if (service_graph_ != nullptr) {
-    ServiceGraphStats stats = service_graph_->Consume(resource_spans, now_ns);
+    ServiceGraphStats stats = service_graph_->Consume(view, now_ns);
     dropped += stats.series_dropped;
     graph_dropped_spans_.Inc(static_cast<double>(stats.dropped_spans));
     graph_expired_edges_.Inc(static_cast<double>(stats.expired_edges));

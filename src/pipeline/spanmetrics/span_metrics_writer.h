@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -66,9 +67,11 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
   // trace store refuses as invalid (tracestore::ValidateSpan). Spans a sampler below `next`
   // drops are still counted: put this writer above any sampler, as the collector runs its
   // connectors before tail sampling. `next`'s errors are returned unchanged and nothing is
-  // counted. Thread-safe.
+  // counted. The spans move on to `next`; what the aggregators read of them (ids, name, kind,
+  // status, times, the resource and the span attributes named in the options) is copied first.
+  // Thread-safe.
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) override;
+      std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
 
   // Expires service-graph edges at `now_ms`, then hands every series' cumulative value to the
   // sink with time `now_ms` (kept after the previous flush's, so that a clock stepping back
@@ -78,11 +81,16 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
 
  private:
   void FlushLoop();
+  // The copy of `resource_spans` the aggregators are fed (see Write).
+  std::vector<opentelemetry::proto::trace::v1::ResourceSpans> AggregatorView(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) const;
 
   tracestore::TraceWriter& next_;
   MetricsSink sink_;
   const SpanMetricsWriterOptions options_;
   Clock clock_;
+  // Span attribute keys some aggregator looks up (dimensions, peer and database attributes).
+  std::vector<std::string> span_attribute_keys_;
 
   absl::Mutex mu_;  // guards the aggregators
   std::unique_ptr<SpanMetricsAggregator> span_metrics_ ABSL_GUARDED_BY(mu_);

@@ -16,7 +16,7 @@ namespace trace = opentelemetry::proto::trace::v1;
 class FakeTraceWriter : public tracestore::TraceWriter {
  public:
   absl::StatusOr<tracestore::TraceWriteResult> Write(
-      const std::vector<trace::ResourceSpans>& resource_spans) override {
+      std::vector<trace::ResourceSpans> resource_spans) override {
     ++calls;
     if (!next.ok()) return next;
     tracestore::TraceWriteResult r;
