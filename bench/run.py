@@ -206,7 +206,9 @@ class Oriel(System):
         status, body = http_post(self.base_url() + path, b"", {}, timeout=600)
         if status != 204:
             raise RuntimeError(f"{path} answered {status}: {body[:200]!r}")
-        return dir_bytes(data_dir)
+        # Spans: the trace store alone; the RED metrics derived from them are another signal,
+        # kept in the metrics engine (the whole data directory is the Disk column).
+        return dir_bytes(os.path.join(data_dir, "traces") if unit == "spans" else data_dir)
 
     def otlp_base(self):
         return self.base_url()
@@ -980,7 +982,9 @@ def render(results, scenario_list, systems, command, started, notes):
               "bytes in its data directory after the clean stop that ends the run (in metrics "
               "scenarios that is after the compaction below), bytes once compacted (metrics scenarios: "
               "Oriel's POST /api/v1/admin/tsdb/compact, a Prometheus snapshot of the head and "
-              "blocks, VictoriaMetrics' force_flush + force_merge), and "
+              "blocks, VictoriaMetrics' force_flush + force_merge; trace scenarios: Oriel's "
+              "POST /api/v1/admin/traces/flush, counting only its trace store, not the RED "
+              "metrics it derives), and "
               "the throughput oriel-loadgen saw acknowledged (2xx). The load generator runs on "
               "the same machine and competes for its cores (its own CPU time is the last column), "
               "so compare ratios, not absolutes.",
