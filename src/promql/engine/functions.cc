@@ -301,42 +301,6 @@ absl::StatusOr<Value> RateLike(Evaluator& ev, const Call& call, std::string_view
   return out;
 }
 
-// The fraction of observations in [lower, upper] of classic buckets, interpolating linearly
-// inside a bucket with finite bounds; the first bucket starts at 0 when its bound is positive.
-double BucketFraction(double lower, double upper, std::vector<BucketPoint>& b) {
-  std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.upper < y.upper; });
-  if (b.empty() || !std::isinf(b.back().upper) || b.back().upper < 0) return kNaN;
-  std::vector<BucketPoint> m;
-  for (const auto& x : b) {
-    if (!m.empty() && m.back().upper == x.upper) {
-      m.back().count += x.count;
-    } else {
-      m.push_back(x);
-    }
-  }
-  for (size_t i = 1; i < m.size(); ++i) m[i].count = std::max(m[i].count, m[i - 1].count);
-  double total = m.back().count;
-  if (total == 0 || std::isnan(lower) || std::isnan(upper)) return kNaN;
-  if (lower >= upper) return 0;
-  double sum = 0;
-  for (size_t i = 0; i < m.size(); ++i) {
-    double lo = i == 0 ? (m[0].upper > 0 ? 0 : -kInf) : m[i - 1].upper;
-    double hi = m[i].upper;
-    double c = m[i].count - (i == 0 ? 0 : m[i - 1].count);
-    double a = std::max(lo, lower), z = std::min(hi, upper);
-    if (a >= z) continue;
-    if (a == lo && z == hi) {
-      sum += c;
-    } else if (std::isinf(lo) || std::isinf(hi)) {
-      // An infinitely wide bucket counts whole when the range reaches its infinite end.
-      if ((std::isinf(hi) && z == hi) || (std::isinf(lo) && a == lo)) sum += c;
-    } else {
-      sum += c * (z - a) / (hi - lo);
-    }
-  }
-  return sum / total;
-}
-
 // histogram_quantile (fraction false) and histogram_fraction over classic `le` buckets.
 // `in_index` is the argument holding the buckets.
 absl::StatusOr<Value> ClassicHistogram(Evaluator& ev, const Expr& param_expr, const Expr& in_expr,

@@ -12,6 +12,22 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// The buckets sorted by bound, those with the same bound added together; empty when the
+// histogram is unusable (no buckets, or the last bound is not +Inf).
+std::vector<BucketPoint> SortedDistinctBuckets(std::vector<BucketPoint>& b) {
+  std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.upper < y.upper; });
+  std::vector<BucketPoint> m;
+  if (b.empty() || !std::isinf(b.back().upper) || b.back().upper < 0) return m;
+  for (const auto& x : b) {
+    if (!m.empty() && m.back().upper == x.upper) {
+      m.back().count += x.count;
+    } else {
+      m.push_back(x);
+    }
+  }
+  return m;
+}
+
 }  // namespace
 
 bool ParseBucketBound(std::string_view le, double* upper) {
@@ -28,17 +44,8 @@ double BucketQuantile(double q, std::vector<BucketPoint>& b, bool* forced) {
   if (std::isnan(q)) return kNaN;
   if (q < 0) return -kInf;
   if (q > 1) return kInf;
-  std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.upper < y.upper; });
-  if (b.empty() || !std::isinf(b.back().upper) || b.back().upper < 0) return kNaN;
-  // Merge buckets with the same bound.
-  std::vector<BucketPoint> m;
-  for (const auto& x : b) {
-    if (!m.empty() && m.back().upper == x.upper) {
-      m.back().count += x.count;
-    } else {
-      m.push_back(x);
-    }
-  }
+  std::vector<BucketPoint> m = SortedDistinctBuckets(b);
+  if (m.empty()) return kNaN;
   double prev = m[0].count;
   for (size_t i = 1; i < m.size(); ++i) {
     double cur = m[i].count;
@@ -69,6 +76,34 @@ double BucketQuantile(double q, std::vector<BucketPoint>& b, bool* forced) {
     rank -= m[idx - 1].count;
   }
   return start + (end - start) * (rank / count);
+}
+
+// The fraction of observations in [lower, upper] of classic buckets, interpolating linearly
+// inside a bucket with finite bounds; the first bucket starts at 0 when its bound is positive.
+double BucketFraction(double lower, double upper, std::vector<BucketPoint>& b) {
+  std::vector<BucketPoint> m = SortedDistinctBuckets(b);
+  if (m.empty()) return kNaN;
+  for (size_t i = 1; i < m.size(); ++i) m[i].count = std::max(m[i].count, m[i - 1].count);
+  double total = m.back().count;
+  if (total == 0 || std::isnan(lower) || std::isnan(upper)) return kNaN;
+  if (lower >= upper) return 0;
+  double sum = 0;
+  for (size_t i = 0; i < m.size(); ++i) {
+    double lo = i == 0 ? (m[0].upper > 0 ? 0 : -kInf) : m[i - 1].upper;
+    double hi = m[i].upper;
+    double c = m[i].count - (i == 0 ? 0 : m[i - 1].count);
+    double a = std::max(lo, lower), z = std::min(hi, upper);
+    if (a >= z) continue;
+    if (a == lo && z == hi) {
+      sum += c;
+    } else if (std::isinf(lo) || std::isinf(hi)) {
+      // An infinitely wide bucket counts whole when the range reaches its infinite end.
+      if ((std::isinf(hi) && z == hi) || (std::isinf(lo) && a == lo)) sum += c;
+    } else {
+      sum += c * (z - a) / (hi - lo);
+    }
+  }
+  return sum / total;
 }
 
 }  // namespace oriel::promql

@@ -19,4 +19,8 @@ bool ParseBucketBound(std::string_view le, double* upper);
 // order; sorts `b`); sets `forced` when counts were not monotonic.
 double BucketQuantile(double q, std::vector<BucketPoint>& b, bool* forced);
 
+// histogram_fraction: the share of observations in [lower, upper], interpolating linearly inside
+// a bucket with finite bounds (sorts `b`).
+double BucketFraction(double lower, double upper, std::vector<BucketPoint>& b);
+
 }  // namespace oriel::promql
