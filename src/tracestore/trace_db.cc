@@ -10,12 +10,14 @@
 #include <system_error>
 #include <tuple>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "fmt/format.h"
 #include "tracestore/span_match.h"
+#include "tracestore/span_memory.h"
 #include "tracestore/span_validation.h"
 #include "tracestore/wal_record.h"
 
@@ -31,6 +33,18 @@ constexpr size_t kCompactionBatchBytes = 4 << 20;
 constexpr std::string_view kSegmentDir = "segments";
 constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr std::string_view kTmpSuffix = ".tmp";
+
+// What the head's indexes hold beside the spans, for its memory estimate: a 16-byte trace id is
+// a heap string wherever it is a key; tree nodes carry a 32-byte header; hash tables are 7/8 full.
+constexpr size_t kTraceIdBytes = sizeof(std::string) + MallocChunkBytes(17);
+constexpr size_t kTreeNodeBytes =
+    MallocChunkBytes(32 + sizeof(std::pair<int64_t, std::string>)) + MallocChunkBytes(17);
+// Per span: its StoredSpan in the trace's vector (grown by doubling, so ~1.5x on average) and
+// its span id in the trace's set.
+constexpr size_t kSpanIndexBytes = sizeof(StoredSpan) * 3 / 2 + (sizeof(std::string) + 1) * 8 / 7;
+// Per service of a trace: its entry in the service's time-ordered set and in newest_start.
+constexpr size_t kServiceOfTraceBytes =
+    kTreeNodeBytes + (sizeof(std::string) + sizeof(int64_t) + 1) * 8 / 7 + MallocChunkBytes(17);
 
 // A decimal number made of digits only (no sign, no overflow).
 std::optional<uint64_t> ParseNumber(std::string_view s) {
@@ -182,6 +196,8 @@ absl::Status TraceDB::LoadSegments(uint64_t* wal_checkpoint) {
 
 TraceDB::TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir)
     : options_(std::move(options)), dir_(std::move(dir)), wal_(std::move(wal)) {
+  stall_memory_bytes_ = options_.write_stall_memory_bytes != 0 ? options_.write_stall_memory_bytes
+                                                               : 2 * options_.flush_memory_bytes;
   RegisterMetrics();
 }
 
@@ -189,6 +205,7 @@ void TraceDB::UpdateGaugesLocked() {
   if (options_.registry == nullptr) return;
   traces_gauge_->Set(static_cast<double>(traces_.size()));
   head_spans_gauge_->Set(static_cast<double>(spans_));
+  head_memory_gauge_->Set(static_cast<double>(memory_bytes_));
   uint64_t bytes = 0;
   uint64_t spans = 0;
   for (const auto& segment : segments_) {
@@ -210,6 +227,12 @@ void TraceDB::RegisterMetrics() {
   traces_gauge_ = &r.AddGauge("oriel_tracestore_traces", "Traces held in the trace store's head.");
   head_spans_gauge_ =
       &r.AddGauge("oriel_tracestore_head_spans", "Spans in the trace store's in-memory head.");
+  head_memory_gauge_ = &r.AddGauge("oriel_tracestore_head_memory_bytes",
+                                   "Estimated memory of the trace store's head (spans, indexes).");
+  write_stalls_counter_ =
+      &r.AddCounter("oriel_tracestore_write_stalls_total",
+                    "Trace writes that waited for a head flush because the head was over its "
+                    "memory bound.");
   segments_gauge_ = &r.AddGauge("oriel_tracestore_segments", "Trace segments on disk.");
   segment_bytes_gauge_ =
       &r.AddGauge("oriel_tracestore_segment_bytes", "Bytes of the trace segment files on disk.");
@@ -272,6 +295,7 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
   resource_spans.resize(kept);
   if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
   if (records.empty()) return result;
+  ORIEL_RETURN_IF_ERROR(WaitForHeadRoom());
 
   absl::ReaderMutexLock write_lock(&write_mu_);
   std::vector<std::string_view> views(records.begin(), records.end());
@@ -293,6 +317,32 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
   }
   if (spans_written_ != nullptr) spans_written_->Inc(static_cast<double>(result.spans_written));
   return result;
+}
+
+absl::Status TraceDB::WaitForHeadRoom() {
+  if (stall_memory_bytes_ == 0) return absl::OkStatus();
+  // Waiting makes sense only for a flush that runs or that the background thread will start.
+  const bool background = options_.maintenance_interval_nano > 0;
+  auto room = [this, background]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return memory_bytes_ <= stall_memory_bytes_ || !(flushing_ || (background && FlushDueLocked()));
+  };
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (room()) return absl::OkStatus();
+  }
+  // The flush frees the head when it ends; writing on meanwhile would grow it without bound
+  // when writes outpace segment encoding.
+  absl::MutexLock lock(&mu_);
+  ++write_stalls_;
+  if (write_stalls_counter_ != nullptr) write_stalls_counter_->Inc();
+  if (mu_.AwaitWithTimeout(absl::Condition(&room),
+                           absl::Nanoseconds(options_.write_stall_timeout_nano))) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(
+      fmt::format("cannot write spans: the trace head holds an estimated {} bytes, over its bound "
+                  "of {}, while a flush to disk runs; retry later",
+                  memory_bytes_, stall_memory_bytes_));
 }
 
 std::shared_ptr<const ResourceEntry> TraceDB::ResourceLocked(ResourceSpans& rs) {
@@ -339,7 +389,12 @@ bool TraceDB::IndexSpanLocked(StoredSpan stored, size_t bytes) {
   const Span& span = stored.span;
   auto [it, inserted] = traces_.try_emplace(span.trace_id());
   TraceEntry& trace = it->second;
-  if (inserted) trace.generation = ++next_generation_;
+  size_t memory = 0;
+  if (inserted) {
+    trace.generation = ++next_generation_;
+    memory +=
+        sizeof(std::pair<const std::string, TraceEntry>) * 8 / 7 + kTraceIdBytes + kTreeNodeBytes;
+  }
   if (!inserted && trace.span_ids.contains(span.span_id())) {
     bool duplicate = std::any_of(trace.spans.begin(), trace.spans.end(),
                                  [&](const StoredSpan& s) { return SameSpan(s.span, span); });
@@ -358,6 +413,7 @@ bool TraceDB::IndexSpanLocked(StoredSpan stored, size_t bytes) {
   }
   auto [start_it, first_of_service] = service.newest_start.try_emplace(span.trace_id(), start);
   if (first_of_service) {
+    memory += kServiceOfTraceBytes;
     service.traces.emplace(start, span.trace_id());
   } else if (start > start_it->second) {
     service.traces.erase({start_it->second, span.trace_id()});
@@ -372,6 +428,9 @@ bool TraceDB::IndexSpanLocked(StoredSpan stored, size_t bytes) {
   ++op->second;
   trace.span_ids.insert(span.span_id());
   trace.bytes += bytes;
+  memory += kSpanIndexBytes + EstimatedSpanHeapBytes(span);
+  trace.memory += memory;
+  memory_bytes_ += memory;
   if (spans_ == 0) head_since_ = Now();
   bytes_ += bytes;
   ++spans_;
@@ -414,6 +473,7 @@ void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
   by_end_.erase({trace.newest_end, trace_id});
   spans_ -= trace.spans.size();
   bytes_ -= trace.bytes;
+  memory_bytes_ -= trace.memory;
   if (!flushed) {
     dead_bytes_ += trace.bytes;
     ++traces_dropped_;
@@ -659,6 +719,7 @@ bool TraceDB::FlushDueLocked() {
   if (spans_ == 0) return false;
   return (options_.flush_spans != 0 && spans_ >= options_.flush_spans) ||
          (options_.flush_bytes != 0 && bytes_ >= options_.flush_bytes) ||
+         (options_.flush_memory_bytes != 0 && memory_bytes_ >= options_.flush_memory_bytes) ||
          (options_.flush_age_nano > 0 && Now() - head_since_ >= options_.flush_age_nano);
 }
 
@@ -705,7 +766,13 @@ absl::Status TraceDB::FlushLocked() {
       snapshot.emplace_back(id, entry.generation, entry.spans.size());
     }
     seq = next_segment_seq_++;
+    flushing_ = true;
   }
+  // Every return below ends the flush, for writers waiting on it too.
+  absl::Cleanup end_flush = [this] {
+    absl::MutexLock lock(&mu_);
+    flushing_ = false;
+  };
   std::sort(snapshot.begin(), snapshot.end());
   const std::string path =
       fmt::format("{}/{}/{:08}-{:020}{}", dir_, kSegmentDir, seq, cut, kSegmentSuffix);
@@ -758,6 +825,7 @@ absl::Status TraceDB::FlushLocked() {
     dead_bytes_ = std::min(dead_bytes_, bytes_);
     if (spans_ > 0) head_since_ = Now();
     ++flushes_;
+    flushing_ = false;  // wakes stalled writers now rather than after the WAL deletion
     UpdateGaugesLocked();
   }
   return wal_->RemoveSegmentsBefore(cut);
@@ -832,6 +900,8 @@ TraceDBStats TraceDB::Stats() {
   TraceDBStats stats{.traces = traces_.size(),
                      .spans = spans_,
                      .bytes = bytes_,
+                     .memory_bytes = memory_bytes_,
+                     .write_stalls = write_stalls_,
                      .traces_dropped = traces_dropped_,
                      .compactions = compactions_,
                      .head_spans = spans_,

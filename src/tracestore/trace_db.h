@@ -64,6 +64,15 @@ struct TraceDBOptions {
   // the background thread or the next Maintain().
   size_t flush_spans = 0;
   size_t flush_bytes = 64 << 20;  // serialized span bytes, as max_bytes
+  // Estimated memory of the head (spans as parsed protobuf, ~8x their serialized size, plus the
+  // indexes; span_memory.h), the bound that keeps the process's memory in check.
+  size_t flush_memory_bytes = 128 << 20;
+  // Backpressure: while the head's estimated memory is past this (0: twice flush_memory_bytes;
+  // with flush_memory_bytes 0, none) and a flush runs or is due for the background thread,
+  // writes wait for it to end, and after write_stall_timeout_nano fail with kResourceExhausted
+  // (the sender retries later).
+  size_t write_stall_memory_bytes = 0;
+  int64_t write_stall_timeout_nano = int64_t{10} * 1'000'000'000;
   int64_t flush_age_nano = int64_t{2} * 3600 * 1'000'000'000;  // since the head's first span
   // Size bound of the segments on disk (0 = unbounded): past it, Maintain drops the oldest.
   uint64_t max_disk_bytes = 0;
@@ -79,7 +88,8 @@ struct TraceDBOptions {
   // Now in Unix nanoseconds; a seam for tests. Defaults to the system clock.
   std::function<int64_t()> clock;
   // Self-metrics: oriel_tracestore_spans_written_total, oriel_tracestore_spans_rejected_total,
-  // oriel_tracestore_traces, oriel_tracestore_head_spans, oriel_tracestore_segments,
+  // oriel_tracestore_traces, oriel_tracestore_head_spans, oriel_tracestore_head_memory_bytes,
+  // oriel_tracestore_write_stalls_total, oriel_tracestore_segments,
   // oriel_tracestore_segment_bytes, oriel_tracestore_segment_spans. Optional; must outlive the
   // TraceDB. They are registered on Open, so at most one TraceDB per Registry.
   metrics::Registry* registry = nullptr;
@@ -91,6 +101,8 @@ struct TraceDBStats {
   size_t traces = 0;
   size_t spans = 0;
   size_t bytes = 0;             // of the head, as counted against max_bytes
+  size_t memory_bytes = 0;      // of the head, estimated, as counted against flush_memory_bytes
+  uint64_t write_stalls = 0;    // writes that waited for a flush (backpressure), since Open
   uint64_t traces_dropped = 0;  // head traces dropped by retention or memory bounds, since Open
   uint64_t compactions = 0;     // since Open
   size_t head_spans = 0;
@@ -162,6 +174,7 @@ class TraceDB final : public TraceWriter, public TraceReader {
     absl::flat_hash_set<std::string> span_ids;
     int64_t newest_end = 0;
     size_t bytes = 0;
+    size_t memory = 0;        // estimated, of the spans and their index entries
     uint64_t generation = 0;  // tells a trace dropped and written again from the original
   };
   // Orders (name, kind) operation keys, also against (string_view, kind) without a copy.
@@ -207,6 +220,9 @@ class TraceDB final : public TraceWriter, public TraceReader {
   bool FlushDueLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void DropSegmentsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  // Backpressure before a write: waits while the head is past write_stall_memory_bytes and a
+  // flush runs or is due; kResourceExhausted after write_stall_timeout_nano.
+  absl::Status WaitForHeadRoom() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status LoadSegments(uint64_t* wal_checkpoint);
   void RegisterMetrics();
   void UpdateGaugesLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -241,6 +257,10 @@ class TraceDB final : public TraceWriter, public TraceReader {
       ABSL_GUARDED_BY(mu_);
   size_t spans_ ABSL_GUARDED_BY(mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // estimated, see TraceEntry::memory
+  size_t stall_memory_bytes_ = 0;                 // resolved write_stall_memory_bytes
+  bool flushing_ ABSL_GUARDED_BY(mu_) = false;    // a flush is between its WAL cut and its end
+  uint64_t write_stalls_ ABSL_GUARDED_BY(mu_) = 0;
   // Bytes dropped since the last compaction, and stored (written or replayed) since then.
   size_t dead_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t traces_dropped_ ABSL_GUARDED_BY(mu_) = 0;
@@ -257,6 +277,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
   metrics::Counter* spans_rejected_ = nullptr;
   metrics::Gauge* traces_gauge_ = nullptr;
   metrics::Gauge* head_spans_gauge_ = nullptr;
+  metrics::Gauge* head_memory_gauge_ = nullptr;
+  metrics::Counter* write_stalls_counter_ = nullptr;
   metrics::Gauge* segments_gauge_ = nullptr;
   metrics::Gauge* segment_bytes_gauge_ = nullptr;
   metrics::Gauge* segment_spans_gauge_ = nullptr;

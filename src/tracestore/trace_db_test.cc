@@ -16,6 +16,7 @@
 
 #include "base/metrics.h"
 #include "base/status.h"
+#include "fmt/format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
@@ -1104,6 +1105,97 @@ TEST_F(TraceDBTest, WritesDuringFlushesAreKept) {
   db.reset();
   db = MustOpen();
   check(*db);
+}
+
+// Writers that outpace segment encoding wait for the flush once the head is past its stall
+// bound, so that the head's memory stays bounded; nothing acknowledged is lost.
+TEST_F(TraceDBTest, HeadMemoryStaysBoundedWhileFlushing) {
+  options_.retention_nano = 0;
+  options_.flush_bytes = 0;
+  options_.flush_memory_bytes = 1 << 20;
+  options_.write_stall_memory_bytes = 2 << 20;
+  // Slow flushes (zstd's strongest level over large blocks) so that writers outpace them.
+  options_.segment_zstd_level = 19;
+  options_.segment_block_bytes = 8 << 20;
+  // Flushes by the background thread, woken by the write that makes one due.
+  options_.maintenance_interval_nano = 3600 * kSecond;
+  auto db = MustOpen();
+  constexpr uint64_t kWriters = 4;
+  constexpr uint64_t kTraces = 400;
+  auto trace_of = [](uint64_t id) {
+    std::vector<Span> spans;
+    for (uint64_t s = 1; s <= 5; ++s) {
+      Span span = MakeSpan(id, s, s - 1, "op", kBase + static_cast<int64_t>(id), 10);
+      for (int a = 0; a < 20; ++a) {
+        KeyValue* kv = span.add_attributes();
+        kv->set_key(fmt::format("attribute.{}", a));
+        kv->mutable_value()->set_string_value(fmt::format("value {} of span {} of {}", a, s, id));
+      }
+      spans.push_back(std::move(span));
+    }
+    return Resource("svc", std::move(spans));
+  };
+  std::atomic<int> failures{0};
+  std::atomic<size_t> peak{0};
+  std::vector<std::thread> writers;
+  for (uint64_t w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (uint64_t t = 1; t <= kTraces; ++t) {
+        auto result = db->Write({trace_of(w * 1000 + t)});
+        if (!result.ok() || result->spans_written != 5) ++failures;
+        const size_t memory = db->Stats().memory_bytes;
+        size_t seen = peak.load();
+        while (memory > seen && !peak.compare_exchange_weak(seen, memory)) {
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(db->Stats().flushes, 1u);
+  // Writers that passed the check together each add one write (~5 spans of ~3 KB) past it.
+  EXPECT_LE(peak.load(), options_.write_stall_memory_bytes + kWriters * (32 << 10))
+      << "stalls: " << db->Stats().write_stalls;
+  auto check = [&](TraceDB& db) {
+    for (uint64_t w = 0; w < kWriters; ++w) {
+      for (uint64_t t = 1; t <= kTraces; t += 7) {
+        ASSERT_TRUE(db.GetTrace(TraceId(w * 1000 + t)).has_value()) << w * 1000 + t;
+      }
+    }
+    EXPECT_EQ(db.Stats().spans, kWriters * kTraces * 5);
+  };
+  check(*db);
+  db.reset();
+  db = MustOpen();
+  check(*db);
+}
+
+TEST_F(TraceDBTest, HeadMemoryEstimateFollowsTheHead) {
+  options_.retention_nano = 0;
+  auto db = MustOpen();
+  EXPECT_EQ(db->Stats().memory_bytes, 0u);
+  Span span = MakeSpan(1, 1, 0, "op", kBase, 10);
+  for (int a = 0; a < 20; ++a) {
+    KeyValue* kv = span.add_attributes();
+    kv->set_key(fmt::format("attribute.{}", a));
+    kv->mutable_value()->set_string_value(
+        fmt::format("a value longer than the inline buffer {}", a));
+  }
+  const size_t serialized = span.ByteSizeLong();
+  MustWrite(*db, {Resource("a", {span})}, 1);
+  const size_t one = db->Stats().memory_bytes;
+  // Parsed spans cost several times their serialized size; the estimate must say so.
+  EXPECT_GT(one, 4 * serialized);
+  MustWrite(*db, {Resource("a", {MakeSpan(2, 1, 0, "op", kBase, 10)})}, 1);
+  EXPECT_GT(db->Stats().memory_bytes, one);
+  // Replay accounts the same as writes.
+  const size_t two = db->Stats().memory_bytes;
+  db.reset();
+  db = MustOpen();
+  // Parsed strings may have other capacities than the written ones.
+  EXPECT_NEAR(static_cast<double>(db->Stats().memory_bytes), static_cast<double>(two), two / 10.0);
+  ASSERT_TRUE(db->Flush().ok());
+  EXPECT_EQ(db->Stats().memory_bytes, 0u);
 }
 
 // A crash after the segment's rename and before the WAL deletion: both hold the spans.
