@@ -2,6 +2,7 @@
 // attributes per span (low- and high-cardinality values: routes, status codes, user and order
 // ids, URLs with ids, peer addresses), random 16/8-byte ids, exceptions on some spans.
 //  - BM_TraceDB_Write: Write throughput (WAL, fsync'd) per writer thread, head only.
+//  - BM_WalRecord_Encode: WAL record encoding (serialization, compression) alone.
 //  - BM_TraceDB_Flush: cutting a head into a segment; on-disk bytes per span.
 //  - BM_TraceDB_Read: GetTrace / FindTraces latency over a store whose spans are in segments.
 //    Its span count is the first argument; ORIEL_BENCH_SPANS overrides it (e.g. 10000000).
@@ -19,6 +20,7 @@
 
 #include "fmt/format.h"
 #include "tracestore/trace_db.h"
+#include "tracestore/wal_record.h"
 
 namespace oriel::tracestore {
 namespace {
@@ -257,6 +259,32 @@ void BM_TraceDB_Write(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TraceDB_Write)->Threads(1)->Threads(2)->UseRealTime();
+
+// Encoding WAL records (serialization and compression), one per ResourceSpans of 20-trace
+// batches as Write makes them: spans/s and record bytes per span.
+void BM_WalRecord_Encode(benchmark::State& state) {
+  TraceGenerator gen(7);
+  int64_t start = kBase;
+  std::vector<std::vector<ResourceSpans>> batches(50);
+  for (auto& batch : batches) {
+    for (int i = 0; i < 20; ++i) {
+      for (auto& rs : gen.Next(start += 1'000'000)) batch.push_back(std::move(rs));
+    }
+  }
+  const uint64_t spans_per_round = gen.spans();
+  uint64_t bytes = 0;
+  uint64_t rounds = 0;
+  for (auto _ : state) {
+    for (const auto& batch : batches) {
+      for (const ResourceSpans& rs : batch) bytes += EncodeWalRecord(rs).size();
+    }
+    ++rounds;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(rounds * spans_per_round));
+  state.counters["record_bytes_per_span"] =
+      static_cast<double>(bytes) / static_cast<double>(rounds * spans_per_round);
+}
+BENCHMARK(BM_WalRecord_Encode)->Unit(benchmark::kMillisecond);
 
 // Flushing a head of state.range(0) traces: spans/s and segment bytes per span.
 void BM_TraceDB_Flush(benchmark::State& state) {
