@@ -7,6 +7,11 @@
 // bounds (max_traces, max_bytes) drop whole head traces; WAL compaction rewrites the live head
 // into a fresh WAL segment and deletes the older ones.
 //
+// Memory: the head is flushed when its estimated in-memory size (parsed spans cost ~7x their
+// serialized size; span_memory.h) passes flush_memory_bytes. Writes outpacing the flush wait
+// for it once the head passes write_stall_memory_bytes (backpressure; kResourceExhausted after
+// a timeout), so that the head stays bounded however fast spans arrive.
+//
 // Flush (head cut): the WAL is cut at segment C while writes wait; the head traces present then
 // are written, sorted by trace id, into `segments/<seq>-<C>.seg` (temporary name, fsync, rename,
 // directory fsync), the segment is opened and, in one step for readers, replaces those spans in
