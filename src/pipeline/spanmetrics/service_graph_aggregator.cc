@@ -54,8 +54,17 @@ ServiceGraphAggregator::ServiceGraphAggregator(ServiceGraphOptions options)
 
 ServiceGraphStats ServiceGraphAggregator::Consume(
     const std::vector<trace::ResourceSpans>& resource_spans, int64_t now_ns) {
+  std::vector<const trace::ResourceSpans*> pointers;
+  pointers.reserve(resource_spans.size());
+  for (const trace::ResourceSpans& rs : resource_spans) pointers.push_back(&rs);
+  return Consume(pointers, now_ns);
+}
+
+ServiceGraphStats ServiceGraphAggregator::Consume(
+    std::span<const trace::ResourceSpans* const> resource_spans, int64_t now_ns) {
   ServiceGraphStats stats = Expire(now_ns);
-  for (const trace::ResourceSpans& rs : resource_spans) {
+  for (const trace::ResourceSpans* each : resource_spans) {
+    const trace::ResourceSpans& rs = *each;
     const Attributes& resource_attrs = rs.resource().attributes();
     const auto* service_value = FindAttribute(resource_attrs, "service.name");
     if (service_value == nullptr) continue;

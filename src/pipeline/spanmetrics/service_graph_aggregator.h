@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,10 @@ class ServiceGraphAggregator {
   // of `resource_spans` that the trace store accepts (tracestore::ValidateSpan).
   ServiceGraphStats Consume(
       const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
+      int64_t now_ns);
+  // The same over resources held elsewhere (e.g. on an arena). REQUIRES: no null pointer.
+  ServiceGraphStats Consume(
+      std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> resource_spans,
       int64_t now_ns);
 
   // Expires the edges that have waited past wait_ns at `now_ns` (turning them into

@@ -86,10 +86,19 @@ SpanMetricsAggregator::SpanMetricsAggregator(SpanMetricsOptions options)
 
 int64_t SpanMetricsAggregator::Consume(const std::vector<trace::ResourceSpans>& resource_spans,
                                        int64_t now_ns) {
+  std::vector<const trace::ResourceSpans*> pointers;
+  pointers.reserve(resource_spans.size());
+  for (const trace::ResourceSpans& rs : resource_spans) pointers.push_back(&rs);
+  return Consume(pointers, now_ns);
+}
+
+int64_t SpanMetricsAggregator::Consume(std::span<const trace::ResourceSpans* const> resource_spans,
+                                       int64_t now_ns) {
   const double divider = options_.unit == DurationUnit::kSeconds ? 1e9 : 1e6;
   table_.set_now(now_ns);
   int64_t dropped = 0;
-  for (const trace::ResourceSpans& rs : resource_spans) {
+  for (const trace::ResourceSpans* each : resource_spans) {
+    const trace::ResourceSpans& rs = *each;
     const Attributes& resource_attrs = rs.resource().attributes();
     const common::AnyValue* service = FindAttribute(resource_attrs, "service.name");
     if (service == nullptr) continue;

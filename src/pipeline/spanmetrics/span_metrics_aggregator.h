@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,10 @@ class SpanMetricsAggregator {
   // (unix ns) is the start time of the series it creates.
   int64_t Consume(const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
                   int64_t now_ns);
+  // The same over resources held elsewhere (e.g. on an arena). REQUIRES: no null pointer.
+  int64_t Consume(
+      std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> resource_spans,
+      int64_t now_ns);
 
   // Appends the cumulative values at `time_ns`: one ResourceMetrics per service.
   void AppendTo(

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/metrics.h"
+#include "google/protobuf/arena.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
 #include "pipeline/spanmetrics/span_metrics_aggregator.h"
@@ -81,9 +82,10 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
 
  private:
   void FlushLoop();
-  // The copy of `resource_spans` the aggregators are fed (see Write).
-  std::vector<opentelemetry::proto::trace::v1::ResourceSpans> AggregatorView(
-      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans) const;
+  // The copy of `resource_spans` the aggregators are fed (see Write), allocated on `arena`.
+  std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*> AggregatorView(
+      const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
+      google::protobuf::Arena& arena) const;
 
   tracestore::TraceWriter& next_;
   MetricsSink sink_;
