@@ -42,13 +42,13 @@ void AppendEscaped(std::string& out, std::string_view v) {
 Labels Labels::FromUnsorted(std::vector<Label> labels) {
   SortAndDedupe(labels);
   Labels out;
-  if (!labels.empty()) out.items_ = std::make_shared<const std::vector<Label>>(std::move(labels));
+  if (!labels.empty()) out.rep_ = std::make_shared<const Rep>(std::move(labels));
   return out;
 }
 
 Labels Labels::FromSorted(std::vector<Label> labels) {
   Labels out;
-  if (!labels.empty()) out.items_ = std::make_shared<const std::vector<Label>>(std::move(labels));
+  if (!labels.empty()) out.rep_ = std::make_shared<const Rep>(std::move(labels));
   return out;
 }
 
@@ -68,13 +68,22 @@ std::string_view Labels::Get(std::string_view name) const {
 bool Labels::Has(std::string_view name) const { return !Get(name).empty(); }
 
 uint64_t Labels::Hash() const {
+  if (rep_ == nullptr) return ComputeHash(Empty());
+  uint64_t h = rep_->hash.load(std::memory_order_relaxed);
+  if (h != kHashUnknown) return h;
+  h = ComputeHash(rep_->items);
+  rep_->hash.store(h, std::memory_order_relaxed);
+  return h;
+}
+
+uint64_t Labels::ComputeHash(const std::vector<Label>& items) {
   // Names and values separated by a byte that cannot occur in UTF-8 text. One-shot XXH3 over
   // the concatenation gives the same value as streaming it, without allocating a hash state
   // per call (this runs for every series of every write).
   static constexpr char kSep = '\xff';
   thread_local std::string buf;
   buf.clear();
-  for (const Label& l : items()) {
+  for (const Label& l : items) {
     buf.append(l.name);
     buf.push_back(kSep);
     buf.append(l.value);

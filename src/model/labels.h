@@ -1,6 +1,7 @@
 // Label sets: the identity of a series (and of a log stream). Sorted by name, names unique.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,7 +30,7 @@ class Labels {
   // REQUIRES: sorted by name, names unique, no empty values (e.g. from a trusted decoder).
   static Labels FromSorted(std::vector<Label> labels);
 
-  const std::vector<Label>& items() const { return items_ ? *items_ : Empty(); }
+  const std::vector<Label>& items() const { return rep_ ? rep_->items : Empty(); }
   size_t size() const { return items().size(); }
   bool empty() const { return items().empty(); }
   auto begin() const { return items().begin(); }
@@ -40,18 +41,30 @@ class Labels {
   bool Has(std::string_view name) const;
   std::string_view MetricName() const { return Get(kMetricName); }
 
-  // A stable 64-bit hash of the whole set (xxh3), the same on every run and machine.
+  // A stable 64-bit hash of the whole set (xxh3), the same on every run and machine. Computed
+  // once per shared set and remembered: the head hashes every series of every write.
   uint64_t Hash() const;
 
   // Prometheus notation: `name{a="b", c="d"}`, or `{a="b"}` without a metric name.
   std::string ToString() const;
 
-  bool operator==(const Labels& o) const { return items_ == o.items_ || items() == o.items(); }
+  bool operator==(const Labels& o) const { return rep_ == o.rep_ || items() == o.items(); }
   auto operator<=>(const Labels& o) const { return items() <=> o.items(); }
 
  private:
+  // A hash that happens to equal this is simply recomputed on every call.
+  static constexpr uint64_t kHashUnknown = 0;
+  // The shared immutable set and its hash, filled in by the first Hash() call (any thread may;
+  // every thread computes the same value, so a relaxed race is harmless).
+  struct Rep {
+    explicit Rep(std::vector<Label> l) : items(std::move(l)) {}
+    const std::vector<Label> items;
+    mutable std::atomic<uint64_t> hash{kHashUnknown};
+  };
+
   static const std::vector<Label>& Empty();
-  std::shared_ptr<const std::vector<Label>> items_;  // null when empty
+  static uint64_t ComputeHash(const std::vector<Label>& items);
+  std::shared_ptr<const Rep> rep_;  // null when empty
 };
 
 // Builds a label set by edits on top of a base (used by relabelling, PromQL, translators).

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <shared_mutex>
+#include <span>
 #include <vector>
 
 namespace oriel::ingest {
@@ -99,20 +101,6 @@ class WireReader {
 
 // Well-formed UTF-8 (Unicode table 3-7: no overlong forms, surrogates or code points past
 // U+10FFFF), which protobuf requires of proto3 string fields.
-bool IsAscii(std::string_view s) {
-  const char* p = s.data();
-  const char* end = p + s.size();
-  for (; end - p >= 8; p += 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    if ((word & 0x8080808080808080ULL) != 0) return false;
-  }
-  for (; p < end; ++p) {
-    if ((static_cast<unsigned char>(*p) & 0x80) != 0) return false;
-  }
-  return true;
-}
-
 bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* end = p + s.size();
@@ -156,7 +144,9 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-bool ParseLabel(std::string_view msg, model::Label* out) {
+// Reads one Label message into views of the body. Its strings are checked (UTF-8) only when
+// the series is not found in the cache: a cached series was checked when it was first seen.
+bool ParseLabel(std::string_view msg, LabelView* out) {
   WireReader r(msg);
   std::string_view name, value;  // the last occurrence wins, as in protobuf
   while (!r.done()) {
@@ -168,12 +158,30 @@ bool ParseLabel(std::string_view msg, model::Label* out) {
       return false;
     }
   }
-  // A label message of ASCII bytes only (tags and short lengths are ASCII too) has ASCII
-  // strings: one check over the whole message instead of two short ones.
-  if (!IsAscii(msg) && (!IsValidUtf8(name) || !IsValidUtf8(value))) return false;
-  out->name.assign(name.data(), name.size());
-  out->value.assign(value.data(), value.size());
+  out->name = name;
+  out->value = value;
   return true;
+}
+
+// The label set of a series not found in the cache, or nullopt when it is not a valid one.
+std::optional<model::Labels> BuildLabels(std::span<const LabelView> views) {
+  // The series rules of DecodeV1, for the sorted case only: names strictly increasing (so unique
+  // and, past the first, non-empty), a non-empty __name__. Empty values are dropped.
+  if (views.empty() || views.front().name.empty()) return std::nullopt;
+  bool has_name = false;
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (i > 0 && !(views[i - 1].name < views[i].name)) return std::nullopt;
+    if (views[i].name == model::kMetricName) has_name = !views[i].value.empty();
+    // Protobuf requires proto3 strings to be UTF-8.
+    if (!IsValidUtf8(views[i].name) || !IsValidUtf8(views[i].value)) return std::nullopt;
+  }
+  if (!has_name) return std::nullopt;
+  std::vector<model::Label> labels;
+  labels.reserve(views.size());
+  for (const LabelView& v : views) {
+    if (!v.value.empty()) labels.push_back({std::string(v.name), std::string(v.value)});
+  }
+  return model::Labels::FromSorted(std::move(labels));
 }
 
 bool ParseSample(std::string_view msg, model::Sample* out) {
@@ -195,17 +203,29 @@ bool ParseSample(std::string_view msg, model::Sample* out) {
   return true;
 }
 
+// What decoding one request needs besides the body: the cache (may be null), with its lookup
+// lock held, and what to add to it afterwards.
+struct SeriesLookup {
+  const SeriesLabelsCache* cache = nullptr;
+  std::vector<LabelView> views;  // scratch, reused from series to series
+  std::vector<std::pair<uint64_t, model::Labels>> inserts;
+};
+
 // Builds the series into `out`; false when the series is anything but a valid float series.
-bool ParseSeries(std::string_view msg, model::SeriesData* out) {
+bool ParseSeries(std::string_view msg, SeriesLookup& lookup, model::SeriesData* out) {
   WireReader r(msg);
-  std::vector<model::Label> labels;
+  lookup.views.clear();
+  uint64_t key = kSeriesKeySeed;
   while (!r.done()) {
     uint32_t field, wt;
     if (!r.Tag(&field, &wt)) return false;
     std::string_view sub;
     switch (field) {
       case kSeriesLabels:
-        if (wt != kLen || !r.Bytes(&sub) || !ParseLabel(sub, &labels.emplace_back())) return false;
+        if (wt != kLen || !r.Bytes(&sub) || !ParseLabel(sub, &lookup.views.emplace_back())) {
+          return false;
+        }
+        key = ChainSeriesKey(key, sub);
         break;
       case kSeriesSamples:
         if (wt != kLen || !r.Bytes(&sub) || !ParseSample(sub, &out->samples.emplace_back())) {
@@ -219,17 +239,18 @@ bool ParseSeries(std::string_view msg, model::SeriesData* out) {
         if (!r.Skip(wt)) return false;
     }
   }
-  // The series rules of DecodeV1, for the sorted case only: names strictly increasing (so unique
-  // and, past the first, non-empty), a non-empty __name__. Empty values are dropped.
-  if (labels.empty() || labels.front().name.empty()) return false;
-  bool has_name = false;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0 && !(labels[i - 1].name < labels[i].name)) return false;
-    if (labels[i].name == model::kMetricName) has_name = !labels[i].value.empty();
+  if (lookup.cache != nullptr) {
+    SeriesLabelsCache::Hit hit = lookup.cache->Find(key, lookup.views);
+    if (hit.labels != nullptr) {
+      out->labels = *hit.labels;
+      if (hit.from_previous) lookup.inserts.emplace_back(key, out->labels);
+      return true;
+    }
   }
-  if (!has_name) return false;
-  std::erase_if(labels, [](const model::Label& l) { return l.value.empty(); });
-  out->labels = model::Labels::FromSorted(std::move(labels));
+  std::optional<model::Labels> labels = BuildLabels(lookup.views);
+  if (!labels.has_value()) return false;
+  out->labels = *std::move(labels);
+  if (lookup.cache != nullptr) lookup.inserts.emplace_back(key, out->labels);
   return true;
 }
 
@@ -248,24 +269,32 @@ size_t CountSeries(std::string_view body) {
 
 }  // namespace
 
-std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body) {
+std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, SeriesLabelsCache* cache) {
   DecodedWrite out;
   out.batch.series.reserve(CountSeries(body));
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t field, wt;
-    if (!r.Tag(&field, &wt)) return std::nullopt;
-    if (field != kRequestTimeseries) {
-      // Metadata goes the full way; unknown fields are skipped.
-      if (field == kRequestMetadata || !r.Skip(wt)) return std::nullopt;
-      continue;
+  SeriesLookup lookup;
+  lookup.cache = cache;
+  {
+    std::shared_lock<std::shared_mutex> lock;
+    if (cache != nullptr) lock = cache->LockForLookups();
+    WireReader r(body);
+    while (!r.done()) {
+      uint32_t field, wt;
+      if (!r.Tag(&field, &wt)) return std::nullopt;
+      if (field != kRequestTimeseries) {
+        // Metadata goes the full way; unknown fields are skipped.
+        if (field == kRequestMetadata || !r.Skip(wt)) return std::nullopt;
+        continue;
+      }
+      std::string_view msg;
+      if (wt != kLen || !r.Bytes(&msg)) return std::nullopt;
+      model::SeriesData& series = out.batch.series.emplace_back();
+      if (!ParseSeries(msg, lookup, &series)) return std::nullopt;
+      out.samples += static_cast<int64_t>(series.samples.size());
     }
-    std::string_view msg;
-    if (wt != kLen || !r.Bytes(&msg)) return std::nullopt;
-    model::SeriesData& series = out.batch.series.emplace_back();
-    if (!ParseSeries(msg, &series)) return std::nullopt;
-    out.samples += static_cast<int64_t>(series.samples.size());
   }
+  // Only once the whole request decoded: a request the full path handles teaches nothing.
+  if (cache != nullptr) cache->Insert(std::move(lookup.inserts));
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "ingest/remote_write/decoder.h"
+#include "ingest/remote_write/series_labels_cache.h"
 
 namespace oriel::ingest {
 
@@ -16,6 +17,9 @@ namespace oriel::ingest {
 // would return for such a request, and nullopt for anything else: exemplars, histograms,
 // metadata, an invalid series, invalid UTF-8, a wire type that does not match the schema, or a
 // malformed message. The caller then takes the full path, which accepts or explains it.
-[[nodiscard]] std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body);
+// With a `cache` (shared by requests; may be null), series seen before reuse their label sets
+// instead of building them, and the new ones of a request decoded here are added to it.
+[[nodiscard]] std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body,
+                                                          SeriesLabelsCache* cache = nullptr);
 
 }  // namespace oriel::ingest

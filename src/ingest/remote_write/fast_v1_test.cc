@@ -152,6 +152,70 @@ TEST(FastV1Test, LeavesEverythingElseToTheFullPath) {
   }
 }
 
+// A request of node-like series without empty label values (which a cache can hold).
+std::string CacheableRequest(std::mt19937_64& rng, int num_series) {
+  prometheus::WriteRequest req = NodeLikeRequest(rng, num_series);
+  for (auto& ts : *req.mutable_timeseries()) ts.mutable_labels()->DeleteSubrange(2, 1);
+  return req.SerializeAsString();
+}
+
+TEST(FastV1Test, ReusesCachedLabelSetsAndStillMatchesTheFullPath) {
+  std::mt19937_64 rng(5);
+  std::string body = CacheableRequest(rng, 40);
+  SeriesLabelsCache cache(1000);
+  std::optional<DecodedWrite> first = TryDecodeV1Fast(body, &cache);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(cache.size(), 40u);
+  std::optional<DecodedWrite> second = TryDecodeV1Fast(body, &cache);
+  ASSERT_TRUE(second.has_value());
+  std::optional<DecodedWrite> full = FullPath(body);
+  ASSERT_TRUE(full.has_value());
+  ExpectSame(*full, *second);
+  for (size_t i = 0; i < second->batch.series.size(); ++i) {
+    // The same shared label set as the first request's, not a rebuilt copy.
+    EXPECT_EQ(&first->batch.series[i].labels.items(), &second->batch.series[i].labels.items());
+  }
+
+  // Series with an empty label value are decoded right, just never from the cache.
+  std::string with_empty = NodeLikeRequest(rng, 10).SerializeAsString();
+  for (int round = 0; round < 2; ++round) {
+    std::optional<DecodedWrite> fast = TryDecodeV1Fast(with_empty, &cache);
+    ASSERT_TRUE(fast.has_value());
+    ExpectSame(*FullPath(with_empty), *fast);
+  }
+
+  // A request that the fast path refuses adds nothing to the cache.
+  prometheus::WriteRequest unsorted;
+  unsorted.ParseFromString(CacheableRequest(rng, 3));
+  unsorted.mutable_timeseries(2)->mutable_labels()->SwapElements(0, 1);
+  size_t before = cache.size();
+  EXPECT_FALSE(TryDecodeV1Fast(unsorted.SerializeAsString(), &cache).has_value());
+  EXPECT_EQ(cache.size(), before);
+}
+
+// With a cache primed by the intact request, a corrupted one must still decode exactly as the
+// full path does: a cached label set is handed out only for the very same labels.
+TEST(FastV1Test, CacheNeverHidesCorruptedLabels) {
+  std::mt19937_64 rng(13);
+  std::string body = CacheableRequest(rng, 5);
+  SeriesLabelsCache cache(1000);
+  ASSERT_TRUE(TryDecodeV1Fast(body, &cache).has_value());
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string b = body;
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) b[rng() % b.size()] = static_cast<char>(rng());
+    std::optional<DecodedWrite> fast = TryDecodeV1Fast(b, &cache);
+    if (!fast.has_value()) continue;
+    ++accepted;
+    std::optional<DecodedWrite> full = FullPath(b);
+    ASSERT_TRUE(full.has_value()) << "round " << round;
+    ExpectSame(*full, *fast);
+    if (HasFailure()) FAIL() << "round " << round;
+  }
+  EXPECT_GT(accepted, 100);
+}
+
 // Hostile input: whatever the fast path accepts, the full path must accept alike.
 TEST(FastV1Test, AcceptsOnlyWhatTheFullPathAcceptsOnCorruptedInput) {
   std::mt19937_64 rng(11);

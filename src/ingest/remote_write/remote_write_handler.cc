@@ -11,6 +11,7 @@
 #include "google/protobuf/arena.h"
 #include "ingest/remote_write/decoder.h"
 #include "ingest/remote_write/fast_v1.h"
+#include "ingest/remote_write/series_labels_cache.h"
 #include "net/compression.h"
 
 namespace oriel::ingest {
@@ -79,6 +80,7 @@ class RemoteWriteHandler {
                      RemoteWriteOptions options)
       : writer_(writer),
         options_(options),
+        series_cache_(options.series_cache_capacity),
         requests_(registry.AddCounterFamily("oriel_remote_write_requests_total",
                                             "Remote write requests by protocol version and "
                                             "HTTP status code.",
@@ -154,7 +156,8 @@ class RemoteWriteHandler {
         return;
       }
       decoded = DecodeV2(*msg);
-    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body); fast.has_value()) {
+    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body, &series_cache_);
+               fast.has_value()) {
       decoded = *std::move(fast);
     } else {
       auto* msg = google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
@@ -227,6 +230,7 @@ class RemoteWriteHandler {
 
   tsdb::MetricsWriter& writer_;
   const RemoteWriteOptions options_;
+  SeriesLabelsCache series_cache_;
   metrics::CounterFamily& requests_;
   metrics::Counter& samples_received_;
   metrics::Counter& histograms_received_;
