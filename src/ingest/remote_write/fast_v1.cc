@@ -212,10 +212,11 @@ struct SeriesLookup {
 };
 
 // Builds the series into `out`; false when the series is anything but a valid float series.
-bool ParseSeries(std::string_view msg, SeriesLookup& lookup, model::SeriesData* out) {
+// REQUIRES: `key` is SeriesKey(msg).
+bool ParseSeries(std::string_view msg, uint64_t key, SeriesLookup& lookup,
+                 model::SeriesData* out) {
   WireReader r(msg);
   lookup.views.clear();
-  uint64_t key = kSeriesKeySeed;
   while (!r.done()) {
     uint32_t field, wt;
     if (!r.Tag(&field, &wt)) return false;
@@ -225,7 +226,6 @@ bool ParseSeries(std::string_view msg, SeriesLookup& lookup, model::SeriesData* 
         if (wt != kLen || !r.Bytes(&sub) || !ParseLabel(sub, &lookup.views.emplace_back())) {
           return false;
         }
-        key = ChainSeriesKey(key, sub);
         break;
       case kSeriesSamples:
         if (wt != kLen || !r.Bytes(&sub) || !ParseSample(sub, &out->samples.emplace_back())) {
@@ -254,42 +254,78 @@ bool ParseSeries(std::string_view msg, SeriesLookup& lookup, model::SeriesData* 
   return true;
 }
 
-// How many series the request holds (top-level fields 1), or 0 when it is malformed; for
-// reserving the batch.
-size_t CountSeries(std::string_view body) {
-  WireReader r(body);
-  size_t n = 0;
+// The cache key of a series message: its label fields' bytes, chained in order; false when the
+// message is malformed.
+bool SeriesKey(std::string_view msg, uint64_t* key) {
+  WireReader r(msg);
+  *key = kSeriesKeySeed;
   while (!r.done()) {
     uint32_t field, wt;
-    if (!r.Tag(&field, &wt) || !r.Skip(wt)) return 0;
-    if (field == kRequestTimeseries) ++n;
+    if (!r.Tag(&field, &wt)) return false;
+    if (field == kSeriesLabels && wt == kLen) {
+      std::string_view sub;
+      if (!r.Bytes(&sub)) return false;
+      *key = ChainSeriesKey(*key, sub);
+    } else if (!r.Skip(wt)) {
+      return false;
+    }
   }
-  return n;
+  return true;
+}
+
+struct SeriesMessage {
+  std::string_view msg;
+  uint64_t key = 0;
+};
+
+// The request's series messages with their cache keys, or nullopt for what the fast path leaves
+// to the full one (metadata, a malformed message).
+std::optional<std::vector<SeriesMessage>> SplitSeries(std::string_view body) {
+  std::vector<SeriesMessage> out;
+  WireReader r(body);
+  while (!r.done()) {
+    uint32_t field, wt;
+    if (!r.Tag(&field, &wt)) return std::nullopt;
+    if (field != kRequestTimeseries) {
+      // Metadata goes the full way; unknown fields are skipped.
+      if (field == kRequestMetadata || !r.Skip(wt)) return std::nullopt;
+      continue;
+    }
+    SeriesMessage& s = out.emplace_back();
+    if (wt != kLen || !r.Bytes(&s.msg) || !SeriesKey(s.msg, &s.key)) return std::nullopt;
+  }
+  return out;
 }
 
 }  // namespace
 
 std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, SeriesLabelsCache* cache) {
+  // Two passes: the keys first, so that the cache lookups can ask for their slots a few series
+  // ahead (on a big cache nearly every lookup misses the CPU cache otherwise).
+  std::optional<std::vector<SeriesMessage>> messages = SplitSeries(body);
+  if (!messages.has_value()) return std::nullopt;
   DecodedWrite out;
-  out.batch.series.reserve(CountSeries(body));
+  out.batch.series.resize(messages->size());
   SeriesLookup lookup;
   lookup.cache = cache;
   {
     std::shared_lock<std::shared_mutex> lock;
     if (cache != nullptr) lock = cache->LockForLookups();
-    WireReader r(body);
-    while (!r.done()) {
-      uint32_t field, wt;
-      if (!r.Tag(&field, &wt)) return std::nullopt;
-      if (field != kRequestTimeseries) {
-        // Metadata goes the full way; unknown fields are skipped.
-        if (field == kRequestMetadata || !r.Skip(wt)) return std::nullopt;
-        continue;
+    constexpr size_t kPrefetchAhead = 8;
+    for (size_t i = 0; i < messages->size(); ++i) {
+      if (cache != nullptr) {
+        if (i == 0) {
+          for (size_t j = 0; j < kPrefetchAhead && j < messages->size(); ++j) {
+            cache->Prefetch((*messages)[j].key);
+          }
+        } else if (i + kPrefetchAhead < messages->size()) {
+          cache->Prefetch((*messages)[i + kPrefetchAhead].key);
+        }
       }
-      std::string_view msg;
-      if (wt != kLen || !r.Bytes(&msg)) return std::nullopt;
-      model::SeriesData& series = out.batch.series.emplace_back();
-      if (!ParseSeries(msg, lookup, &series)) return std::nullopt;
+      model::SeriesData& series = out.batch.series[i];
+      if (!ParseSeries((*messages)[i].msg, (*messages)[i].key, lookup, &series)) {
+        return std::nullopt;
+      }
       out.samples += static_cast<int64_t>(series.samples.size());
     }
   }

@@ -48,6 +48,10 @@ class SeriesLabelsCache {
   // REQUIRES: the lock from LockForLookups held. The pointer is valid while it is.
   Hit Find(uint64_t key, std::span<const LabelView> labels) const;
 
+  // Asks the CPU to load the slot of `key`, for a Find soon after.
+  // REQUIRES: the lock from LockForLookups held.
+  void Prefetch(uint64_t key) const { current_.prefetch(key); }
+
   // Adds (or replaces) entries. Takes the lock exclusively: call without LockForLookups held.
   void Insert(std::vector<std::pair<uint64_t, model::Labels>> entries);
 
