@@ -15,18 +15,23 @@ void BitWriter::WriteBit(bool bit) {
 }
 
 void BitWriter::WriteBits(uint64_t v, int nbits) {
-  // Fill the partial byte bit by bit, then whole bytes at a time.
-  while (nbits > 0 && free_bits_ != 0) {
-    WriteBit((v >> (nbits - 1)) & 1);
-    --nbits;
+  if (nbits == 0) return;
+  if (nbits < 64) v &= (uint64_t{1} << nbits) - 1;
+  // The head of the field fills the partial byte, whole bytes follow, the tail starts a byte.
+  if (free_bits_ > 0) {
+    int take = nbits < free_bits_ ? nbits : free_bits_;
+    auto head = static_cast<uint8_t>((v >> (nbits - take)) & ((1u << take) - 1));
+    free_bits_ -= take;
+    nbits -= take;
+    buf_.back() = static_cast<char>(static_cast<uint8_t>(buf_.back()) | (head << free_bits_));
   }
   while (nbits >= 8) {
     buf_.push_back(static_cast<char>(v >> (nbits - 8)));
     nbits -= 8;
   }
-  while (nbits > 0) {
-    WriteBit((v >> (nbits - 1)) & 1);
-    --nbits;
+  if (nbits > 0) {
+    free_bits_ = 8 - nbits;
+    buf_.push_back(static_cast<char>((v & ((1u << nbits) - 1)) << free_bits_));
   }
 }
 

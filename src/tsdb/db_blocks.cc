@@ -357,7 +357,7 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
     {
       // Late samples keep their own record type, so that replay keeps them (see wal_records.h).
       std::lock_guard lock(s->data_mu);
-      for (const auto* late : {&s->late, &s->late_persisting}) {
+      for (const auto* late : {&s->late(), &s->late_persisting()}) {
         for (const model::Sample& x : *late)
           late_floats.push_back({s->ref, x.timestamp_ms, x.value});
       }

@@ -227,7 +227,7 @@ Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t 
   for (const auto& [st, bits] : staged.floats) {
     if (st == t) return {true, true, bits};
   }
-  for (const std::vector<model::Sample>* buffer : {&s.ooo, &s.late, &s.late_persisting}) {
+  for (const std::vector<model::Sample>* buffer : {&s.ooo(), &s.late(), &s.late_persisting()}) {
     if (const model::Sample* x = FindSample(*buffer, t); x != nullptr) {
       return {true, true, std::bit_cast<uint64_t>(x->value)};
     }
@@ -270,7 +270,7 @@ Verdict Head::CheckFloat(const MemSeries& s, const Staged& staged, int64_t t, do
       // cannot be at or after `t`; checked anyway (cheaply) because a collision would make one
       // sample shadow another on read.
       bool maybe_in_ooo =
-          (!s.ooo.empty() && s.ooo.back().timestamp_ms >= t) || staged.max_ooo_time >= t;
+          (!s.ooo().empty() && s.ooo().back().timestamp_ms >= t) || staged.max_ooo_time >= t;
       if (maybe_in_ooo) {
         Existing e = SampleAt(s, staged, t);
         if (e.found) {
@@ -371,9 +371,10 @@ void Head::ApplyFloat(MemSeries& s, int64_t t, double v) {
   } else if (t == s.last_time) {
     return;
   } else {
-    auto it = std::lower_bound(s.ooo.begin(), s.ooo.end(), t, EarlierThan);
-    if (it != s.ooo.end() && it->timestamp_ms == t) return;
-    s.ooo.insert(it, model::Sample{t, v});
+    std::vector<model::Sample>& ooo = s.MutableOutOfOrder().ooo;
+    auto it = std::lower_bound(ooo.begin(), ooo.end(), t, EarlierThan);
+    if (it != ooo.end() && it->timestamp_ms == t) return;
+    ooo.insert(it, model::Sample{t, v});
   }
   UpdateTimeBounds(s, t);
 }
@@ -381,10 +382,11 @@ void Head::ApplyFloat(MemSeries& s, int64_t t, double v) {
 void Head::ApplyLateFloat(MemSeries& s, int64_t t, double v) {
   std::lock_guard lock(s.data_mu);
   // Replay may read a late sample twice (checkpoint and segment) or after it was persisted.
-  if (FindSample(s.late_persisting, t) != nullptr) return;
-  auto it = std::lower_bound(s.late.begin(), s.late.end(), t, EarlierThan);
-  if (it != s.late.end() && it->timestamp_ms == t) return;
-  s.late.insert(it, model::Sample{t, v});
+  if (FindSample(s.late_persisting(), t) != nullptr) return;
+  std::vector<model::Sample>& late = s.MutableOutOfOrder().late;
+  auto it = std::lower_bound(late.begin(), late.end(), t, EarlierThan);
+  if (it != late.end() && it->timestamp_ms == t) return;
+  late.insert(it, model::Sample{t, v});
   num_late_.fetch_add(1, std::memory_order_acq_rel);
   // Only the series' bounds: the head's MinTime/MaxTime drive persisting in-order windows.
   s.min_time = std::min(s.min_time, t);
@@ -393,24 +395,27 @@ void Head::ApplyLateFloat(MemSeries& s, int64_t t, double v) {
 
 std::vector<model::Sample> Head::BeginPersistLate(MemSeries& s) {
   std::lock_guard lock(s.data_mu);
-  size_t before = s.late.size() + s.late_persisting.size();
-  MergeInRange(s.late_persisting, s.late, INT64_MIN, INT64_MAX);
-  s.late.clear();
-  num_late_.fetch_sub(static_cast<int64_t>(before - s.late_persisting.size()),
+  if (s.late().empty() && s.late_persisting().empty()) return {};
+  MemSeries::OutOfOrderSamples& b = s.MutableOutOfOrder();
+  size_t before = b.late.size() + b.late_persisting.size();
+  MergeInRange(b.late_persisting, b.late, INT64_MIN, INT64_MAX);
+  b.late.clear();
+  num_late_.fetch_sub(static_cast<int64_t>(before - b.late_persisting.size()),
                       std::memory_order_acq_rel);
-  return s.late_persisting;
+  return b.late_persisting;
 }
 
 void Head::EndPersistLate(MemSeries& s) {
   std::lock_guard lock(s.data_mu);
-  if (s.late_persisting.empty()) return;
-  num_late_.fetch_sub(static_cast<int64_t>(s.late_persisting.size()), std::memory_order_acq_rel);
-  s.late_persisting.clear();
-  s.late_persisting.shrink_to_fit();
+  if (s.late_persisting().empty()) return;
+  std::vector<model::Sample>& persisting = s.MutableOutOfOrder().late_persisting;
+  num_late_.fetch_sub(static_cast<int64_t>(persisting.size()), std::memory_order_acq_rel);
+  persisting.clear();
+  persisting.shrink_to_fit();
   s.min_time = INT64_MAX;
   if (!s.chunks.empty()) s.min_time = s.chunks.front().min_time();
-  if (!s.ooo.empty()) s.min_time = std::min(s.min_time, s.ooo.front().timestamp_ms);
-  if (!s.late.empty()) s.min_time = std::min(s.min_time, s.late.front().timestamp_ms);
+  if (!s.ooo().empty()) s.min_time = std::min(s.min_time, s.ooo().front().timestamp_ms);
+  if (!s.late().empty()) s.min_time = std::min(s.min_time, s.late().front().timestamp_ms);
   if (s.min_time == INT64_MAX) s.max_time = INT64_MIN;
 }
 
@@ -474,12 +479,15 @@ size_t Head::TruncateBefore(int64_t t) {
         if (nc.num_samples() > 0) kept.push_back(std::move(nc));
       }
       s->chunks = std::move(kept);
-      std::erase_if(s->ooo, [t](const model::Sample& x) { return x.timestamp_ms < t; });
+      if (!s->ooo().empty()) {
+        std::erase_if(s->MutableOutOfOrder().ooo,
+                      [t](const model::Sample& x) { return x.timestamp_ms < t; });
+      }
       s->min_time = INT64_MAX;
       if (!s->chunks.empty()) s->min_time = s->chunks.front().min_time();
-      if (!s->ooo.empty()) s->min_time = std::min(s->min_time, s->ooo.front().timestamp_ms);
+      if (!s->ooo().empty()) s->min_time = std::min(s->min_time, s->ooo().front().timestamp_ms);
       // Late samples stay: they go into blocks of their own.
-      for (const auto* late : {&s->late, &s->late_persisting}) {
+      for (const auto* late : {&s->late(), &s->late_persisting()}) {
         if (!late->empty()) s->min_time = std::min(s->min_time, late->front().timestamp_ms);
       }
       if (s->min_time == INT64_MAX) {
@@ -489,7 +497,7 @@ size_t Head::TruncateBefore(int64_t t) {
     }
     // The head's MinTime leaves the late samples out (see MemSeries::late).
     if (!s->chunks.empty()) new_min = std::min(new_min, s->chunks.front().min_time());
-    if (!s->ooo.empty()) new_min = std::min(new_min, s->ooo.front().timestamp_ms);
+    if (!s->ooo().empty()) new_min = std::min(new_min, s->ooo().front().timestamp_ms);
   }
   {
     std::lock_guard lock(index_mu_);
@@ -566,12 +574,12 @@ std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, i
     snap.chunks.push_back(
         {c.is_float(), std::string(c.bytes()), c.num_samples(), c.min_time(), c.max_time(), {}});
   }
-  for (const model::Sample& sample : s.ooo) {
+  for (const model::Sample& sample : s.ooo()) {
     if (sample.timestamp_ms >= mint && sample.timestamp_ms <= maxt) snap.ooo.push_back(sample);
   }
   if (with_late) {
-    MergeInRange(snap.ooo, s.late, mint, maxt);
-    MergeInRange(snap.ooo, s.late_persisting, mint, maxt);
+    MergeInRange(snap.ooo, s.late(), mint, maxt);
+    MergeInRange(snap.ooo, s.late_persisting(), mint, maxt);
   }
   if (snap.chunks.empty() && snap.ooo.empty()) return std::nullopt;
   snap.labels = s.labels;

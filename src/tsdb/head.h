@@ -74,31 +74,54 @@ class MemSeries {
  public:
   MemSeries(uint32_t ref, model::Labels labels) : ref(ref), labels(std::move(labels)) {}
 
+  // Samples that do not go into the in-order chunks. Only series written out of order (with an
+  // out-of-order window) have them, so a series holds them behind a pointer allocated on first
+  // use: three empty vectors in every series would cost 72 bytes each.
+  struct OutOfOrderSamples {
+    std::vector<model::Sample> ooo;  // out-of-order floats, sorted, timestamps unique
+    // Out-of-order floats older than the head's valid range when they came (their range was
+    // already cut into blocks): they go into blocks of their own (see DB::PersistWindow), never
+    // into the head's next in-order block. `late_persisting` holds those being written to such
+    // a block. Both sorted, timestamps unique; not counted in the head's MinTime/MaxTime.
+    std::vector<model::Sample> late;
+    std::vector<model::Sample> late_persisting;
+  };
+
+  // Fields are ordered so that the small ones share words: a head holds millions of series.
   const uint32_t ref;
+  bool has_in_order = false;
+  bool last_is_float = true;
+  // Whether this series' record is durable in the WAL. Guarded by append_mu.
+  bool logged = false;
+
   const model::Labels labels;
 
   std::mutex append_mu;
   mutable std::mutex data_mu;
 
-  std::vector<HeadChunk> chunks;   // in-order samples, ascending, non-overlapping
-  std::vector<model::Sample> ooo;  // out-of-order floats, sorted, timestamps unique
-  // Out-of-order floats older than the head's valid range when they came (their range was
-  // already cut into blocks): they go into blocks of their own (see DB::PersistWindow), never
-  // into the head's next in-order block. `late_persisting` holds those being written to such a
-  // block. Both sorted, timestamps unique; not counted in the head's MinTime/MaxTime.
-  std::vector<model::Sample> late;
-  std::vector<model::Sample> late_persisting;
-  bool has_in_order = false;
-  int64_t last_time = 0;  // of the last in-order sample
-  bool last_is_float = true;
+  std::vector<HeadChunk> chunks;  // in-order samples, ascending, non-overlapping
+  const std::vector<model::Sample>& ooo() const { return Buffers().ooo; }
+  const std::vector<model::Sample>& late() const { return Buffers().late; }
+  const std::vector<model::Sample>& late_persisting() const { return Buffers().late_persisting; }
+  // The buffers for changing, allocated if the series had none.
+  OutOfOrderSamples& MutableOutOfOrder() {
+    if (out_of_order_ == nullptr) out_of_order_ = std::make_unique<OutOfOrderSamples>();
+    return *out_of_order_;
+  }
+
+  int64_t last_time = 0;   // of the last in-order sample
   uint64_t last_bits = 0;  // of the last in-order float
   // Of the last in-order histogram; only allocated for series that have histograms.
   std::unique_ptr<model::HistogramSample> last_histogram;
   int64_t min_time = INT64_MAX;  // over all samples, late ones included
   int64_t max_time = INT64_MIN;
 
-  // Whether this series' record is durable in the WAL. Guarded by append_mu.
-  bool logged = false;
+ private:
+  const OutOfOrderSamples& Buffers() const {
+    static const OutOfOrderSamples kNone;
+    return out_of_order_ != nullptr ? *out_of_order_ : kNone;
+  }
+  std::unique_ptr<OutOfOrderSamples> out_of_order_;  // null until the first one
 };
 
 // What one write has already accepted for a series but not yet applied (so the checks of its
