@@ -313,8 +313,12 @@ absl::StatusOr<WriteResult> DB::WriteLocked(model::MetricBatch batch) {
     for (size_t k = 0; k < locks.series().size(); ++k) state_index[locks.series()[k]->ref] = k;
   }
   std::vector<bool> state_ready(states.size(), false);
+  size_t num_floats = 0;
+  for (const model::SeriesData& sd : batch.series) num_floats += sd.samples.size();
   std::vector<WalSample> floats;
   std::vector<MemSeries*> float_series;  // parallel to `floats`
+  floats.reserve(num_floats);
+  float_series.reserve(num_floats);
   // Accepted below the head's valid range (see Head::ApplyLateFloat); fixed meanwhile by gc_mu_.
   std::vector<WalSample> late_floats;
   std::vector<MemSeries*> late_series;  // parallel to `late_floats`

@@ -1,5 +1,7 @@
 #include "tsdb/wal_records.h"
 
+#include <bit>
+
 #include "base/status.h"
 #include "tsdb/encoding.h"
 #include "tsdb/histogram_chunk.h"
@@ -108,16 +110,35 @@ void EncodeSeriesRecord(std::string& out, std::span<const WalSeries> series) {
 
 namespace {
 
+// Little-endian base-128, as PutUvarint; returns the end of what it wrote.
+char* WriteUvarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
 void EncodeFloats(std::string& out, WalRecordType type, std::span<const WalSample> samples) {
   out.push_back(static_cast<char>(type));
   if (samples.empty()) return;
   int64_t base = samples[0].t;
   PutVarint(out, base);
+  // Sized for the longest encoding (ref, zig-zag time delta, value), written through a pointer
+  // and cut to what was used: a write holds thousands of samples, byte-wise appends cost more.
+  constexpr size_t kMaxPerSample = 5 + 10 + 8;
+  size_t start = out.size();
+  out.resize(start + samples.size() * kMaxPerSample);
+  char* p = out.data() + start;
   for (const WalSample& s : samples) {
-    PutUvarint(out, s.ref);
-    PutVarint(out, static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(base)));
-    PutDouble(out, s.v);
+    p = WriteUvarint(p, s.ref);
+    auto dt = static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(base));
+    p = WriteUvarint(p, (static_cast<uint64_t>(dt) << 1) ^ static_cast<uint64_t>(dt >> 63));
+    uint64_t bits = std::bit_cast<uint64_t>(s.v);
+    for (int i = 0; i < 8; ++i) *p++ = static_cast<char>(bits >> (8 * i));
   }
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 }  // namespace
