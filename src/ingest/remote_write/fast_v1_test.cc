@@ -193,6 +193,28 @@ TEST(FastV1Test, ReusesCachedLabelSetsAndStillMatchesTheFullPath) {
   EXPECT_EQ(cache.size(), before);
 }
 
+TEST(FastV1Test, CachedSeriesWithSamplesBetweenTheirLabels) {
+  // Concatenated messages merge, so this series reads: label __name__, a sample, label job.
+  prometheus::TimeSeries head, tail;
+  auto* name = head.add_labels();
+  name->set_name("__name__");
+  name->set_value("up");
+  head.add_samples()->set_value(1);
+  auto* job = tail.add_labels();
+  job->set_name("job");
+  job->set_value("a");
+  std::string series = head.SerializeAsString() + tail.SerializeAsString();
+  std::string body = std::string("\x0a", 1) + static_cast<char>(series.size()) + series;
+  ASSERT_LT(series.size(), 128u);  // a one-byte length
+  SeriesLabelsCache cache(10);
+  for (int round = 0; round < 2; ++round) {
+    std::optional<DecodedWrite> fast = TryDecodeV1Fast(body, &cache);
+    ASSERT_TRUE(fast.has_value());
+    ExpectSame(*FullPath(body), *fast);
+    EXPECT_EQ(fast->batch.series[0].labels.Get("job"), "a");
+  }
+}
+
 // With a cache primed by the intact request, a corrupted one must still decode exactly as the
 // full path does: a cached label set is handed out only for the very same labels.
 TEST(FastV1Test, CacheNeverHidesCorruptedLabels) {
