@@ -40,6 +40,7 @@ class MemoryLimitedWriter final : public tsdb::MetricsWriter {
   MemoryLimitedWriter(tsdb::MetricsWriter& next, MemoryLimiter& limiter)
       : next_(next), limiter_(limiter) {}
   [[nodiscard]] absl::StatusOr<tsdb::WriteResult> Write(model::MetricBatch batch) override;
+  void ShareLabels(std::span<model::Labels> labels) override { next_.ShareLabels(labels); }
 
  private:
   tsdb::MetricsWriter& next_;

@@ -102,6 +102,7 @@ class DB final : public MetricsWriter, public MetricsReader {
   // (see Head), logs the accepted ones (plus series records for new series, exemplars and
   // metadata) in one WAL append, and only then makes them visible.
   [[nodiscard]] absl::StatusOr<WriteResult> Write(model::MetricBatch batch) override;
+  void ShareLabels(std::span<model::Labels> labels) override { head_->ShareLabels(labels); }
 
   // MetricsReader.
   std::unique_ptr<SeriesSet> Select(int64_t mint_ms, int64_t maxt_ms,

@@ -192,6 +192,14 @@ absl::StatusOr<std::vector<MemSeries*>> Head::GetOrCreate(
   return out;
 }
 
+void Head::ShareLabels(std::span<model::Labels> labels) const {
+  std::shared_lock lock(index_mu_);
+  for (model::Labels& l : labels) {
+    // Copied under the index lock: a series unlinked meanwhile is not freed before it is let go.
+    if (MemSeries* s = FindLocked(l, HashOf(l)); s != nullptr) l = s->labels;
+  }
+}
+
 absl::Status Head::CreateWithRef(uint32_t ref, const model::Labels& labels) {
   std::lock_guard lock(index_mu_);
   uint64_t hash = HashOf(labels);

@@ -167,6 +167,10 @@ class Head {
   [[nodiscard]] absl::StatusOr<std::vector<MemSeries*>> GetOrCreate(
       std::span<const model::Labels* const> labels, size_t max_series, std::vector<bool>* created);
 
+  // Replaces each label set of a series in the head with the head's own copy (see
+  // MetricsWriter::ShareLabels). Thread-safe.
+  void ShareLabels(std::span<model::Labels> labels) const;
+
   // Recreates series `ref` during WAL replay; an existing series `ref` must have `labels`.
   [[nodiscard]] absl::Status CreateWithRef(uint32_t ref, const model::Labels& labels);
 

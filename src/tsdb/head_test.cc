@@ -57,6 +57,18 @@ std::vector<std::pair<int64_t, uint64_t>> Read(const Head& head, const MemSeries
 
 uint64_t B(double v) { return std::bit_cast<uint64_t>(v); }
 
+TEST(HeadTest, ShareLabelsHandsOutTheHeadsCopyOfKnownSeries) {
+  Head head(HeadOptions{});
+  MemSeries& up = Series(head, L({{"__name__", "up"}, {"job", "a"}}));
+  std::vector<model::Labels> labels = {L({{"__name__", "up"}, {"job", "a"}}),
+                                       L({{"__name__", "up"}, {"job", "b"}})};
+  const std::vector<model::Label>* unknown = &labels[1].items();
+  head.ShareLabels(std::span<model::Labels>(labels));
+  EXPECT_EQ(&labels[0].items(), &up.labels.items());  // the head's own set now
+  EXPECT_EQ(&labels[1].items(), unknown);             // not in the head: left alone
+  EXPECT_EQ(labels[1].ToString(), R"(up{job="b"})");
+}
+
 TEST(HeadTest, InOrderSamplesAreCutIntoChunksOf120) {
   Head head({});
   MemSeries& s = Series(head, L({{"__name__", "up"}}));

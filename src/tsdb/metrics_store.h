@@ -39,6 +39,12 @@ class MetricsWriter {
   //   kResourceExhausted over the active-series or memory limit: retry later (HTTP 429)
   //   kUnavailable       storage cannot write now (disk full, shutting down): retry (HTTP 503)
   [[nodiscard]] virtual absl::StatusOr<WriteResult> Write(model::MetricBatch batch) = 0;
+
+  // Replaces each label set the engine holds a series for with the engine's own (equal) copy,
+  // leaving the others as they are, so that a caller keeping label sets around (a decoder's
+  // cache of known series) shares the engine's memory instead of holding a second copy, e.g.
+  // after a restart rebuilt the engine's from its WAL. The default does nothing. Thread-safe.
+  virtual void ShareLabels(std::span<model::Labels> labels) { (void)labels; }
 };
 
 // Iterates the samples of one series in time order. Float and histogram samples may alternate.

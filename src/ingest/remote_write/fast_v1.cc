@@ -208,7 +208,7 @@ bool ParseSample(std::string_view msg, model::Sample* out) {
 struct SeriesLookup {
   const SeriesLabelsCache* cache = nullptr;
   std::vector<LabelView> views;  // scratch, reused from series to series
-  std::vector<std::pair<uint64_t, model::Labels>> inserts;
+  SeriesLabelsCache::Entries inserts;
 };
 
 // Builds the series into `out`; false when the series is anything but a valid float series.
@@ -299,7 +299,8 @@ std::optional<std::vector<SeriesMessage>> SplitSeries(std::string_view body) {
 
 }  // namespace
 
-std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, SeriesLabelsCache* cache) {
+std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, const SeriesLabelsCache* cache,
+                                            SeriesLabelsCache::Entries* to_cache) {
   // Two passes: the keys first, so that the cache lookups can ask for their slots a few series
   // ahead (on a big cache nearly every lookup misses the CPU cache otherwise).
   std::optional<std::vector<SeriesMessage>> messages = SplitSeries(body);
@@ -330,7 +331,9 @@ std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, SeriesLabelsC
     }
   }
   // Only once the whole request decoded: a request the full path handles teaches nothing.
-  if (cache != nullptr) cache->Insert(std::move(lookup.inserts));
+  if (cache != nullptr) {
+    for (auto& entry : lookup.inserts) to_cache->push_back(std::move(entry));
+  }
   return out;
 }
 

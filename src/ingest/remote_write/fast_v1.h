@@ -17,9 +17,12 @@ namespace oriel::ingest {
 // would return for such a request, and nullopt for anything else: exemplars, histograms,
 // metadata, an invalid series, invalid UTF-8, a wire type that does not match the schema, or a
 // malformed message. The caller then takes the full path, which accepts or explains it.
-// With a `cache` (shared by requests; may be null), series seen before reuse their label sets
-// instead of building them, and the new ones of a request decoded here are added to it.
-[[nodiscard]] std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body,
-                                                          SeriesLabelsCache* cache = nullptr);
+// With a `cache` (shared by requests; may be null), series found in it reuse its label sets
+// instead of building them, and the others (and those found in its previous generation) are
+// appended to `to_cache` for the caller to insert, e.g. once the engine shared its copies of
+// them. REQUIRES: `to_cache` not null when `cache` is not.
+[[nodiscard]] std::optional<DecodedWrite> TryDecodeV1Fast(
+    std::string_view body, const SeriesLabelsCache* cache = nullptr,
+    SeriesLabelsCache::Entries* to_cache = nullptr);
 
 }  // namespace oriel::ingest

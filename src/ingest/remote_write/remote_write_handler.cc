@@ -146,6 +146,8 @@ class RemoteWriteHandler {
 
     // One arena for the whole message: thousands of label strings are freed at once.
     google::protobuf::Arena arena;
+    // Series of a 1.0 request that the label cache did not hold; added after the write.
+    SeriesLabelsCache::Entries to_cache;
     absl::StatusOr<DecodedWrite> decoded;
     if (v2) {
       auto* msg =
@@ -156,7 +158,7 @@ class RemoteWriteHandler {
         return;
       }
       decoded = DecodeV2(*msg);
-    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body, &series_cache_);
+    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body, &series_cache_, &to_cache);
                fast.has_value()) {
       decoded = *std::move(fast);
     } else {
@@ -179,6 +181,7 @@ class RemoteWriteHandler {
 
     if (!decoded->batch.series.empty() || !decoded->batch.metadata.empty()) {
       auto result = writer_.Write(std::move(decoded->batch));
+      CacheSeries(std::move(to_cache));
       if (!result.ok()) {
         samples_rejected_.Inc(static_cast<double>(all_samples));
         const absl::Status& st = result.status();
@@ -226,6 +229,18 @@ class RemoteWriteHandler {
       return;
     }
     finish(204, "");
+  }
+
+  // Adds new series to the label cache, holding the engine's copies of their label sets where
+  // it has them (after a restart the engine's come from its WAL, not from this cache).
+  void CacheSeries(SeriesLabelsCache::Entries entries) {
+    if (entries.empty()) return;
+    std::vector<model::Labels> labels;
+    labels.reserve(entries.size());
+    for (auto& [key, l] : entries) labels.push_back(std::move(l));
+    writer_.ShareLabels(std::span<model::Labels>(labels));
+    for (size_t i = 0; i < entries.size(); ++i) entries[i].second = std::move(labels[i]);
+    series_cache_.Insert(std::move(entries));
   }
 
   tsdb::MetricsWriter& writer_;

@@ -32,7 +32,16 @@ class FakeWriter : public tsdb::MetricsWriter {
     batches.push_back(std::move(batch));
     return r;
   }
+  // Hands out `engine_labels` for the label sets equal to one of them.
+  void ShareLabels(std::span<model::Labels> labels) override {
+    for (model::Labels& l : labels) {
+      for (const model::Labels& mine : engine_labels) {
+        if (l == mine) l = mine;
+      }
+    }
+  }
   std::vector<model::MetricBatch> batches;
+  std::vector<model::Labels> engine_labels;
   absl::Status next_status;
   int64_t reject = 0;
 };
@@ -99,6 +108,21 @@ class RemoteWriteHandlerTest : public ::testing::Test {
   RemoteWriteOptions options_{.max_decoded_bytes = 1 << 16, .retry_after_seconds = 7};
   net::Router router_;
 };
+
+TEST_F(RemoteWriteHandlerTest, V1SeriesReuseCachedLabelSetsSharedWithTheEngine) {
+  // The engine already holds host0 (as after a restart); host1 is new to it.
+  writer_.engine_labels.push_back(
+      model::Labels::FromSorted({{"__name__", "up"}, {"instance", "host0"}}));
+  ASSERT_EQ(Post(V1Body(2), "").status, 204);
+  ASSERT_EQ(Post(V1Body(2), "").status, 204);
+  ASSERT_EQ(writer_.batches.size(), 2u);
+  const model::MetricBatch& second = writer_.batches[1];
+  EXPECT_EQ(second.series[0].labels.ToString(), R"(up{instance="host0"})");
+  EXPECT_EQ(second.series[1].labels.ToString(), R"(up{instance="host1"})");
+  // The same objects, not equal copies: the engine's for host0, the first request's for host1.
+  EXPECT_EQ(&second.series[0].labels.items(), &writer_.engine_labels[0].items());
+  EXPECT_EQ(&second.series[1].labels.items(), &writer_.batches[0].series[1].labels.items());
+}
 
 TEST_F(RemoteWriteHandlerTest, V1HappyPathWithAndWithoutContentType) {
   auto res = Post(V1Body(2), "application/x-protobuf");

@@ -35,7 +35,7 @@ SeriesLabelsCache::Hit SeriesLabelsCache::Find(uint64_t key,
   return {};
 }
 
-void SeriesLabelsCache::Insert(std::vector<std::pair<uint64_t, model::Labels>> entries) {
+void SeriesLabelsCache::Insert(Entries entries) {
   if (entries.empty() || generation_capacity_ == 0) return;
   std::lock_guard lock(mu_);
   for (auto& [key, labels] : entries) {

@@ -52,8 +52,11 @@ class SeriesLabelsCache {
   // REQUIRES: the lock from LockForLookups held.
   void Prefetch(uint64_t key) const { current_.prefetch(key); }
 
+  // Cache keys and their label sets.
+  using Entries = std::vector<std::pair<uint64_t, model::Labels>>;
+
   // Adds (or replaces) entries. Takes the lock exclusively: call without LockForLookups held.
-  void Insert(std::vector<std::pair<uint64_t, model::Labels>> entries);
+  void Insert(Entries entries);
 
   size_t size() const;
 
