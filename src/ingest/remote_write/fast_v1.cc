@@ -213,8 +213,7 @@ struct SeriesLookup {
 
 // Builds the series into `out`; false when the series is anything but a valid float series.
 // REQUIRES: `key` is SeriesKey(msg).
-bool ParseSeries(std::string_view msg, uint64_t key, SeriesLookup& lookup,
-                 model::SeriesData* out) {
+bool ParseSeries(std::string_view msg, uint64_t key, SeriesLookup& lookup, model::SeriesData* out) {
   WireReader r(msg);
   lookup.views.clear();
   while (!r.done()) {
