@@ -4,10 +4,24 @@ namespace oriel {
 
 namespace {
 
+// Whether byte c is copied as it is (outside the bytes that need a look for Go's escapes).
+bool Plain(unsigned char c, bool go) {
+  if (c < 0x20 || c == '"' || c == '\\') return false;
+  return !go || (c != '<' && c != '>' && c != '&' && c != 0xe2);
+}
+
 void AppendEscaped(std::string& out, std::string_view s, bool go) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (size_t i = 0; i < s.size(); ++i) {
+    // Runs of plain bytes (nearly every label and value) are appended at once.
+    size_t run = i;
+    while (run < s.size() && Plain(static_cast<unsigned char>(s[run]), go)) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':

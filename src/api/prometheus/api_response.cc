@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <iterator>
 
 #include "absl/time/time.h"
 #include "base/status.h"
@@ -47,7 +48,13 @@ void AppendStringArray(std::string& out, const std::vector<std::string>& items) 
 }  // namespace
 
 std::string LabelsJson(const model::Labels& labels) {
-  std::string out = "{";
+  std::string out;
+  AppendLabelsJson(out, labels);
+  return out;
+}
+
+void AppendLabelsJson(std::string& out, const model::Labels& labels) {
+  out.push_back('{');
   bool first = true;
   for (const auto& l : labels) {
     if (!first) out.push_back(',');
@@ -57,14 +64,13 @@ std::string LabelsJson(const model::Labels& labels) {
     AppendJsonString(out, l.value);
   }
   out.push_back('}');
-  return out;
 }
 
-void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
-                    const std::vector<std::string>& warnings,
-                    const std::vector<std::string>& infos) {
-  std::string body = "{\"status\":\"success\",\"data\":";
-  body.append(data_json);
+std::string BeginSuccess() { return "{\"status\":\"success\",\"data\":"; }
+
+void FinishSuccess(net::HttpResponse& res, std::string body,
+                   const std::vector<std::string>& warnings,
+                   const std::vector<std::string>& infos) {
   if (!warnings.empty()) {
     body += ",\"warnings\":";
     AppendStringArray(body, warnings);
@@ -75,6 +81,14 @@ void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
   }
   body.push_back('}');
   res.SetJson(200, std::move(body));
+}
+
+void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
+                    const std::vector<std::string>& warnings,
+                    const std::vector<std::string>& infos) {
+  std::string body = BeginSuccess();
+  body.append(data_json);
+  FinishSuccess(res, std::move(body), warnings, infos);
 }
 
 void RespondError(net::HttpResponse& res, ErrorType type, std::string_view message) {
@@ -127,17 +141,67 @@ absl::StatusOr<size_t> LimitParam(const net::Params& form) {
 }
 
 std::string FormatTimestamp(int64_t ms) {
-  if (ms % 1000 == 0) return fmt::format("{}", ms / 1000);
-  return fmt::format("{}", static_cast<double>(ms) / 1000.0);
+  std::string out;
+  AppendTimestamp(out, ms);
+  return out;
+}
+
+void AppendTimestamp(std::string& out, int64_t ms) {
+  char buf[32];
+  // Below 2^42 ms (the year 2109) doubles near ms / 1000.0 are far closer than 1/1000 apart, so
+  // the shortest decimal that reads back as that double is exactly the seconds with up to 3
+  // decimals, trailing zeros dropped: the double's text, without formatting a double per point.
+  constexpr int64_t kExactBelowMs = int64_t{1} << 42;
+  if (ms >= 0 && ms < kExactBelowMs) {
+    char* end = std::to_chars(buf, buf + sizeof(buf), ms / 1000).ptr;
+    if (int frac = static_cast<int>(ms % 1000); frac != 0) {
+      *end++ = '.';
+      *end++ = static_cast<char>('0' + frac / 100);
+      *end++ = static_cast<char>('0' + frac / 10 % 10);
+      *end++ = static_cast<char>('0' + frac % 10);
+      while (end[-1] == '0') --end;
+    }
+    out.append(buf, end);
+    return;
+  }
+  if (ms % 1000 == 0) {
+    fmt::format_to(std::back_inserter(out), "{}", ms / 1000);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", static_cast<double>(ms) / 1000.0);
+  }
 }
 
 std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  std::string out;
+  AppendValue(out, v);
+  return out;
+}
+
+void AppendValue(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+    return;
+  }
   // Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round trip, never an exponent.
   char buf[400];
+  // Whole numbers (counters, gauges of counts) below 2^53 print as the integer they are; -0
+  // keeps its sign through the general path.
+  constexpr double kExactIntegers = 9007199254740992.0;
+  if (v == std::trunc(v) && std::fabs(v) < kExactIntegers && !(v == 0 && std::signbit(v))) {
+    char* end = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v)).ptr;
+    out.append(buf, end);
+    return;
+  }
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", v);
+  if (ec == std::errc()) {
+    out.append(buf, end);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  }
 }
 
 }  // namespace oriel::api

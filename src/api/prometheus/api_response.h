@@ -31,6 +31,13 @@ void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
                     const std::vector<std::string>& warnings = {},
                     const std::vector<std::string>& infos = {});
 
+// The same in two halves, for large answers written straight into the body: BeginSuccess gives
+// the body's start, the caller appends the data, FinishSuccess closes the envelope and sends it.
+std::string BeginSuccess();
+void FinishSuccess(net::HttpResponse& res, std::string body,
+                   const std::vector<std::string>& warnings = {},
+                   const std::vector<std::string>& infos = {});
+
 // Writes {"status":"error","errorType":...,"error":...} with the matching status code.
 void RespondError(net::HttpResponse& res, ErrorType type, std::string_view message);
 // The same with the status's message.
@@ -40,6 +47,7 @@ using oriel::JsonString;
 
 // A label set as a JSON object, {"name":"value",...}, in label order.
 std::string LabelsJson(const model::Labels& labels);
+void AppendLabelsJson(std::string& out, const model::Labels& labels);
 
 // Timestamps as the API accepts them: Unix seconds (float) or RFC 3339; in milliseconds.
 [[nodiscard]] absl::StatusOr<int64_t> ParseTimeMs(std::string_view text);
@@ -58,8 +66,10 @@ inline constexpr int64_t kMaxTimeMs = INT64_MAX / 2;
 
 // Formats a timestamp the way the API prints them: Unix seconds with up to 3 decimals.
 std::string FormatTimestamp(int64_t ms);
+void AppendTimestamp(std::string& out, int64_t ms);
 
-// Formats a sample value as the API's string (e.g. "1", "0.5", "NaN", "+Inf").
+// Formats a sample value as the API's string (e.g. "1", "0.5", "NaN", "+Inf"; unquoted).
 std::string FormatValue(double v);
+void AppendValue(std::string& out, double v);
 
 }  // namespace oriel::api

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "api/prometheus/api_response.h"
 #include "api/prometheus/ast_json.h"
+#include "api/prometheus/result_json.h"
 #include "base/status.h"
 #include "base/units.h"
 #include "fmt/format.h"
@@ -22,10 +23,6 @@ namespace {
 
 // Prometheus refuses range queries that would return more points than this per series.
 constexpr int64_t kMaxPointsPerSeries = 11000;
-
-std::string Point(int64_t t, double v) {
-  return fmt::format("[{},{}]", FormatTimestamp(t), JsonString(FormatValue(v)));
-}
 
 // A duration parameter: float seconds ("30", "1.5") or a Prometheus duration ("5m").
 absl::StatusOr<int64_t> DurationMs(std::string_view name, std::string_view text) {
@@ -75,54 +72,12 @@ absl::StatusOr<promql::QueryOptions> Options(const net::Params& form) {
   return options;
 }
 
-// Renders a result; `limit` > 0 truncates vectors and matrices (with a warning), as
-// Prometheus 3's limit parameter does.
-std::string ResultJson(promql::QueryResult& result, size_t limit,
-                       std::vector<std::string>& warnings) {
-  std::string out;
-  if (auto* scalar = std::get_if<promql::Scalar>(&result.value)) {
-    return "{\"resultType\":\"scalar\",\"result\":" + Point(scalar->t, scalar->v) + "}";
-  }
-  if (auto* str = std::get_if<promql::String>(&result.value)) {
-    return fmt::format("{{\"resultType\":\"string\",\"result\":[{},{}]}}", FormatTimestamp(str->t),
-                       JsonString(str->v));
-  }
-  if (auto* vec = std::get_if<promql::Vector>(&result.value)) {
-    if (limit > 0 && vec->size() > limit) {
-      vec->resize(limit);
-      warnings.push_back("results truncated due to limit");
-    }
-    out = "{\"resultType\":\"vector\",\"result\":[";
-    for (size_t i = 0; i < vec->size(); ++i) {
-      const auto& s = (*vec)[i];
-      if (i > 0) out.push_back(',');
-      out += "{\"metric\":" + LabelsJson(s.metric) + ",\"value\":" + Point(s.t, s.f) + "}";
-    }
-    return out + "]}";
-  }
-  auto& matrix = std::get<promql::Matrix>(result.value);
-  if (limit > 0 && matrix.size() > limit) {
-    matrix.resize(limit);
-    warnings.push_back("results truncated due to limit");
-  }
-  out = "{\"resultType\":\"matrix\",\"result\":[";
-  for (size_t i = 0; i < matrix.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out += "{\"metric\":" + LabelsJson(matrix[i].metric) + ",\"values\":[";
-    for (size_t j = 0; j < matrix[i].floats.size(); ++j) {
-      if (j > 0) out.push_back(',');
-      out += Point(matrix[i].floats[j].t, matrix[i].floats[j].f);
-    }
-    out += "]}";
-  }
-  return out + "]}";
-}
-
 void Respond(net::HttpResponse& res, absl::StatusOr<promql::QueryResult> result, size_t limit) {
   if (!result.ok()) return RespondError(res, EngineErrorType(result.status()), result.status());
   std::vector<std::string> warnings = result->warnings;
-  std::string data = ResultJson(*result, limit, warnings);
-  RespondSuccess(res, data, warnings, result->infos);
+  std::string body = BeginSuccess();
+  AppendResultJson(body, *result, limit, warnings);
+  FinishSuccess(res, std::move(body), warnings, result->infos);
 }
 
 // Bounds how many queries run at once; the rest wait in line, as in Prometheus.
