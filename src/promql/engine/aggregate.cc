@@ -10,6 +10,7 @@
 #include "base/status.h"
 #include "fmt/format.h"
 #include "promql/engine/evaluator.h"
+#include "promql/engine/topk_order.h"
 #include "promql/parser/number_format.h"
 
 namespace oriel::promql {
@@ -26,13 +27,6 @@ struct Group {
   std::vector<double> values;    // quantile
   std::vector<EvalSample> heap;  // topk, bottomk, limitk
 };
-
-// topk's order: larger first, NaN last. bottomk: smaller first, NaN last.
-bool Better(bool top, double a, double b) {
-  if (std::isnan(a)) return false;
-  if (std::isnan(b)) return true;
-  return top ? a > b : a < b;
-}
 
 }  // namespace
 
@@ -198,8 +192,8 @@ absl::StatusOr<Value> Aggregate(Evaluator& ev, const AggregateExpr& a, Value par
         std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(n), order.end(),
                           [&](uint32_t x, uint32_t y) {
                             double fx = g.heap[x].f, fy = g.heap[y].f;
-                            if (Better(top, fx, fy)) return true;
-                            if (Better(top, fy, fx)) return false;
+                            if (TopkBefore(top, fx, fy)) return true;
+                            if (TopkBefore(top, fy, fx)) return false;
                             return x < y;
                           });
         for (size_t i = 0; i < n; ++i) {

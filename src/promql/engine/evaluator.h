@@ -170,6 +170,9 @@ class Evaluator {
   // null when it is not one.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<WindowSource>> WindowSourceOf(const Expr& e);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildTable(const Expr& e);
+  // topk/bottomk/limitk with a literal k as a table; nullptr when its input is not one.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildSelectTable(const AggregateExpr& a,
+                                                                            size_t steps);
   // The info annotation rate and increase give for a metric that does not look like a counter,
   // once a window of `c` held samples.
   void NoteCounterName(const Call& c, const std::vector<int64_t>& samples);

@@ -1,7 +1,9 @@
 // The evaluator's side of range-query evaluation by table (range_table.h): which expressions are
 // computed that way, their inputs, their annotations, and reading one step back out.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -17,6 +19,18 @@ namespace {
 // A materialized table costs 9 bytes per step and series; past this the query is evaluated step
 // by step. Aggregations of a window function do not materialize their input.
 constexpr size_t kMaxTableCells = size_t{32} << 20;
+
+// k of topk/bottomk/limitk when it is a number the step-by-step evaluation accepts as one;
+// nullopt otherwise (that evaluation then computes it, or reports what is wrong with it).
+std::optional<int64_t> LiteralK(const Expr& param) {
+  const Expr& p = Unparen(param);
+  if (p.kind() != NodeKind::kNumberLiteral) return std::nullopt;
+  const double v = p.As<NumberLiteral>().value;
+  if (std::isnan(v) || v >= 9.223372036854775807e18 || v < -9.223372036854775807e18) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(v);
+}
 
 }  // namespace
 
@@ -77,6 +91,7 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
   const size_t steps = static_cast<size_t>((end_ - start_) / step_ + 1);
   if (e.kind() == NodeKind::kAggregate) {
     const auto& a = e.As<AggregateExpr>();
+    if (IsSelectAggregate(a.op)) return BuildSelectTable(a, steps);
     if (!IsTableAggregate(a.op) || a.param != nullptr) return nullptr;
     const Expr& in_expr = Unparen(*a.expr);
     ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(in_expr));
@@ -159,6 +174,34 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
   if (in == nullptr || in->size() * steps > kMaxTableCells) return nullptr;
   ORIEL_ASSIGN_OR_RETURN(StepTable t, MaterializeTable(*in, steps, deadline_));
   NoteCounterName(c, t.samples);
+  return std::make_unique<StepTable>(std::move(t));
+}
+
+absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildSelectTable(const AggregateExpr& a,
+                                                                       size_t steps) {
+  std::optional<int64_t> k = LiteralK(*a.param);
+  if (!k) return nullptr;
+  // The input as a window function of a selector, or as a table of its own (topk of a sum).
+  const Expr& in_expr = Unparen(*a.expr);
+  std::unique_ptr<RowSource> in;
+  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> window, WindowSourceOf(in_expr));
+  const bool from_window = window != nullptr;
+  if (from_window) {
+    in = std::move(window);
+  } else {
+    ORIEL_ASSIGN_OR_RETURN(const StepTable* t, Table(in_expr));
+    if (t == nullptr) return nullptr;
+    in = std::make_unique<TableSource>(*t);
+  }
+  if (in->size() * steps > kMaxTableCells) return nullptr;
+  GroupIndex& ids = Groups(a);
+  std::vector<uint32_t> group_of(in->size());
+  for (size_t i = 0; i < in->size(); ++i) {
+    group_of[i] = static_cast<uint32_t>(ids.IdOf(in->metric(i)));
+  }
+  ORIEL_ASSIGN_OR_RETURN(StepTable t, SelectTable(*in, steps, a.op, *k, group_of, deadline_));
+  // (A table input gave its annotations when it was built.)
+  if (from_window) NoteCounterName(in_expr.As<Call>(), t.samples);
   return std::make_unique<StepTable>(std::move(t));
 }
 

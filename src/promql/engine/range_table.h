@@ -112,6 +112,19 @@ bool IsTableAggregate(AggregateOp op);
 
 inline constexpr uint32_t kNoGroup = static_cast<uint32_t>(-1);
 
+// Whether SelectTable computes `op`.
+bool IsSelectAggregate(AggregateOp op);
+
+// topk, bottomk or limitk(k, in) by group at every step (select_table.cc): the table has the
+// series of `in`, each present at the steps where it is among the k its group keeps, ranked as
+// in the vector the step-by-step evaluation gives (groups in the order of their first series,
+// each group's series best first, ties and NaN as aggregate.cc orders them). Series i of `in`
+// goes to group group_of[i]. `in` may rank its series in any order. Steps are split over threads.
+[[nodiscard]] absl::StatusOr<StepTable> SelectTable(const RowSource& in, size_t steps,
+                                                    AggregateOp op, int64_t k,
+                                                    std::span<const uint32_t> group_of,
+                                                    absl::Time deadline);
+
 struct HistogramQuantileTable {
   StepTable table;
   bool forced_monotonic = false;  // some step's buckets had to be made monotonic
