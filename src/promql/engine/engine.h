@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -23,6 +24,8 @@
 #include "tsdb/metrics_store.h"
 
 namespace oriel::promql {
+
+class WorkerPool;
 
 struct EngineOptions {
   // How far back an instant vector selector looks for a sample (window (t - delta, t]).
@@ -80,6 +83,7 @@ struct QueryResult {
 class Engine {
  public:
   explicit Engine(EngineOptions options);
+  ~Engine();
 
   // Evaluates `query` at `time_ms`. Thread-safe (the engine holds no per-query state).
   [[nodiscard]] absl::StatusOr<QueryResult> InstantQuery(tsdb::MetricsReader& reader,
@@ -104,6 +108,8 @@ class Engine {
 
  private:
   EngineOptions options_;
+  // Helper threads shared by the engine's queries (thread-safe).
+  std::unique_ptr<WorkerPool> pool_;
 };
 
 }  // namespace oriel::promql

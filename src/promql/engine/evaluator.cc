@@ -4,7 +4,6 @@
 #include <atomic>
 #include <iterator>
 #include <limits>
-#include <thread>
 #include <utility>
 
 #include "base/status.h"
@@ -84,14 +83,16 @@ std::vector<FloatPoint> EvalSeries::TakePoints() {
 }
 
 Evaluator::Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
-                     int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline)
+                     int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline,
+                     WorkerPool& pool)
     : reader_(reader),
       options_(options),
       start_(start_ms),
       end_(end_ms),
       step_(step_ms),
       lookback_(lookback_ms),
-      deadline_(deadline) {}
+      deadline_(deadline),
+      pool_(pool) {}
 
 void Evaluator::Warn(std::string msg, const PosRange* pos) {
   if (pos != nullptr && !query_text.empty()) {
@@ -280,16 +281,14 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
     }
     total.fetch_add(n);
   };
-  // Below this many series a second thread costs more than it saves.
-  constexpr size_t kMinSeriesForThreads = 64;
-  if (its.size() >= kMinSeriesForThreads && std::thread::hardware_concurrency() > 1) {
-    const size_t half = its.size() / 2;
-    std::thread helper(decode, half, its.size());
-    decode(0, half);
-    helper.join();
-  } else {
-    decode(0, its.size());
-  }
+  // Below this many series a part, a second thread costs more than it saves.
+  constexpr size_t kMinSeriesPerThread = 32;
+  ORIEL_RETURN_IF_ERROR(
+      pool_.ParallelFor(its.size(), kMinSeriesPerThread,
+                        [&](size_t /*part*/, size_t begin, size_t end) -> absl::Status {
+                          decode(begin, end);
+                          return absl::OkStatus();
+                        }));
   // After decoding: a chunk that cannot be decoded shows in the status only then.
   ORIEL_RETURN_IF_ERROR(set->status());
   for (Loaded& l : loaded) {

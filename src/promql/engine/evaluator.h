@@ -87,8 +87,10 @@ struct Value {
 
 class Evaluator {
  public:
+  // `pool` splits table work and sample decoding over the cores; it must outlive the evaluator.
   Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
-            int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline);
+            int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline,
+            WorkerPool& pool);
 
   // Computes the time span each selector needs; call once before Eval.
   void Prepare(const Expr& root);
@@ -184,6 +186,7 @@ class Evaluator {
   int64_t step_;
   int64_t lookback_;
   absl::Time deadline_;
+  WorkerPool& pool_;
   int64_t samples_in_step_ = 0;
   absl::flat_hash_map<const VectorSelector*, Selection> selections_;
   absl::flat_hash_map<std::string, bool> seen_annotations_;

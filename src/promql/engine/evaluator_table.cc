@@ -110,8 +110,8 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
       }
       group_of[i] = local[id];
     }
-    ORIEL_ASSIGN_OR_RETURN(
-        StepTable t, AggregateTable(*in, steps, a.op, group_of, std::move(groups), deadline_));
+    ORIEL_ASSIGN_OR_RETURN(StepTable t, AggregateTable(*in, steps, a.op, group_of,
+                                                       std::move(groups), deadline_, pool_));
     NoteCounterName(in_expr.As<Call>(), t.samples);
     return std::make_unique<StepTable>(std::move(t));
   }
@@ -149,9 +149,9 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
       if (inserted) groups.push_back(it->first);
       group_of[i] = it->second;
     }
-    ORIEL_ASSIGN_OR_RETURN(
-        HistogramQuantileTable h,
-        BuildHistogramQuantileTable(*in, steps, q, group_of, upper, std::move(groups), deadline_));
+    ORIEL_ASSIGN_OR_RETURN(HistogramQuantileTable h,
+                           BuildHistogramQuantileTable(*in, steps, q, group_of, upper,
+                                                       std::move(groups), deadline_, pool_));
     for (size_t i = 0; i < in->size(); ++i) {
       if (!h.ungrouped_seen[i]) continue;
       Warn(fmt::format("PromQL warning: bucket label \"le\" is missing or has a malformed value "
@@ -172,7 +172,7 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
   }
   ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(c));
   if (in == nullptr || in->size() * steps > kMaxTableCells) return nullptr;
-  ORIEL_ASSIGN_OR_RETURN(StepTable t, MaterializeTable(*in, steps, deadline_));
+  ORIEL_ASSIGN_OR_RETURN(StepTable t, MaterializeTable(*in, steps, deadline_, pool_));
   NoteCounterName(c, t.samples);
   return std::make_unique<StepTable>(std::move(t));
 }
@@ -199,7 +199,8 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildSelectTable(const Agg
   for (size_t i = 0; i < in->size(); ++i) {
     group_of[i] = static_cast<uint32_t>(ids.IdOf(in->metric(i)));
   }
-  ORIEL_ASSIGN_OR_RETURN(StepTable t, SelectTable(*in, steps, a.op, *k, group_of, deadline_));
+  ORIEL_ASSIGN_OR_RETURN(StepTable t,
+                         SelectTable(*in, steps, a.op, *k, group_of, deadline_, pool_));
   // (A table input gave its annotations when it was built.)
   if (from_window) NoteCounterName(in_expr.As<Call>(), t.samples);
   return std::make_unique<StepTable>(std::move(t));

@@ -8,7 +8,6 @@
 
 #include "promql/engine/evaluator.h"
 #include "promql/engine/histogram_quantile.h"
-#include "promql/engine/parallel.h"
 
 namespace oriel::promql {
 namespace {
@@ -99,7 +98,7 @@ void TableSource::Row(size_t i, size_t a, size_t b, double* values, uint8_t* pre
 }
 
 absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
-                                           absl::Time deadline) {
+                                           absl::Time deadline, WorkerPool& pool) {
   StepTable t;
   const size_t n = in.size();
   t.steps = steps;
@@ -121,7 +120,7 @@ absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
     }
     return absl::OkStatus();
   };
-  absl::Status s = ParallelFor(n, kMinSeriesPerThread, run);
+  absl::Status s = pool.ParallelFor(n, kMinSeriesPerThread, run);
   if (!s.ok()) return s;
   t.samples = std::move(samples[0]);
   for (size_t p = 1; p < kMaxParallelParts; ++p) {
@@ -200,7 +199,8 @@ void AddRow(const AggregateCells& cells, size_t base, size_t w, const double* va
 
 absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, AggregateOp op,
                                          std::span<const uint32_t> group_of,
-                                         std::vector<model::Labels> groups, absl::Time deadline) {
+                                         std::vector<model::Labels> groups, absl::Time deadline,
+                                         WorkerPool& pool) {
   const size_t n = in.size();
   const size_t g = groups.size();
   StepTable t;
@@ -254,7 +254,7 @@ absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, Aggr
     for (size_t j = 0; j < w; ++j) t.samples[a + j] += samples[j];
     return absl::OkStatus();
   };
-  absl::Status s = ParallelFor(steps, kMinStepsPerThread, run);
+  absl::Status s = pool.ParallelFor(steps, kMinStepsPerThread, run);
   if (!s.ok()) return s;
   t.values.assign(g * steps, 0);
   t.present.assign(g * steps, 0);
@@ -297,7 +297,8 @@ absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, Aggr
 
 absl::StatusOr<HistogramQuantileTable> BuildHistogramQuantileTable(
     const RowSource& in, size_t steps, double q, std::span<const uint32_t> group_of,
-    std::span<const double> upper, std::vector<model::Labels> groups, absl::Time deadline) {
+    std::span<const double> upper, std::vector<model::Labels> groups, absl::Time deadline,
+    WorkerPool& pool) {
   const size_t n = in.size();
   const size_t g = groups.size();
   HistogramQuantileTable out;
@@ -371,7 +372,7 @@ absl::StatusOr<HistogramQuantileTable> BuildHistogramQuantileTable(
     for (size_t j = 0; j < w; ++j) t.samples[a + j] += samples[j];
     return absl::OkStatus();
   };
-  absl::Status s = ParallelFor(steps, kMinStepsPerThread, run);
+  absl::Status s = pool.ParallelFor(steps, kMinStepsPerThread, run);
   if (!s.ok()) return s;
   out.forced_monotonic = std::any_of(forced.begin(), forced.end(), [](uint8_t f) { return f; });
   out.ungrouped_seen = std::move(seen[0]);

@@ -19,6 +19,7 @@
 #include "model/labels.h"
 #include "promql/engine/engine.h"
 #include "promql/engine/window_func.h"
+#include "promql/engine/worker_pool.h"
 #include "promql/parser/ast.h"
 
 namespace oriel::promql {
@@ -95,7 +96,7 @@ class TableSource final : public RowSource {
 
 // Every row of a window source as a table (series split over threads).
 [[nodiscard]] absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
-                                                         absl::Time deadline);
+                                                         absl::Time deadline, WorkerPool& pool);
 
 // Whether AggregateTable computes `op`.
 bool IsTableAggregate(AggregateOp op);
@@ -108,7 +109,7 @@ bool IsTableAggregate(AggregateOp op);
                                                        AggregateOp op,
                                                        std::span<const uint32_t> group_of,
                                                        std::vector<model::Labels> groups,
-                                                       absl::Time deadline);
+                                                       absl::Time deadline, WorkerPool& pool);
 
 inline constexpr uint32_t kNoGroup = static_cast<uint32_t>(-1);
 
@@ -123,7 +124,7 @@ bool IsSelectAggregate(AggregateOp op);
 [[nodiscard]] absl::StatusOr<StepTable> SelectTable(const RowSource& in, size_t steps,
                                                     AggregateOp op, int64_t k,
                                                     std::span<const uint32_t> group_of,
-                                                    absl::Time deadline);
+                                                    absl::Time deadline, WorkerPool& pool);
 
 struct HistogramQuantileTable {
   StepTable table;
@@ -136,6 +137,7 @@ struct HistogramQuantileTable {
 // (kNoGroup: not a bucket) with upper bound upper[i]. Steps are split over threads.
 [[nodiscard]] absl::StatusOr<HistogramQuantileTable> BuildHistogramQuantileTable(
     const RowSource& in, size_t steps, double q, std::span<const uint32_t> group_of,
-    std::span<const double> upper, std::vector<model::Labels> groups, absl::Time deadline);
+    std::span<const double> upper, std::vector<model::Labels> groups, absl::Time deadline,
+    WorkerPool& pool);
 
 }  // namespace oriel::promql

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "promql/engine/parallel.h"
 #include "promql/engine/range_table.h"
 #include "promql/engine/topk_order.h"
 
@@ -30,7 +29,8 @@ bool IsSelectAggregate(AggregateOp op) {
 }
 
 absl::StatusOr<StepTable> SelectTable(const RowSource& in, size_t steps, AggregateOp op, int64_t k,
-                                      std::span<const uint32_t> group_of, absl::Time deadline) {
+                                      std::span<const uint32_t> group_of, absl::Time deadline,
+                                      WorkerPool& pool) {
   const size_t n = in.size();
   StepTable t;
   t.steps = steps;
@@ -117,7 +117,7 @@ absl::StatusOr<StepTable> SelectTable(const RowSource& in, size_t steps, Aggrega
     for (size_t j = 0; j < w; ++j) t.samples[a + j] += samples[j];
     return absl::OkStatus();
   };
-  absl::Status s = ParallelFor(steps, kMinStepsPerThread, run);
+  absl::Status s = pool.ParallelFor(steps, kMinStepsPerThread, run);
   if (!s.ok()) return s;
   return t;
 }
