@@ -18,6 +18,7 @@
 #include "tsdb/delta_chunk.h"
 #include "tsdb/encoding.h"
 #include "tsdb/histogram_chunk.h"
+#include "tsdb/page_cache.h"
 #include "tsdb/series_iterator.h"
 #include "tsdb/xor_chunk.h"
 #include "tsdb/zstd_codec.h"
@@ -236,9 +237,14 @@ BlockReader::~BlockReader() {
   if (chunks_ != nullptr) ::munmap(const_cast<char*>(chunks_), chunks_size_);
 }
 
-absl::StatusOr<std::shared_ptr<BlockReader>> BlockReader::Open(const std::string& dir) {
+absl::StatusOr<std::shared_ptr<BlockReader>> BlockReader::Open(const std::string& dir,
+                                                               std::shared_ptr<PageCache> cache) {
   std::shared_ptr<BlockReader> b(new BlockReader());
   b->dir_ = dir;
+  if (cache != nullptr) {
+    b->cache_owner_ = cache->NewOwner();
+    b->shared_cache_ = std::move(cache);
+  }
   std::string meta_path = dir + "/" + std::string(kBlockMetaFile);
   ORIEL_ASSIGN_OR_RETURN(std::string meta_json, ReadWholeFile(meta_path));
   absl::StatusOr<BlockMeta> meta = ParseBlockMeta(meta_json);
@@ -318,6 +324,19 @@ absl::StatusOr<std::shared_ptr<const std::string>> BlockReader::Page(size_t n) c
       }
     }
   }
+  std::shared_ptr<const std::string> page;
+  if (shared_cache_ != nullptr) page = shared_cache_->Get(cache_owner_, n);
+  if (page == nullptr) {
+    ORIEL_ASSIGN_OR_RETURN(page, DecompressPage(n));
+    if (shared_cache_ != nullptr) shared_cache_->Put(cache_owner_, n, page);
+  }
+  std::lock_guard lock(cache_mu_);
+  page_cache_.insert(page_cache_.begin(), {n, page});
+  if (page_cache_.size() > kPageCacheSize) page_cache_.pop_back();
+  return page;
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> BlockReader::DecompressPage(size_t n) const {
   const PageRef& p = pages_[n];
   std::string_view frame(chunks_ + p.offset, p.compressed_size);
   if (storage::Crc32c(frame) != DecodeFixed32(chunks_ + p.offset + p.compressed_size)) {
@@ -329,11 +348,7 @@ absl::StatusOr<std::shared_ptr<const std::string>> BlockReader::Page(size_t n) c
     return absl::DataLossError(fmt::format("cannot read page {} at offset {} of block {}: {}", n,
                                            p.offset, dir_, raw.status().message()));
   }
-  auto page = std::make_shared<const std::string>(*std::move(raw));
-  std::lock_guard lock(cache_mu_);
-  page_cache_.insert(page_cache_.begin(), {n, page});
-  if (page_cache_.size() > kPageCacheSize) page_cache_.pop_back();
-  return page;
+  return std::make_shared<const std::string>(*std::move(raw));
 }
 
 absl::Status BlockReader::CheckChunkRef(uint64_t ref) const {

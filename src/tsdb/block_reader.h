@@ -20,12 +20,17 @@
 
 namespace oriel::tsdb {
 
+class PageCache;
+
 // Immutable once open, so thread-safe. Series sets it returns share ownership of it, so a block
 // deleted by retention stays readable until its last reader finishes (the mapping outlives the
 // unlink).
 class BlockReader final : public std::enable_shared_from_this<BlockReader> {
  public:
-  [[nodiscard]] static absl::StatusOr<std::shared_ptr<BlockReader>> Open(const std::string& dir);
+  // `cache` (optional) keeps decompressed pages across queries, shared with other blocks; the
+  // reader keeps it alive (readers may outlive the DB's list of blocks).
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<BlockReader>> Open(
+      const std::string& dir, std::shared_ptr<PageCache> cache = nullptr);
   ~BlockReader();
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
@@ -97,6 +102,7 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
   [[nodiscard]] absl::Status CheckChunkRef(uint64_t ref) const;
   // The uncompressed page `n` of a version 2 chunks file (CRC checked), from a small cache.
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const std::string>> Page(size_t n) const;
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<const std::string>> DecompressPage(size_t n) const;
   // Locates chunk `c` (reading its page) and checks its CRC.
   [[nodiscard]] absl::Status LocateChunk(const ChunkMeta& c, StoredChunk* out) const;
 
@@ -118,6 +124,9 @@ class BlockReader final : public std::enable_shared_from_this<BlockReader> {
   static constexpr size_t kPageCacheSize = 4;
   mutable std::mutex cache_mu_;
   mutable std::vector<std::pair<size_t, std::shared_ptr<const std::string>>> page_cache_;
+  // Behind the small cache above: pages kept across selects.
+  std::shared_ptr<PageCache> shared_cache_;
+  uint64_t cache_owner_ = 0;
   std::vector<Series> series_;
   PostingsIndex postings_;
 };

@@ -10,6 +10,7 @@
 #include "base/status.h"
 #include "tsdb/db_internal.h"
 #include "tsdb/merge.h"
+#include "tsdb/page_cache.h"
 #include "tsdb/series_iterator.h"
 #include "tsdb/wal_records.h"
 
@@ -83,7 +84,10 @@ DB::DB(std::unique_ptr<storage::Wal> wal, DbOptions options, std::string dir)
     : options_(options),
       head_(std::make_unique<Head>(options.head)),
       wal_(std::move(wal)),
-      dir_(std::move(dir)) {
+      dir_(std::move(dir)),
+      page_cache_(options.page_cache_bytes > 0
+                      ? std::make_shared<PageCache>(options.page_cache_bytes)
+                      : nullptr) {
   metrics::Registry* registry = options_.registry;
   if (registry == nullptr) {
     own_registry_ = std::make_unique<metrics::Registry>();

@@ -79,6 +79,9 @@ struct DbOptions {
   // Format of the blocks written (both are read): 2, compressed; 1, the legacy format, only for
   // comparisons and compatibility tests.
   int block_format_version = kBlockFormatVersion;
+  // Decompressed block pages kept across queries, shared by all blocks (0: none; each block then
+  // keeps only the few pages a select is walking).
+  size_t page_cache_bytes = 32 << 20;
 };
 
 // Thread-safe: any number of concurrent writers and readers. Writers lock the series of their
@@ -192,6 +195,8 @@ class DB final : public MetricsWriter, public MetricsReader {
   // Flips the epoch and waits until the readers of the previous one have finished.
   void WaitForEarlierReaders() const;
 
+  // Shared with the block readers, which a select may keep after a block left blocks_.
+  std::shared_ptr<PageCache> page_cache_;
   mutable std::mutex blocks_mu_;  // guards blocks_
   std::vector<std::shared_ptr<BlockReader>> blocks_;
 

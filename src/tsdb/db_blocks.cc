@@ -75,7 +75,8 @@ absl::Status DB::LoadBlocks() {
       log::Warn("removed incomplete metrics block", {{"dir", e.path().string()}});
       continue;
     }
-    absl::StatusOr<std::shared_ptr<BlockReader>> b = BlockReader::Open(e.path().string());
+    absl::StatusOr<std::shared_ptr<BlockReader>> b =
+        BlockReader::Open(e.path().string(), page_cache_);
     if (!b.ok()) {
       return absl::DataLossError(
           fmt::format("cannot open metrics engine in {}: {}", dir_, b.status().message()));
@@ -262,7 +263,8 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
     ORIEL_ASSIGN_OR_RETURN(std::string path,
                            WriteBlock(dir_, meta, std::move(series), options_.block_format_version,
                                       /*unique_name=*/meta.out_of_order));
-    ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
+    ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block,
+                           BlockReader::Open(path, page_cache_));
     {
       std::lock_guard lock(blocks_mu_);
       blocks_.push_back(std::move(block));
@@ -543,7 +545,8 @@ absl::Status DB::Compact(bool include_current) {
     ORIEL_ASSIGN_OR_RETURN(std::string path,
                            WriteBlock(dir_, meta, std::move(series), options_.block_format_version,
                                       /*unique_name=*/true));
-    ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block, BlockReader::Open(path));
+    ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block,
+                           BlockReader::Open(path, page_cache_));
     {
       std::lock_guard lock(blocks_mu_);
       std::erase_if(blocks_, [&](const auto& b) {
