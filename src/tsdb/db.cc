@@ -497,8 +497,7 @@ std::unique_ptr<SeriesSet> DB::Select(int64_t mint_ms, int64_t maxt_ms,
     if (b->Overlaps(mint_ms, maxt_ms)) sets.push_back(b->Select(mint_ms, maxt_ms, matchers));
   }
   std::vector<MemSeries*> series = SeriesInRange(mint_ms, maxt_ms, matchers);
-  std::sort(series.begin(), series.end(),
-            [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
+  head_->SortByLabels(series);
   sets.push_back(std::make_unique<HeadSeriesSet>(*head_, std::move(series), mint_ms, maxt_ms));
   std::unique_ptr<SeriesSet> set =
       sets.size() == 1 ? std::move(sets[0]) : std::make_unique<MergeSeriesSet>(std::move(sets));

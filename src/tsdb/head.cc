@@ -557,6 +557,55 @@ std::vector<MemSeries*> Head::Select(std::span<const model::Matcher> matchers) c
   return out;
 }
 
+void Head::SortByLabels(std::vector<MemSeries*>& series) const {
+  auto by_labels = [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; };
+  std::shared_ptr<const LabelRanks> ranks;
+  {
+    std::lock_guard lock(label_ranks_mu_);
+    ranks = label_ranks_;
+  }
+  auto known = [&](const MemSeries* s) {
+    return s->ref < ranks->series.size() && ranks->series[s->ref] == s;
+  };
+  if (ranks == nullptr || !std::all_of(series.begin(), series.end(), known)) {
+    // Series created since the ranks were computed. Recomputing them sorts every series of the
+    // head: worth it only for a selection that is a good part of the head.
+    if (series.size() * 4 < NumSeries()) {
+      std::sort(series.begin(), series.end(), by_labels);
+      return;
+    }
+    auto fresh = std::make_shared<LabelRanks>();
+    {
+      std::shared_lock lock(index_mu_);
+      std::vector<const MemSeries*> all;
+      all.reserve(num_series_);
+      for (const auto& s : series_) {
+        if (s != nullptr) all.push_back(s.get());
+      }
+      std::sort(all.begin(), all.end(), by_labels);
+      fresh->series.assign(series_.size(), nullptr);
+      fresh->rank.assign(series_.size(), 0);
+      for (size_t i = 0; i < all.size(); ++i) {
+        fresh->series[all[i]->ref] = all[i];
+        fresh->rank[all[i]->ref] = static_cast<uint32_t>(i);
+      }
+    }
+    ranks = fresh;
+    {
+      std::lock_guard lock(label_ranks_mu_);
+      label_ranks_ = std::move(fresh);
+    }
+    if (!std::all_of(series.begin(), series.end(), known)) {
+      // A selected series unlinked before the ranks were computed.
+      std::sort(series.begin(), series.end(), by_labels);
+      return;
+    }
+  }
+  const std::vector<uint32_t>& rank = ranks->rank;
+  std::sort(series.begin(), series.end(),
+            [&](const MemSeries* a, const MemSeries* b) { return rank[a->ref] < rank[b->ref]; });
+}
+
 std::vector<std::string> Head::LabelNames() const {
   std::shared_lock lock(index_mu_);
   return postings_.LabelNames();

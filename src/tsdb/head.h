@@ -243,6 +243,9 @@ class Head {
 
   // Series matching all matchers (see PostingsIndex::Select), in id order. Thread-safe.
   std::vector<MemSeries*> Select(std::span<const model::Matcher> matchers) const;
+  // Sorts series of this head by labels, as selects return them. Thread-safe; REQUIRES: none of
+  // `series` freed meanwhile (the caller is a registered reader).
+  void SortByLabels(std::vector<MemSeries*>& series) const;
   std::vector<std::string> LabelNames() const;
   std::vector<std::string> LabelValues(std::string_view name) const;
 
@@ -288,6 +291,16 @@ class Head {
   std::atomic<int64_t> num_late_{0};
 
   ExemplarStorage exemplars_;
+
+  // Every series' position in label order when it was last computed, by ref (with the series
+  // then at that ref, to tell a stale entry): a select then sorts its series by integers instead
+  // of comparing label sets, a third of an instant query's CPU on a 10k-series head.
+  struct LabelRanks {
+    std::vector<const MemSeries*> series;
+    std::vector<uint32_t> rank;
+  };
+  mutable std::mutex label_ranks_mu_;  // guards the pointer, not the (immutable) ranks
+  mutable std::shared_ptr<const LabelRanks> label_ranks_;
 
   mutable std::mutex metadata_mu_;  // guards metadata_
   absl::flat_hash_map<std::string, model::MetricMetadata> metadata_;

@@ -311,3 +311,39 @@ TEST(ExemplarStorageTest, CountsCharactersNotBytes) {
 
 }  // namespace
 }  // namespace oriel::tsdb
+
+namespace oriel::tsdb {
+namespace {
+
+std::vector<std::string> Names(const std::vector<MemSeries*>& series) {
+  std::vector<std::string> out;
+  for (const MemSeries* s : series) out.emplace_back(s->labels.Get("n"));
+  return out;
+}
+
+// Selects sort by remembered label ranks; series created since (small and large selections)
+// and the series of a selection that all come after the ranks must still sort by labels.
+TEST(HeadTest, SortByLabelsWithRememberedRanks) {
+  Head head(HeadOptions{});
+  for (const char* n : {"d", "b", "e", "a", "c"}) Series(head, L({{"m", "x"}, {"n", n}}));
+  std::vector<MemSeries*> all = head.Select({});
+  head.SortByLabels(all);
+  EXPECT_EQ(Names(all), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  // Two new series: a selection of one of them sorts directly, the whole head by new ranks.
+  Series(head, L({{"m", "x"}, {"n", "bb"}}));
+  Series(head, L({{"m", "x"}, {"n", "0"}}));
+  auto one = head.Select(std::vector<model::Matcher>{
+      *model::Matcher::Create(model::MatchType::kRegexMatch, "n", "bb|a")});
+  head.SortByLabels(one);
+  EXPECT_EQ(Names(one), (std::vector<std::string>{"a", "bb"}));
+  all = head.Select({});
+  std::reverse(all.begin(), all.end());
+  head.SortByLabels(all);
+  EXPECT_EQ(Names(all), (std::vector<std::string>{"0", "a", "b", "bb", "c", "d", "e"}));
+  all = head.Select({});
+  head.SortByLabels(all);
+  EXPECT_EQ(Names(all), (std::vector<std::string>{"0", "a", "b", "bb", "c", "d", "e"}));
+}
+
+}  // namespace
+}  // namespace oriel::tsdb
