@@ -270,7 +270,11 @@ void ReadLimits(Reader& r, const YAML::Node& node, LimitsConfig& c) {
 }
 
 void ReadTraces(Reader& r, const YAML::Node& node, TracesConfig& c) {
-  if (!r.CheckMap(node, "traces", {"span_metrics", "service_graph", "sampling"})) return;
+  if (!r.CheckMap(node, "traces", {"span_metrics", "service_graph", "sampling", "head"})) return;
+  const YAML::Node head = node["head"];
+  if (r.CheckMap(head, "traces.head", {"max_memory"})) {
+    r.Bytes(head, "max_memory", "traces.head", &c.head_max_memory_bytes);
+  }
   const YAML::Node span_metrics = node["span_metrics"];
   if (r.CheckMap(span_metrics, "traces.span_metrics",
                  {"enabled", "flush_interval", "dimensions", "max_series"})) {

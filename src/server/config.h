@@ -68,6 +68,9 @@ struct TracesConfig {
   bool tail_keep_errors = true;
   absl::Duration tail_latency_threshold = absl::ZeroDuration();  // 0: no latency policy
   double tail_percentage = 100;  // of the traces no other policy keeps
+  // traces.head.max_memory: the trace store's head is flushed to a segment past this estimated
+  // memory, and writes wait for that flush past twice it (TraceDBOptions::flush_memory_bytes).
+  int64_t head_max_memory_bytes = int64_t{128} << 20;
 };
 
 // Prometheus' `global` block.

@@ -84,9 +84,12 @@ traces:
       decision_wait: 3s
       latency_threshold: 500ms
       percentage: 10
+  head:
+    max_memory: 64MiB
 )",
                        "oriel.yml");
   ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->traces.head_max_memory_bytes, int64_t{64} << 20);
   EXPECT_TRUE(c->traces.span_metrics);
   EXPECT_FALSE(c->traces.service_graph);
   EXPECT_EQ(c->traces.metrics_flush_interval, absl::Seconds(5));

@@ -237,6 +237,7 @@ absl::Status Server::OpenEngines() {
   readiness_.SetNotReady("replaying the traces WAL");
   tracestore::TraceDBOptions trace_options;
   trace_options.retention_nano = absl::ToInt64Nanoseconds(config_.storage.retention_time);
+  trace_options.flush_memory_bytes = static_cast<size_t>(config_.traces.head_max_memory_bytes);
   trace_options.registry = &registry_;
   auto traces = tracestore::TraceDB::Open(data_dir_->path() + "/traces", trace_options);
   if (!traces.ok()) return traces.status();

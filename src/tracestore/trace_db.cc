@@ -39,9 +39,9 @@ constexpr std::string_view kTmpSuffix = ".tmp";
 constexpr size_t kTraceIdBytes = sizeof(std::string) + MallocChunkBytes(17);
 constexpr size_t kTreeNodeBytes =
     MallocChunkBytes(32 + sizeof(std::pair<int64_t, std::string>)) + MallocChunkBytes(17);
-// Per span: its StoredSpan in the trace's vector (grown by doubling, so ~1.5x on average) and
+// Per span: its HeadSpan in the trace's vector (grown by doubling, so ~1.5x on average) and
 // its span id in the trace's set.
-constexpr size_t kSpanIndexBytes = sizeof(StoredSpan) * 3 / 2 + (sizeof(std::string) + 1) * 8 / 7;
+constexpr size_t kSpanIndexBytes = sizeof(HeadSpan) * 3 / 2 + (sizeof(std::string) + 1) * 8 / 7;
 // Per service of a trace: its entry in the service's time-ordered set and in newest_start.
 constexpr size_t kServiceOfTraceBytes =
     kTreeNodeBytes + (sizeof(std::string) + sizeof(int64_t) + 1) * 8 / 7 + MallocChunkBytes(17);
@@ -67,6 +67,26 @@ std::optional<std::pair<uint64_t, uint64_t>> ParseSegmentName(std::string_view n
   auto checkpoint = ParseNumber(name.substr(dash + 1));
   if (!seq || !checkpoint) return std::nullopt;
   return std::make_pair(*seq, *checkpoint);
+}
+
+// The serialized spans of `rs`, whose serialization is `serialized`, in order: copies of the
+// bytes the WAL record is made of, so that a span is serialized once.
+std::vector<std::string> SpanBytes(const ResourceSpans& rs, std::string_view serialized) {
+  size_t count = 0;
+  for (const ScopeSpans& ss : rs.scope_spans()) count += static_cast<size_t>(ss.spans_size());
+  std::vector<std::string_view> views;
+  views.reserve(count);
+  std::vector<std::string> bytes;
+  bytes.reserve(count);
+  if (SplitSerializedSpans(serialized, &views).ok() && views.size() == count) {
+    for (std::string_view view : views) bytes.emplace_back(view);
+    return bytes;
+  }
+  // Not expected of protobuf's own encoding; serializing each span is always right.
+  for (const ScopeSpans& ss : rs.scope_spans()) {
+    for (const Span& span : ss.spans()) bytes.push_back(span.SerializeAsString());
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -98,7 +118,7 @@ absl::StatusOr<std::unique_ptr<TraceDB>> TraceDB::Open(const std::string& dir,
               fmt::format("cannot replay trace WAL record {}: {}", records, decoded.message()));
         }
         absl::MutexLock lock(&db->mu_);
-        db->IndexLocked(rs, /*from_write=*/false);
+        db->IndexLocked(rs, /*span_bytes=*/nullptr);
         db->EnforceBoundsLocked();
         db->EnforceRetentionLocked();
         return absl::OkStatus();
@@ -256,6 +276,7 @@ int64_t TraceDB::Now() const {
 absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resource_spans) {
   TraceWriteResult result;
   std::vector<std::string> records;
+  std::vector<std::vector<std::string>> span_bytes;  // of each kept resource
   // Invalid spans are removed in place and the rest moved into the head: a request is never
   // copied. `kept` counts the resources with spans left, compacted to the front.
   size_t kept = 0;
@@ -288,8 +309,10 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
       scopes->DeleteSubrange(kept_scopes, scopes->size() - kept_scopes);
     if (kept_scopes == 0) continue;
     if (kept != r) std::swap(resource_spans[kept], resource_spans[r]);
-    // Serializing also caches every span's size, which IndexLocked reads.
-    records.push_back(EncodeWalRecord(resource_spans[kept]));
+    // One serialization: the WAL record is made of it, and the head keeps its span bytes.
+    const std::string serialized = resource_spans[kept].SerializeAsString();
+    span_bytes.push_back(SpanBytes(resource_spans[kept], serialized));
+    records.push_back(EncodeSerializedWalRecord(serialized));
     ++kept;
   }
   resource_spans.resize(kept);
@@ -307,7 +330,9 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
   bool flush = false;
   {
     absl::MutexLock lock(&mu_);
-    for (ResourceSpans& rs : resource_spans) IndexLocked(rs, /*from_write=*/true);
+    for (size_t r = 0; r < resource_spans.size(); ++r) {
+      IndexLocked(resource_spans[r], &span_bytes[r]);
+    }
     EnforceBoundsLocked();
     flush = FlushDueLocked();
   }
@@ -367,27 +392,33 @@ std::shared_ptr<const ScopeEntry> TraceDB::ScopeLocked(ScopeSpans& ss) {
   return entry;
 }
 
-size_t TraceDB::IndexLocked(ResourceSpans& rs, bool from_write) {
-  // Sizes are the serialized ones: cached by the WAL encoding on writes, computed here on replay.
-  if (!from_write) rs.ByteSizeLong();
+size_t TraceDB::IndexLocked(ResourceSpans& rs, std::vector<std::string>* span_bytes) {
   auto resource = ResourceLocked(rs);
   size_t added = 0;
+  size_t next = 0;
   for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
     auto scope = ScopeLocked(ss);
-    for (Span& span : *ss.mutable_spans()) {
-      // Replayed records come from disk: check them as strictly as a write.
-      if (!from_write && !ValidateSpan(span).empty()) continue;
-      const auto bytes = static_cast<size_t>(span.GetCachedSize());
-      if (IndexSpanLocked(StoredSpan{resource, scope, std::move(span)}, bytes)) ++added;
+    for (const Span& span : ss.spans()) {
+      std::string bytes;
+      if (span_bytes != nullptr) {
+        bytes = std::move((*span_bytes)[next++]);
+      } else {
+        // Replayed records come from disk: check them as strictly as a write.
+        if (!ValidateSpan(span).empty()) continue;
+        bytes = span.SerializeAsString();
+      }
+      if (IndexSpanLocked(span.trace_id(), MakeHeadSpan(resource, scope, span, std::move(bytes)))) {
+        ++added;
+      }
     }
   }
   UpdateGaugesLocked();
   return added;
 }
 
-bool TraceDB::IndexSpanLocked(StoredSpan stored, size_t bytes) {
-  const Span& span = stored.span;
-  auto [it, inserted] = traces_.try_emplace(span.trace_id());
+bool TraceDB::IndexSpanLocked(const std::string& trace_id, HeadSpan span) {
+  const size_t bytes = span.bytes.size();
+  auto [it, inserted] = traces_.try_emplace(trace_id);
   TraceEntry& trace = it->second;
   size_t memory = 0;
   if (inserted) {
@@ -395,46 +426,46 @@ bool TraceDB::IndexSpanLocked(StoredSpan stored, size_t bytes) {
     memory +=
         sizeof(std::pair<const std::string, TraceEntry>) * 8 / 7 + kTraceIdBytes + kTreeNodeBytes;
   }
-  if (!inserted && trace.span_ids.contains(span.span_id())) {
+  if (!inserted && trace.span_ids.contains(span.span_id)) {
     bool duplicate = std::any_of(trace.spans.begin(), trace.spans.end(),
-                                 [&](const StoredSpan& s) { return SameSpan(s.span, span); });
+                                 [&](const HeadSpan& s) { return SameHeadSpan(s, span); });
     if (duplicate) {
       dead_bytes_ += bytes;
       return false;
     }
   }
-  ServiceEntry& service = services_[stored.resource->service];
-  const auto end = static_cast<int64_t>(span.end_time_unix_nano());
-  const auto start = static_cast<int64_t>(span.start_time_unix_nano());
+  ServiceEntry& service = services_[span.resource->service];
+  const int64_t end = span.end;
+  const int64_t start = span.start;
   if (inserted || end > trace.newest_end) {
-    if (!inserted) by_end_.erase({trace.newest_end, span.trace_id()});
+    if (!inserted) by_end_.erase({trace.newest_end, trace_id});
     trace.newest_end = inserted ? end : std::max(trace.newest_end, end);
-    by_end_.emplace(trace.newest_end, span.trace_id());
+    by_end_.emplace(trace.newest_end, trace_id);
   }
-  auto [start_it, first_of_service] = service.newest_start.try_emplace(span.trace_id(), start);
+  auto [start_it, first_of_service] = service.newest_start.try_emplace(trace_id, start);
   if (first_of_service) {
     memory += kServiceOfTraceBytes;
-    service.traces.emplace(start, span.trace_id());
+    service.traces.emplace(start, trace_id);
   } else if (start > start_it->second) {
-    service.traces.erase({start_it->second, span.trace_id()});
+    service.traces.erase({start_it->second, trace_id});
     start_it->second = start;
-    service.traces.emplace(start, span.trace_id());
+    service.traces.emplace(start, trace_id);
   }
-  const std::pair<std::string_view, int32_t> op_key(span.name(), static_cast<int32_t>(span.kind()));
+  const std::pair<std::string_view, int32_t> op_key(span.name, span.kind);
   auto op = service.operations.find(op_key);
   if (op == service.operations.end()) {
     op = service.operations.emplace(std::pair(std::string(op_key.first), op_key.second), 0).first;
   }
   ++op->second;
-  trace.span_ids.insert(span.span_id());
+  trace.span_ids.insert(span.span_id);
   trace.bytes += bytes;
-  memory += kSpanIndexBytes + EstimatedSpanHeapBytes(span);
+  memory += kSpanIndexBytes + HeadSpanHeapBytes(span);
   trace.memory += memory;
   memory_bytes_ += memory;
   if (spans_ == 0) head_since_ = Now();
   bytes_ += bytes;
   ++spans_;
-  trace.spans.push_back(std::move(stored));
+  trace.spans.push_back(std::move(span));
   return true;
 }
 
@@ -446,7 +477,7 @@ void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
   // Spans of one resource come together: its service is looked up once per run of them.
   const ResourceEntry* last_resource = nullptr;
   auto service = services_.end();
-  for (const StoredSpan& s : trace.spans) {
+  for (const HeadSpan& s : trace.spans) {
     if (s.resource.get() != last_resource) {
       last_resource = s.resource.get();
       service = services_.find(s.resource->service);
@@ -461,8 +492,7 @@ void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
     }
     if (service == services_.end()) continue;
     ServiceEntry& entry = service->second;
-    auto op = entry.operations.find(
-        std::pair<std::string_view, int32_t>(s.span.name(), static_cast<int32_t>(s.span.kind())));
+    auto op = entry.operations.find(std::pair<std::string_view, int32_t>(s.name, s.kind));
     if (op != entry.operations.end() && --op->second <= 0) entry.operations.erase(op);
     if (entry.traces.empty() && entry.operations.empty()) {
       services_.erase(service);
@@ -502,14 +532,17 @@ void TraceDB::EnforceRetentionLocked() {
 }
 
 Trace TraceDB::BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry) {
+  std::vector<StoredSpan> parsed(entry.spans.size());
   std::vector<const StoredSpan*> spans;
   spans.reserve(entry.spans.size());
-  for (const StoredSpan& s : entry.spans) spans.push_back(&s);
+  for (size_t i = 0; i < entry.spans.size(); ++i) {
+    if (ParseHeadSpan(entry.spans[i], &parsed[i])) spans.push_back(&parsed[i]);
+  }
   return BuildTrace(trace_id, spans);
 }
 
 std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
-  std::vector<StoredSpan> spans;
+  std::vector<HeadSpan> spans;
   std::vector<std::shared_ptr<Segment>> segments;
   {
     // One lock for both: a flush moves spans from the head into a new segment atomically.
@@ -528,7 +561,11 @@ std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
     }
     for (auto& s : *from_segment) all.push_back(std::move(s));
   }
-  for (auto& s : spans) all.push_back(std::move(s));
+  // Parsed after mu_ is released: the copies are the reader's.
+  for (const HeadSpan& s : spans) {
+    StoredSpan parsed;
+    if (ParseHeadSpan(s, &parsed)) all.push_back(std::move(parsed));
+  }
   if (all.empty()) return std::nullopt;
   std::vector<const StoredSpan*> pointers;
   pointers.reserve(all.size());
@@ -599,6 +636,7 @@ absl::StatusOr<std::vector<Trace>> TraceDB::FindTraces(const TraceQuery& query) 
     if (service != services_.end()) {
       const auto& by_start = service->second.traces;
       size_t found = 0;
+      Span scratch;  // head spans are parsed into it when tags need their attributes
       for (auto it = by_start.rbegin(); it != by_start.rend() && found < limit; ++it) {
         // Every span of the service in this trace and the ones after started before the range.
         if (query.start_unix_nano != 0 && it->first < query.start_unix_nano) break;
@@ -606,8 +644,7 @@ absl::StatusOr<std::vector<Trace>> TraceDB::FindTraces(const TraceQuery& query) 
         if (trace == traces_.end()) continue;
         const bool match =
             std::any_of(trace->second.spans.begin(), trace->second.spans.end(), [&](const auto& s) {
-              return s.resource->service == query.service &&
-                     SpanMatches(query, s.span, s.resource->resource, s.scope->scope);
+              return s.resource->service == query.service && HeadSpanMatches(query, s, &scratch);
             });
         if (match) {
           matches[it->second] = it->first;
@@ -666,11 +703,11 @@ std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t
          ++it) {
       const TraceEntry& trace = traces_.at(it->second);
       service_of.clear();
-      for (const StoredSpan& s : trace.spans) service_of[s.span.span_id()] = s.resource->service;
-      for (const StoredSpan& s : trace.spans) {
-        const auto end = static_cast<int64_t>(s.span.end_time_unix_nano());
-        if (end <= after || end > end_unix_nano || s.span.parent_span_id().empty()) continue;
-        auto parent = service_of.find(s.span.parent_span_id());
+      for (const HeadSpan& s : trace.spans) service_of[s.span_id] = s.resource->service;
+      for (const HeadSpan& s : trace.spans) {
+        const int64_t end = s.end;
+        if (end <= after || end > end_unix_nano || s.parent_span_id.empty()) continue;
+        auto parent = service_of.find(s.parent_span_id);
         if (parent == service_of.end() || parent->second == s.resource->service) continue;
         ++counts[{std::string(parent->second), s.resource->service}];
       }
@@ -781,7 +818,9 @@ absl::Status TraceDB::FlushLocked() {
                                                {.block_bytes = options_.segment_block_bytes,
                                                 .zstd_level = options_.segment_zstd_level}));
   // Blocks are encoded under the shared lock (writes wait only for that) and compressed and
-  // written without it.
+  // written without it. The head spans are parsed into `parsed`, reused from trace to trace so
+  // that its messages keep their allocations.
+  std::vector<StoredSpan> parsed;
   std::vector<const StoredSpan*> spans;
   for (size_t next = 0; next < snapshot.size();) {
     {
@@ -792,8 +831,10 @@ absl::Status TraceDB::FlushLocked() {
         // Dropped meanwhile (retention or bounds): its spans are dead.
         if (it == traces_.end() || it->second.generation != generation) continue;
         spans.clear();
-        for (size_t i = 0; i < count && i < it->second.spans.size(); ++i) {
-          spans.push_back(&it->second.spans[i]);
+        const size_t n = std::min(count, it->second.spans.size());
+        if (parsed.size() < n) parsed.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+          if (ParseHeadSpan(it->second.spans[i], &parsed[i])) spans.push_back(&parsed[i]);
         }
         writer->AddTrace(id, spans);
       }
@@ -815,11 +856,8 @@ absl::Status TraceDB::FlushLocked() {
       if (it == traces_.end() || it->second.generation != generation) continue;
       DropTraceLocked(id, /*flushed=*/true, &flushed);
       // Spans written during the flush stay in the head.
-      std::vector<StoredSpan>& spans = flushed.back().spans;
-      for (size_t i = count; i < spans.size(); ++i) {
-        const size_t bytes = spans[i].span.ByteSizeLong();
-        IndexSpanLocked(std::move(spans[i]), bytes);
-      }
+      std::vector<HeadSpan>& spans = flushed.back().spans;
+      for (size_t i = count; i < spans.size(); ++i) IndexSpanLocked(id, std::move(spans[i]));
     }
     // The spans the compaction would have to rewrite are now on disk.
     dead_bytes_ = std::min(dead_bytes_, bytes_);

@@ -2,13 +2,15 @@
 // <dir>/wal), and immutable columnar segments on disk (<dir>/segments, segment.h) that the head
 // is cut into when it grows past the flush thresholds.
 //
-// Head: spans as parsed protobuf with indexes by trace id and service, as written (WAL records:
-// one per stored ResourceSpans subset, format in wal_record.h). Retention by time and the head
+// Head: spans serialized, as their WAL record holds them, with the fields the indexes need
+// decoded (head_span.h), indexed by trace id and service, as written (WAL records: one per
+// stored ResourceSpans subset, format in wal_record.h). Queries parse the head spans they read;
+// a flush parses them to encode its segment. Retention by time and the head
 // bounds (max_traces, max_bytes) drop whole head traces; WAL compaction rewrites the live head
 // into a fresh WAL segment and deletes the older ones.
 //
-// Memory: the head is flushed when its estimated in-memory size (parsed spans cost ~7x their
-// serialized size; span_memory.h) passes flush_memory_bytes. Writes outpacing the flush wait
+// Memory: the head is flushed when its estimated in-memory size (the span bytes, their decoded
+// fields and the indexes; HeadSpanHeapBytes) passes flush_memory_bytes. Writes outpacing the flush wait
 // for it once the head passes write_stall_memory_bytes (backpressure; kResourceExhausted after
 // a timeout), so that the head stays bounded however fast spans arrive.
 //
@@ -51,6 +53,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/metrics.h"
 #include "storage/wal.h"
+#include "tracestore/head_span.h"
 #include "tracestore/segment.h"
 #include "tracestore/stored_span.h"
 #include "tracestore/trace_store.h"
@@ -69,8 +72,9 @@ struct TraceDBOptions {
   // the background thread or the next Maintain().
   size_t flush_spans = 0;
   size_t flush_bytes = 64 << 20;  // serialized span bytes, as max_bytes
-  // Estimated memory of the head (spans as parsed protobuf, ~8x their serialized size, plus the
-  // indexes; span_memory.h), the bound that keeps the process's memory in check.
+  // Estimated memory of the head (the serialized spans, their decoded index fields and the
+  // indexes, about 1.3x the serialized size), the bound that keeps the process's memory in
+  // check. Set by the config's traces.head.max_memory.
   size_t flush_memory_bytes = 128 << 20;
   // Backpressure: while the head's estimated memory is past this (0: twice flush_memory_bytes;
   // with flush_memory_bytes 0, none) and a flush runs or is due for the background thread,
@@ -175,7 +179,7 @@ class TraceDB final : public TraceWriter, public TraceReader {
 
  private:
   struct TraceEntry {
-    std::vector<StoredSpan> spans;
+    std::vector<HeadSpan> spans;
     absl::flat_hash_set<std::string> span_ids;
     int64_t newest_end = 0;
     size_t bytes = 0;
@@ -203,13 +207,13 @@ class TraceDB final : public TraceWriter, public TraceReader {
   TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir);
 
   int64_t Now() const;
-  // Moves the spans of `rs` into the indexes; returns how many were new. `from_write`: Write
-  // validated them and serialized `rs` (so every span's cached size is set); otherwise (replay)
-  // they are validated and sized here.
-  size_t IndexLocked(opentelemetry::proto::trace::v1::ResourceSpans& rs, bool from_write)
+  // Adds the spans of `rs` to the indexes; returns how many were new. `span_bytes`: from Write,
+  // which validated the spans, their serializations in order (moved out); null on replay, where
+  // the spans are validated and serialized here.
+  size_t IndexLocked(opentelemetry::proto::trace::v1::ResourceSpans& rs,
+                     std::vector<std::string>* span_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IndexSpanLocked(const std::string& trace_id, HeadSpan span)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `bytes`: the span's serialized size.
-  bool IndexSpanLocked(StoredSpan stored, size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The shared entry of the resource (scope) of `rs` (`ss`), moved out of it when new: every
   // request of a service repeats the same resource, which is held once.
   std::shared_ptr<const ResourceEntry> ResourceLocked(

@@ -28,7 +28,10 @@ struct Compressor {
 }  // namespace
 
 std::string EncodeWalRecord(const ResourceSpans& rs) {
-  const std::string plain = rs.SerializeAsString();
+  return EncodeSerializedWalRecord(rs.SerializeAsString());
+}
+
+std::string EncodeSerializedWalRecord(std::string_view plain) {
   thread_local Compressor compressor;
   if (plain.size() >= kMinCompressBytes && compressor.cctx != nullptr) {
     std::string& buffer = compressor.buffer;

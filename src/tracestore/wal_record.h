@@ -23,6 +23,8 @@ inline constexpr size_t kMinCompressBytes = 256;
 inline constexpr size_t kMaxRecordBytes = 256 << 20;
 
 std::string EncodeWalRecord(const opentelemetry::proto::trace::v1::ResourceSpans& rs);
+// The same, of a ResourceSpans serialized already (the trace head keeps the span bytes).
+std::string EncodeSerializedWalRecord(std::string_view serialized);
 
 // Decodes a record; input is untrusted (it comes from disk). Errors are kDataLoss naming the
 // cause, e.g. `unknown record type 0x41`.

@@ -1,0 +1,120 @@
+#include "tracestore/head_span.h"
+
+#include <utility>
+
+#include "tracestore/span_match.h"
+#include "tracestore/span_memory.h"
+#include "tracestore/varint.h"
+
+namespace oriel::tracestore {
+namespace {
+
+using opentelemetry::proto::trace::v1::Span;
+
+// Protobuf wire types (https://protobuf.dev/programming-guides/encoding/).
+constexpr uint64_t kWireVarint = 0;
+constexpr uint64_t kWireFixed64 = 1;
+constexpr uint64_t kWireLength = 2;
+constexpr uint64_t kWireFixed32 = 5;
+// ResourceSpans.scope_spans and ScopeSpans.spans are both field 2.
+constexpr uint64_t kScopeSpansField = 2;
+constexpr uint64_t kSpansField = 2;
+
+// Skips the value of a field of `wire_type`, or returns its bytes when length-delimited.
+bool ReadField(ByteReader& reader, uint64_t wire_type, std::string_view* value) {
+  switch (wire_type) {
+    case kWireVarint:
+      reader.Varint();
+      break;
+    case kWireFixed64:
+      reader.Bytes(8);
+      break;
+    case kWireLength:
+      *value = reader.LengthPrefixed();
+      break;
+    case kWireFixed32:
+      reader.Bytes(4);
+      break;
+    default:  // groups (deprecated) never appear in OTLP
+      return false;
+  }
+  return reader.ok();
+}
+
+// A heap string's buffer, when it does not fit the small-string capacity of libstdc++.
+size_t StringHeapBytes(const std::string& s) {
+  constexpr size_t kInlineCapacity = 15;
+  return s.capacity() > kInlineCapacity ? MallocChunkBytes(s.capacity() + 1) : 0;
+}
+
+}  // namespace
+
+HeadSpan MakeHeadSpan(std::shared_ptr<const ResourceEntry> resource,
+                      std::shared_ptr<const ScopeEntry> scope, const Span& span,
+                      std::string bytes) {
+  return HeadSpan{.resource = std::move(resource),
+                  .scope = std::move(scope),
+                  .bytes = std::move(bytes),
+                  .span_id = span.span_id(),
+                  .parent_span_id = span.parent_span_id(),
+                  .name = span.name(),
+                  .start = static_cast<int64_t>(span.start_time_unix_nano()),
+                  .end = static_cast<int64_t>(span.end_time_unix_nano()),
+                  .kind = static_cast<int32_t>(span.kind())};
+}
+
+bool ParseHeadSpan(const HeadSpan& head, StoredSpan* out) {
+  out->resource = head.resource;
+  out->scope = head.scope;
+  return out->span.ParseFromString(head.bytes);
+}
+
+bool SameHeadSpan(const HeadSpan& a, const HeadSpan& b) {
+  return a.span_id == b.span_id && a.name == b.name && a.start == b.start && a.end == b.end;
+}
+
+bool HeadSpanMatches(const TraceQuery& query, const HeadSpan& span, Span* scratch) {
+  if (!query.operation.empty() && span.name != query.operation) return false;
+  if (query.span_kind.has_value() && span.kind != *query.span_kind) return false;
+  if (query.start_unix_nano != 0 && span.start < query.start_unix_nano) return false;
+  if (query.end_unix_nano != 0 && span.start > query.end_unix_nano) return false;
+  // As SpanMatches computes it: unsigned difference, then signed.
+  const auto duration = static_cast<int64_t>(static_cast<uint64_t>(span.end) -
+                                             static_cast<uint64_t>(span.start));
+  if (query.min_duration_nano != 0 && duration < query.min_duration_nano) return false;
+  if (query.max_duration_nano != 0 && duration > query.max_duration_nano) return false;
+  if (query.tags.empty()) return true;
+  // Tags read the attributes: SpanMatches is the one definition of them.
+  if (!scratch->ParseFromString(span.bytes)) return false;
+  return SpanMatches(query, *scratch, span.resource->resource, span.scope->scope);
+}
+
+size_t HeadSpanHeapBytes(const HeadSpan& span) {
+  return StringHeapBytes(span.bytes) + StringHeapBytes(span.span_id) +
+         StringHeapBytes(span.parent_span_id) + StringHeapBytes(span.name);
+}
+
+absl::Status SplitSerializedSpans(std::string_view serialized,
+                                  std::vector<std::string_view>* spans) {
+  ByteReader resource_spans(serialized);
+  while (!resource_spans.empty()) {
+    const uint64_t tag = resource_spans.Varint();
+    std::string_view scope_spans;
+    if (!ReadField(resource_spans, tag & 7, &scope_spans)) {
+      return absl::InvalidArgumentError("malformed ResourceSpans encoding");
+    }
+    if (tag >> 3 != kScopeSpansField || (tag & 7) != kWireLength) continue;
+    ByteReader scope(scope_spans);
+    while (!scope.empty()) {
+      const uint64_t scope_tag = scope.Varint();
+      std::string_view span;
+      if (!ReadField(scope, scope_tag & 7, &span)) {
+        return absl::InvalidArgumentError("malformed ScopeSpans encoding");
+      }
+      if (scope_tag >> 3 == kSpansField && (scope_tag & 7) == kWireLength) spans->push_back(span);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace oriel::tracestore
