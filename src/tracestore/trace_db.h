@@ -71,7 +71,9 @@ struct TraceDBOptions {
   // Head cut thresholds (0 = none): past any one of them the head is flushed into a segment, by
   // the background thread or the next Maintain().
   size_t flush_spans = 0;
-  size_t flush_bytes = 64 << 20;  // serialized span bytes, as max_bytes
+  // Serialized span bytes, as max_bytes. None by default: the head holds spans serialized, so
+  // flush_memory_bytes (about 1.4x the span bytes) is the size bound, and the one configured.
+  size_t flush_bytes = 0;
   // Estimated memory of the head (the serialized spans, their decoded index fields and the
   // indexes, about 1.3x the serialized size), the bound that keeps the process's memory in
   // check. Set by the config's traces.head.max_memory.
