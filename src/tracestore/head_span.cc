@@ -19,6 +19,7 @@ constexpr uint64_t kWireFixed32 = 5;
 // ResourceSpans.scope_spans and ScopeSpans.spans are both field 2.
 constexpr uint64_t kScopeSpansField = 2;
 constexpr uint64_t kSpansField = 2;
+constexpr uint64_t kSpanNameField = 5;
 
 // Skips the value of a field of `wire_type`, or returns its bytes when length-delimited.
 bool ReadField(ByteReader& reader, uint64_t wire_type, std::string_view* value) {
@@ -47,20 +48,38 @@ size_t StringHeapBytes(const std::string& s) {
   return s.capacity() > kInlineCapacity ? MallocChunkBytes(s.capacity() + 1) : 0;
 }
 
+// Where the name is in a serialized span: its last occurrence, the one parsing keeps.
+std::string_view FindName(std::string_view span) {
+  std::string_view name;
+  ByteReader reader(span);
+  while (!reader.empty()) {
+    const uint64_t tag = reader.Varint();
+    std::string_view value;
+    if (!ReadField(reader, tag & 7, &value)) return {};
+    if (tag >> 3 == kSpanNameField && (tag & 7) == kWireLength) name = value;
+  }
+  return name;
+}
+
 }  // namespace
 
 HeadSpan MakeHeadSpan(std::shared_ptr<const ResourceEntry> resource,
                       std::shared_ptr<const ScopeEntry> scope, const Span& span,
                       std::string bytes) {
-  return HeadSpan{.resource = std::move(resource),
-                  .scope = std::move(scope),
-                  .bytes = std::move(bytes),
-                  .span_id = span.span_id(),
-                  .parent_span_id = span.parent_span_id(),
-                  .name = span.name(),
-                  .start = static_cast<int64_t>(span.start_time_unix_nano()),
-                  .end = static_cast<int64_t>(span.end_time_unix_nano()),
-                  .kind = static_cast<int32_t>(span.kind())};
+  HeadSpan head{.resource = std::move(resource),
+                .scope = std::move(scope),
+                .bytes = std::move(bytes),
+                .span_id = span.span_id(),
+                .parent_span_id = span.parent_span_id(),
+                .start = static_cast<int64_t>(span.start_time_unix_nano()),
+                .end = static_cast<int64_t>(span.end_time_unix_nano()),
+                .kind = static_cast<int32_t>(span.kind())};
+  const std::string_view name = FindName(head.bytes);
+  if (!name.empty()) {
+    head.name_offset = static_cast<uint32_t>(name.data() - head.bytes.data());
+    head.name_size = static_cast<uint32_t>(name.size());
+  }
+  return head;
 }
 
 bool ParseHeadSpan(const HeadSpan& head, StoredSpan* out) {
@@ -70,11 +89,11 @@ bool ParseHeadSpan(const HeadSpan& head, StoredSpan* out) {
 }
 
 bool SameHeadSpan(const HeadSpan& a, const HeadSpan& b) {
-  return a.span_id == b.span_id && a.name == b.name && a.start == b.start && a.end == b.end;
+  return a.span_id == b.span_id && a.name() == b.name() && a.start == b.start && a.end == b.end;
 }
 
 bool HeadSpanMatches(const TraceQuery& query, const HeadSpan& span, Span* scratch) {
-  if (!query.operation.empty() && span.name != query.operation) return false;
+  if (!query.operation.empty() && span.name() != query.operation) return false;
   if (query.span_kind.has_value() && span.kind != *query.span_kind) return false;
   if (query.start_unix_nano != 0 && span.start < query.start_unix_nano) return false;
   if (query.end_unix_nano != 0 && span.start > query.end_unix_nano) return false;
@@ -91,7 +110,7 @@ bool HeadSpanMatches(const TraceQuery& query, const HeadSpan& span, Span* scratc
 
 size_t HeadSpanHeapBytes(const HeadSpan& span) {
   return StringHeapBytes(span.bytes) + StringHeapBytes(span.span_id) +
-         StringHeapBytes(span.parent_span_id) + StringHeapBytes(span.name);
+         StringHeapBytes(span.parent_span_id);
 }
 
 absl::Status SplitSerializedSpans(std::string_view serialized,

@@ -25,10 +25,14 @@ struct HeadSpan {
   std::string bytes;  // the serialized opentelemetry.proto.trace.v1.Span
   std::string span_id;
   std::string parent_span_id;
-  std::string name;
   int64_t start = 0;
   int64_t end = 0;
   int32_t kind = 0;
+  // The name as it is in `bytes`, which it would otherwise often take an allocation more for.
+  uint32_t name_offset = 0;
+  uint32_t name_size = 0;
+
+  std::string_view name() const { return std::string_view(bytes).substr(name_offset, name_size); }
 };
 
 // The head form of `span`, whose serialization is `bytes`.

@@ -61,7 +61,7 @@ TEST(HeadSpanTest, KeepsIndexFieldsAndParsesBack) {
   const HeadSpan head = MakeHeadSpan(resource, scope, span, span.SerializeAsString());
   EXPECT_EQ(head.span_id, span.span_id());
   EXPECT_EQ(head.parent_span_id, span.parent_span_id());
-  EXPECT_EQ(head.name, span.name());
+  EXPECT_EQ(head.name(), span.name());
   EXPECT_EQ(head.start, 1000);
   EXPECT_EQ(head.end, 1500);
   EXPECT_EQ(head.kind, Span::SPAN_KIND_SERVER);
@@ -69,9 +69,16 @@ TEST(HeadSpanTest, KeepsIndexFieldsAndParsesBack) {
   ASSERT_TRUE(ParseHeadSpan(head, &parsed));
   EXPECT_EQ(parsed.span.SerializeAsString(), span.SerializeAsString());
   EXPECT_EQ(parsed.resource, resource);
-  // The bytes and the long name are heap buffers; the 8-byte ids are inline.
-  EXPECT_GE(HeadSpanHeapBytes(head), head.bytes.size() + head.name.size());
-  EXPECT_LT(HeadSpanHeapBytes(head), head.bytes.size() + head.name.size() + 64);
+  // The bytes are the one heap buffer: the name is read from them, the 8-byte ids are inline.
+  EXPECT_GE(HeadSpanHeapBytes(head), head.bytes.size());
+  EXPECT_LT(HeadSpanHeapBytes(head), head.bytes.size() + 32);
+  // A copy finds the name in its own bytes.
+  HeadSpan copy = head;
+  const HeadSpan moved = std::move(copy);
+  EXPECT_EQ(moved.name(), span.name());
+  Span unnamed = span;
+  unnamed.clear_name();
+  EXPECT_EQ(MakeHeadSpan(resource, scope, unnamed, unnamed.SerializeAsString()).name(), "");
 }
 
 TEST(HeadSpanTest, MatchesQueriesAsSpanMatches) {

@@ -451,7 +451,7 @@ bool TraceDB::IndexSpanLocked(const std::string& trace_id, HeadSpan span) {
     start_it->second = start;
     service.traces.emplace(start, trace_id);
   }
-  const std::pair<std::string_view, int32_t> op_key(span.name, span.kind);
+  const std::pair<std::string_view, int32_t> op_key(span.name(), span.kind);
   auto op = service.operations.find(op_key);
   if (op == service.operations.end()) {
     op = service.operations.emplace(std::pair(std::string(op_key.first), op_key.second), 0).first;
@@ -492,7 +492,7 @@ void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
     }
     if (service == services_.end()) continue;
     ServiceEntry& entry = service->second;
-    auto op = entry.operations.find(std::pair<std::string_view, int32_t>(s.name, s.kind));
+    auto op = entry.operations.find(std::pair<std::string_view, int32_t>(s.name(), s.kind));
     if (op != entry.operations.end() && --op->second <= 0) entry.operations.erase(op);
     if (entry.traces.empty() && entry.operations.empty()) {
       services_.erase(service);
