@@ -1,19 +1,10 @@
-// Estimates of what parsed OTLP spans cost in memory (heap allocations included), so that the
-// trace head is bounded by what it really holds rather than by the spans' serialized size, which
-// is several times smaller (every attribute key and value is its own allocation).
+// What the trace head's allocations cost, so that the head is bounded by the memory it really
+// holds (head_span.h, trace_db.cc's index estimates).
 #pragma once
 
 #include <cstddef>
 
-#include "opentelemetry/proto/trace/v1/trace.pb.h"
-
 namespace oriel::tracestore {
-
-// Bytes of heap `span` owns (its message, strings, attributes, events, links, status), each
-// allocation rounded up as MallocChunkBytes says. Not counted: the Span object itself when it is
-// embedded in another object, shared resources and scopes. Cheap: no reflection, one pass over
-// the attributes.
-size_t EstimatedSpanHeapBytes(const opentelemetry::proto::trace::v1::Span& span);
 
 // What one allocation of `n` bytes takes from glibc's malloc: an 8-byte header, 16-byte
 // alignment, 32 bytes at least. jemalloc (which the server links) has no header and finer size
