@@ -41,7 +41,12 @@ class HttpServerTest : public ::testing::Test {
   }
 
   // Sends raw bytes on one connection and reads until the server closes it.
-  std::string RawExchange(const std::string& bytes) {
+  std::string RawExchange(const std::string& bytes) { return RawExchangeInPieces({bytes}, {}); }
+
+  // Like RawExchange, but writes `pieces` one by one with `pause` between them, so that the
+  // server sees them in separate reads.
+  std::string RawExchangeInPieces(const std::vector<std::string>& pieces,
+                                  std::chrono::milliseconds pause) {
     std::string address = server_->BoundAddresses()[0];
     int port = std::stoi(address.substr(address.rfind(':') + 1));
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -50,7 +55,12 @@ class HttpServerTest : public ::testing::Test {
     sa.sin_port = htons(static_cast<uint16_t>(port));
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-    if (!bytes.empty()) EXPECT_EQ(write(fd, bytes.data(), bytes.size()), (ssize_t)bytes.size());
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(pause);
+      const std::string& piece = pieces[i];
+      // Stops at the first failure: the server may close early (413, timeouts) on purpose.
+      if (send(fd, piece.data(), piece.size(), MSG_NOSIGNAL) != (ssize_t)piece.size()) break;
+    }
     std::string out;
     char buf[4096];
     ssize_t n;
@@ -100,6 +110,68 @@ TEST_F(HttpServerTest, OversizedBodyGets413) {
   // The server still answers afterwards.
   auto ok = Fetch({.method = "POST", .url = base_ + "/echo", .body = "small"});
   EXPECT_EQ(ok.status, 200);
+}
+
+TEST_F(HttpServerTest, BodySplitAcrossManySmallWritesArrivesWhole) {
+  StartServer({});
+  std::string body;
+  for (int i = 0; i < 3000; ++i) body += static_cast<char>('a' + i % 26);
+  std::vector<std::string> pieces = {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                     std::to_string(body.size()) +
+                                     "\r\nConnection: close\r\n\r\n" + body.substr(0, 7)};
+  for (size_t pos = 7; pos < body.size(); pos += 331) pieces.push_back(body.substr(pos, 331));
+  std::string out = RawExchangeInPieces(pieces, std::chrono::milliseconds(5));
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  EXPECT_NE(out.find(body), std::string::npos) << out;
+}
+
+TEST_F(HttpServerTest, PipelinedRequestAfterALargeBodyIsServed) {
+  StartServer({});
+  std::string big(200000, 'b');
+  std::string out = RawExchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) +
+      "\r\n\r\n" + big +
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz");
+  EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 2u);
+  EXPECT_NE(out.find(big + "HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_EQ(out.substr(out.size() - 3), "xyz");
+}
+
+TEST_F(HttpServerTest, BodyExactlyAtTheLimitIsAccepted) {
+  HttpServerOptions options;
+  options.max_body_bytes = 100000;
+  StartServer(options);
+  auto at = Fetch({.method = "POST", .url = base_ + "/echo", .body = std::string(100000, 'a')});
+  EXPECT_EQ(at.status, 200) << at.error;
+  EXPECT_EQ(at.body.size(), 100000u);
+  auto over = Fetch({.method = "POST", .url = base_ + "/echo", .body = std::string(100001, 'a')});
+  EXPECT_EQ(over.status, 413) << over.error;
+}
+
+TEST_F(HttpServerTest, BodyShorterThanItsContentLengthTimesOut) {
+  HttpServerOptions options;
+  options.read_timeout = absl::Milliseconds(300);
+  StartServer(options);
+  auto start = std::chrono::steady_clock::now();
+  std::string out =
+      RawExchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\nonly this");
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_EQ(out, "");  // dropped unanswered, the handler never ran
+}
+
+TEST_F(HttpServerTest, SlowBodyIsCutAtTheReadTimeoutNotPerRead) {
+  // The read timeout bounds the whole body, so a client trickling bytes cannot hold it forever.
+  HttpServerOptions options;
+  options.read_timeout = absl::Milliseconds(400);
+  StartServer(options);
+  std::vector<std::string> pieces = {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n"};
+  for (int i = 0; i < 30; ++i) pieces.push_back("a");
+  auto start = std::chrono::steady_clock::now();
+  std::string out = RawExchangeInPieces(pieces, std::chrono::milliseconds(100));
+  EXPECT_EQ(out.find("HTTP/1.1 200"), std::string::npos) << out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST_F(HttpServerTest, GzipRequestBodiesAreDecodedAndBombsRejected) {
