@@ -116,9 +116,9 @@ TEST_F(HttpServerTest, BodySplitAcrossManySmallWritesArrivesWhole) {
   StartServer({});
   std::string body;
   for (int i = 0; i < 3000; ++i) body += static_cast<char>('a' + i % 26);
-  std::vector<std::string> pieces = {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                                     std::to_string(body.size()) +
-                                     "\r\nConnection: close\r\n\r\n" + body.substr(0, 7)};
+  std::vector<std::string> pieces = {
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body.substr(0, 7)};
   for (size_t pos = 7; pos < body.size(); pos += 331) pieces.push_back(body.substr(pos, 331));
   std::string out = RawExchangeInPieces(pieces, std::chrono::milliseconds(5));
   EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
@@ -166,7 +166,8 @@ TEST_F(HttpServerTest, SlowBodyIsCutAtTheReadTimeoutNotPerRead) {
   HttpServerOptions options;
   options.read_timeout = absl::Milliseconds(400);
   StartServer(options);
-  std::vector<std::string> pieces = {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n"};
+  std::vector<std::string> pieces = {
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n"};
   for (int i = 0; i < 30; ++i) pieces.push_back("a");
   auto start = std::chrono::steady_clock::now();
   std::string out = RawExchangeInPieces(pieces, std::chrono::milliseconds(100));
