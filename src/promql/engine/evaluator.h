@@ -172,6 +172,10 @@ class Evaluator {
   // null when it is not one.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<WindowSource>> WindowSourceOf(const Expr& e);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildTable(const Expr& e);
+  // The rows of `e` for a table over it: a window function of a selector (`from_window`) or a
+  // table of its own (topk of a sum); null when it is neither.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<RowSource>> RowSourceOf(const Expr& e,
+                                                                     bool* from_window);
   // topk/bottomk/limitk with a literal k as a table; nullptr when its input is not one.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildSelectTable(const AggregateExpr& a,
                                                                             size_t steps);

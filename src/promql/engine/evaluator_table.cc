@@ -121,16 +121,9 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
     if (param.kind() != NodeKind::kNumberLiteral) return nullptr;
     const double q = param.As<NumberLiteral>().value;
     const Expr& in_expr = Unparen(*c.args[1]);
-    std::unique_ptr<RowSource> in;
-    ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> window, WindowSourceOf(in_expr));
-    const bool from_window = window != nullptr;
-    if (from_window) {
-      in = std::move(window);
-    } else {
-      ORIEL_ASSIGN_OR_RETURN(const StepTable* t, Table(in_expr));
-      if (t == nullptr) return nullptr;
-      in = std::make_unique<TableSource>(*t);
-    }
+    bool from_window = false;
+    ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<RowSource> in, RowSourceOf(in_expr, &from_window));
+    if (in == nullptr) return nullptr;
     if (std::isnan(q) || q < 0 || q > 1) {
       Warn(fmt::format("PromQL warning: quantile value should be between 0 and 1, got {}",
                        FormatNumber(q)),
@@ -177,22 +170,25 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
   return std::make_unique<StepTable>(std::move(t));
 }
 
+absl::StatusOr<std::unique_ptr<RowSource>> Evaluator::RowSourceOf(const Expr& e,
+                                                                  bool* from_window) {
+  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> window, WindowSourceOf(e));
+  *from_window = window != nullptr;
+  if (window != nullptr) return window;
+  ORIEL_ASSIGN_OR_RETURN(const StepTable* t, Table(e));
+  if (t == nullptr) return nullptr;
+  return std::make_unique<TableSource>(*t);
+}
+
 absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildSelectTable(const AggregateExpr& a,
                                                                        size_t steps) {
   std::optional<int64_t> k = LiteralK(*a.param);
   if (!k) return nullptr;
   // The input as a window function of a selector, or as a table of its own (topk of a sum).
   const Expr& in_expr = Unparen(*a.expr);
-  std::unique_ptr<RowSource> in;
-  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> window, WindowSourceOf(in_expr));
-  const bool from_window = window != nullptr;
-  if (from_window) {
-    in = std::move(window);
-  } else {
-    ORIEL_ASSIGN_OR_RETURN(const StepTable* t, Table(in_expr));
-    if (t == nullptr) return nullptr;
-    in = std::make_unique<TableSource>(*t);
-  }
+  bool from_window = false;
+  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<RowSource> in, RowSourceOf(in_expr, &from_window));
+  if (in == nullptr) return nullptr;
   if (in->size() * steps > kMaxTableCells) return nullptr;
   GroupIndex& ids = Groups(a);
   std::vector<uint32_t> group_of(in->size());

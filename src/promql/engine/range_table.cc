@@ -18,13 +18,6 @@ constexpr size_t kMinStepsPerThread = 16;
 // Deadline checks: one clock read per this many series.
 constexpr size_t kDeadlineEvery = 1024;
 
-absl::Status CheckDeadline(absl::Time deadline) {
-  if (absl::Now() > deadline) {
-    return absl::DeadlineExceededError("query timed out in expression evaluation");
-  }
-  return absl::OkStatus();
-}
-
 size_t FirstAfter(std::span<const FloatPoint> pts, size_t from, int64_t t) {
   auto it = std::upper_bound(pts.begin() + static_cast<ptrdiff_t>(from), pts.end(), t,
                              [](int64_t t, const FloatPoint& p) { return t < p.t; });
@@ -32,6 +25,13 @@ size_t FirstAfter(std::span<const FloatPoint> pts, size_t from, int64_t t) {
 }
 
 }  // namespace
+
+absl::Status CheckTableDeadline(absl::Time deadline) {
+  if (absl::Now() > deadline) {
+    return absl::DeadlineExceededError("query timed out in expression evaluation");
+  }
+  return absl::OkStatus();
+}
 
 WindowSource::WindowSource(WindowFunc f, std::vector<model::Labels> metrics,
                            std::vector<std::span<const FloatPoint>> floats, int64_t first_ref,
@@ -113,7 +113,7 @@ absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
     std::vector<uint32_t> rank(steps);
     for (size_t i = begin; i < end; ++i) {
       if ((i - begin) % kDeadlineEvery == 0) {
-        if (absl::Status s = CheckDeadline(deadline); !s.ok()) return s;
+        if (absl::Status s = CheckTableDeadline(deadline); !s.ok()) return s;
       }
       in.Row(i, 0, steps, t.values.data() + i * steps, t.present.data() + i * steps, rank.data(),
              samples[part].data());
@@ -225,7 +225,7 @@ absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, Aggr
     std::vector<int64_t> samples(w, 0);
     for (size_t i = 0; i < n; ++i) {
       if (i % kDeadlineEvery == 0) {
-        if (absl::Status s = CheckDeadline(deadline); !s.ok()) return s;
+        if (absl::Status s = CheckTableDeadline(deadline); !s.ok()) return s;
       }
       in.Row(i, a, b, vals.data(), present.data(), rank.data(), samples.data());
       const size_t base = group_of[i] * steps + a;
@@ -336,7 +336,7 @@ absl::StatusOr<HistogramQuantileTable> BuildHistogramQuantileTable(
     for (size_t gi = 0; gi < g + 1; ++gi) {
       const std::vector<uint32_t>& m = gi < g ? members[gi] : ungrouped;
       if (rows / kDeadlineEvery != (rows + m.size()) / kDeadlineEvery) {
-        if (absl::Status s = CheckDeadline(deadline); !s.ok()) return s;
+        if (absl::Status s = CheckTableDeadline(deadline); !s.ok()) return s;
       }
       rows += m.size();
       vals.resize(m.size() * w);

@@ -101,6 +101,9 @@ class TableSource final : public RowSource {
 // Whether AggregateTable computes `op`.
 bool IsTableAggregate(AggregateOp op);
 
+// The table builders' timeout check: an error once `deadline` has passed.
+absl::Status CheckTableDeadline(absl::Time deadline);
+
 // sum, avg, count, group, min, max, stddev or stdvar of the series of `in` by group: series i
 // goes to group group_of[i] (< groups.size()). REQUIRES: `in` ranks its series in series order
 // (a WindowSource), so that a group adds its series in the order the step-by-step evaluation

@@ -15,13 +15,6 @@ constexpr size_t kMinStepsPerThread = 16;
 // Deadline checks: one clock read per this many series rows.
 constexpr size_t kDeadlineEvery = 1024;
 
-absl::Status CheckDeadline(absl::Time deadline) {
-  if (absl::Now() > deadline) {
-    return absl::DeadlineExceededError("query timed out in expression evaluation");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 bool IsSelectAggregate(AggregateOp op) {
@@ -59,7 +52,7 @@ absl::StatusOr<StepTable> SelectTable(const RowSource& in, size_t steps, Aggrega
     std::vector<int64_t> samples(w, 0);
     for (size_t i = 0; i < n; ++i) {
       if (i % kDeadlineEvery == 0) {
-        if (absl::Status s = CheckDeadline(deadline); !s.ok()) return s;
+        if (absl::Status s = CheckTableDeadline(deadline); !s.ok()) return s;
       }
       in.Row(i, a, b, row_vals.data(), row_present.data(), row_rank.data(), samples.data());
       for (size_t j = 0; j < w; ++j) {
@@ -72,7 +65,7 @@ absl::StatusOr<StepTable> SelectTable(const RowSource& in, size_t steps, Aggrega
     std::vector<std::vector<uint32_t>> members(groups);  // positions in `order`, by group
     std::vector<uint32_t> seen;  // groups in the order of their first series
     for (size_t j = 0; j < w; ++j) {
-      if (absl::Status s = CheckDeadline(deadline); !s.ok()) return s;
+      if (absl::Status s = CheckTableDeadline(deadline); !s.ok()) return s;
       order.clear();
       for (size_t i = 0; i < n; ++i) {
         if (present[j * n + i]) order.push_back(static_cast<uint32_t>(i));
