@@ -7,9 +7,10 @@ not hide or fake a change. Also prints wall time, minor page faults and the answ
 
 Data: a copy of a data directory kept by `run.py --keep` (--data; --end is then the newest sample,
 see its block meta.json), or a fresh server fed by oriel-loadgen as run.py's query scenario does
-(--fresh: the samples then sit in the head rather than in blocks).
+(--fresh: the samples then sit in the head rather than in blocks). /tmp/promql-data below stands
+for a copy of the data directory that `run.py --keep --scenarios query` left behind.
 
-  python3 bench/query_cpu.py --build-dir build --data /tmp/oriel-bench-oriel-XXXX/data \\
+  python3 bench/query_cpu.py --build-dir build --data /tmp/promql-data \\
       --end 1796395560 --reps 30 --only rate,topk/4h
   python3 bench/query_cpu.py --build-dir build --fresh --reps 30
 """

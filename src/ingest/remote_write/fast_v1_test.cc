@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -153,6 +154,27 @@ TEST(FastV1Test, LeavesEverythingElseToTheFullPath) {
 }
 
 // The fast path with a cache, adding what it did not find to the cache right away.
+// Corrupts `body` in 1-3 random bytes, 20000 times: whatever `fast` accepts, the full path must
+// accept and decode alike.
+void ExpectFastAgreesOnCorruptions(
+    std::mt19937_64& rng, const std::string& body,
+    const std::function<std::optional<DecodedWrite>(std::string_view)>& fast_decode) {
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string b = body;
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) b[rng() % b.size()] = static_cast<char>(rng());
+    std::optional<DecodedWrite> fast = fast_decode(b);
+    if (!fast.has_value()) continue;
+    ++accepted;
+    std::optional<DecodedWrite> full = FullPath(b);
+    ASSERT_TRUE(full.has_value()) << "round " << round;
+    ExpectSame(*full, *fast);
+    if (::testing::Test::HasFailure()) FAIL() << "round " << round;
+  }
+  EXPECT_GT(accepted, 100);  // the property was exercised, not vacuously true
+}
+
 std::optional<DecodedWrite> DecodeCaching(std::string_view body, SeriesLabelsCache& cache) {
   SeriesLabelsCache::Entries to_cache;
   std::optional<DecodedWrite> out = TryDecodeV1Fast(body, &cache, &to_cache);
@@ -231,40 +253,15 @@ TEST(FastV1Test, CacheNeverHidesCorruptedLabels) {
   std::string body = CacheableRequest(rng, 5);
   SeriesLabelsCache cache(1000);
   ASSERT_TRUE(DecodeCaching(body, cache).has_value());
-  int accepted = 0;
-  for (int round = 0; round < 20000; ++round) {
-    std::string b = body;
-    int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) b[rng() % b.size()] = static_cast<char>(rng());
-    std::optional<DecodedWrite> fast = DecodeCaching(b, cache);
-    if (!fast.has_value()) continue;
-    ++accepted;
-    std::optional<DecodedWrite> full = FullPath(b);
-    ASSERT_TRUE(full.has_value()) << "round " << round;
-    ExpectSame(*full, *fast);
-    if (HasFailure()) FAIL() << "round " << round;
-  }
-  EXPECT_GT(accepted, 100);
+  ExpectFastAgreesOnCorruptions(rng, body,
+                                [&](std::string_view b) { return DecodeCaching(b, cache); });
 }
 
 // Hostile input: whatever the fast path accepts, the full path must accept alike.
 TEST(FastV1Test, AcceptsOnlyWhatTheFullPathAcceptsOnCorruptedInput) {
   std::mt19937_64 rng(11);
   std::string body = NodeLikeRequest(rng, 5).SerializeAsString();
-  int accepted = 0;
-  for (int round = 0; round < 20000; ++round) {
-    std::string b = body;
-    int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) b[rng() % b.size()] = static_cast<char>(rng());
-    std::optional<DecodedWrite> fast = TryDecodeV1Fast(b);
-    if (!fast.has_value()) continue;
-    ++accepted;
-    std::optional<DecodedWrite> full = FullPath(b);
-    ASSERT_TRUE(full.has_value()) << "round " << round;
-    ExpectSame(*full, *fast);
-    if (HasFailure()) FAIL() << "round " << round;
-  }
-  EXPECT_GT(accepted, 100);  // the property was exercised, not vacuously true
+  ExpectFastAgreesOnCorruptions(rng, body, [](std::string_view b) { return TryDecodeV1Fast(b); });
 }
 
 }  // namespace
