@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <filesystem>
 #include <fstream>
@@ -78,9 +79,10 @@ void WriteFile(const fs::path& p, const std::string& data) {
 class BlockTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("block_test_{}_{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // Parameterized tests are named "Name/0": keep the directory flat so TearDown removes it all.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ = fs::temp_directory_path() / fmt::format("block_test_{}_{}", ::getpid(), name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
