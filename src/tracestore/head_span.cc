@@ -4,6 +4,7 @@
 
 #include "tracestore/span_match.h"
 #include "tracestore/span_memory.h"
+#include "tracestore/span_wire.h"
 #include "tracestore/varint.h"
 
 namespace oriel::tracestore {
@@ -11,36 +12,10 @@ namespace {
 
 using opentelemetry::proto::trace::v1::Span;
 
-// Protobuf wire types (https://protobuf.dev/programming-guides/encoding/).
-constexpr uint64_t kWireVarint = 0;
-constexpr uint64_t kWireFixed64 = 1;
-constexpr uint64_t kWireLength = 2;
-constexpr uint64_t kWireFixed32 = 5;
 // ResourceSpans.scope_spans and ScopeSpans.spans are both field 2.
-constexpr uint64_t kScopeSpansField = 2;
-constexpr uint64_t kSpansField = 2;
-constexpr uint64_t kSpanNameField = 5;
-
-// Skips the value of a field of `wire_type`, or returns its bytes when length-delimited.
-bool ReadField(ByteReader& reader, uint64_t wire_type, std::string_view* value) {
-  switch (wire_type) {
-    case kWireVarint:
-      reader.Varint();
-      break;
-    case kWireFixed64:
-      reader.Bytes(8);
-      break;
-    case kWireLength:
-      *value = reader.LengthPrefixed();
-      break;
-    case kWireFixed32:
-      reader.Bytes(4);
-      break;
-    default:  // groups (deprecated) never appear in OTLP
-      return false;
-  }
-  return reader.ok();
-}
+constexpr uint32_t kScopeSpansField = 2;
+constexpr uint32_t kSpansField = 2;
+constexpr uint32_t kSpanNameField = 5;
 
 // A heap string's buffer, when it does not fit the small-string capacity of libstdc++.
 size_t StringHeapBytes(const std::string& s) {
@@ -52,11 +27,10 @@ size_t StringHeapBytes(const std::string& s) {
 std::string_view FindName(std::string_view span) {
   std::string_view name;
   ByteReader reader(span);
+  WireField field;
   while (!reader.empty()) {
-    const uint64_t tag = reader.Varint();
-    std::string_view value;
-    if (!ReadField(reader, tag & 7, &value)) return {};
-    if (tag >> 3 == kSpanNameField && (tag & 7) == kWireLength) name = value;
+    if (!ReadWireField(reader, &field)) return {};
+    if (field.number == kSpanNameField && field.wire_type == kWireLength) name = field.bytes;
   }
   return name;
 }
@@ -98,8 +72,8 @@ bool HeadSpanMatches(const TraceQuery& query, const HeadSpan& span, Span* scratc
   if (query.start_unix_nano != 0 && span.start < query.start_unix_nano) return false;
   if (query.end_unix_nano != 0 && span.start > query.end_unix_nano) return false;
   // As SpanMatches computes it: unsigned difference, then signed.
-  const auto duration = static_cast<int64_t>(static_cast<uint64_t>(span.end) -
-                                             static_cast<uint64_t>(span.start));
+  const auto duration =
+      static_cast<int64_t>(static_cast<uint64_t>(span.end) - static_cast<uint64_t>(span.start));
   if (query.min_duration_nano != 0 && duration < query.min_duration_nano) return false;
   if (query.max_duration_nano != 0 && duration > query.max_duration_nano) return false;
   if (query.tags.empty()) return true;
@@ -116,21 +90,19 @@ size_t HeadSpanHeapBytes(const HeadSpan& span) {
 absl::Status SplitSerializedSpans(std::string_view serialized,
                                   std::vector<std::string_view>* spans) {
   ByteReader resource_spans(serialized);
+  WireField scope_spans;
   while (!resource_spans.empty()) {
-    const uint64_t tag = resource_spans.Varint();
-    std::string_view scope_spans;
-    if (!ReadField(resource_spans, tag & 7, &scope_spans)) {
+    if (!ReadWireField(resource_spans, &scope_spans)) {
       return absl::InvalidArgumentError("malformed ResourceSpans encoding");
     }
-    if (tag >> 3 != kScopeSpansField || (tag & 7) != kWireLength) continue;
-    ByteReader scope(scope_spans);
+    if (scope_spans.number != kScopeSpansField || scope_spans.wire_type != kWireLength) continue;
+    ByteReader scope(scope_spans.bytes);
+    WireField span;
     while (!scope.empty()) {
-      const uint64_t scope_tag = scope.Varint();
-      std::string_view span;
-      if (!ReadField(scope, scope_tag & 7, &span)) {
+      if (!ReadWireField(scope, &span)) {
         return absl::InvalidArgumentError("malformed ScopeSpans encoding");
       }
-      if (scope_tag >> 3 == kSpansField && (scope_tag & 7) == kWireLength) spans->push_back(span);
+      if (span.number == kSpansField && span.wire_type == kWireLength) spans->push_back(span.bytes);
     }
   }
   return absl::OkStatus();

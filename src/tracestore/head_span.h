@@ -2,7 +2,7 @@
 // durable), with only the fields the head's indexes and scans need decoded. A parsed OTLP span
 // costs ~7x its serialized size in memory (every attribute key and value is an allocation, see
 // span_memory.h); this form costs about its serialized size, and is parsed only when a query
-// reads the span's attributes or a flush encodes it into a segment.
+// reads the span's attributes (a flush encodes segments from the bytes in place, span_wire.h).
 #pragma once
 
 #include <cstddef>

@@ -79,6 +79,12 @@ TEST(HeadSpanTest, KeepsIndexFieldsAndParsesBack) {
   Span unnamed = span;
   unnamed.clear_name();
   EXPECT_EQ(MakeHeadSpan(resource, scope, unnamed, unnamed.SerializeAsString()).name(), "");
+  // Fields of a newer version, groups among them, do not hide the name.
+  Span future = span;
+  auto* unknown = future.GetReflection()->MutableUnknownFields(&future);
+  unknown->AddGroup(1000)->AddVarint(1, 5);
+  unknown->AddFixed64(1001, 9);
+  EXPECT_EQ(MakeHeadSpan(resource, scope, future, future.SerializeAsString()).name(), span.name());
 }
 
 TEST(HeadSpanTest, MatchesQueriesAsSpanMatches) {

@@ -184,14 +184,14 @@ absl::Status SegmentWriter::WriteAll(std::string_view bytes) {
   return absl::OkStatus();
 }
 
-void SegmentWriter::AddTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans) {
+void SegmentWriter::AddTrace(std::string_view trace_id, std::span<const HeadSpan* const> spans) {
   if (spans.empty()) return;
   encoder_.AddTrace(trace_id, spans);
   trace_index_.emplace_back(TraceIdPrefix(trace_id), static_cast<uint32_t>(blocks_.size()));
   const bool first = block_.spans == 0;
-  for (const StoredSpan* s : spans) {
-    const auto start = static_cast<int64_t>(s->span.start_time_unix_nano());
-    const auto end = static_cast<int64_t>(s->span.end_time_unix_nano());
+  for (const HeadSpan* s : spans) {
+    const int64_t start = s->start;
+    const int64_t end = s->end;
     if (first && s == spans.front()) {
       block_.min_start = block_.max_start = start;
       block_.max_end = end;
@@ -213,7 +213,7 @@ void SegmentWriter::AddTrace(std::string_view trace_id, std::span<const StoredSp
       r.min_start = std::min(r.min_start, start);
       r.max_start = std::max(r.max_start, start);
     }
-    ++operations_[{svc->second, s->span.name(), static_cast<int32_t>(s->span.kind())}];
+    ++operations_[{svc->second, std::string(s->name()), s->kind}];
   }
   ++block_.traces;
 }

@@ -70,8 +70,9 @@ class SegmentWriter {
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
 
-  // Encodes one complete trace (in memory). REQUIRES: trace ids ascending across calls.
-  void AddTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans);
+  // Encodes one complete trace (in memory), as BlockEncoder::AddTrace. REQUIRES: trace ids
+  // ascending across calls.
+  void AddTrace(std::string_view trace_id, std::span<const HeadSpan* const> spans);
   bool BlockFull() const { return encoder_.ApproximateBytes() >= options_.block_bytes; }
   // Compresses and writes the block built so far (no-op when empty).
   [[nodiscard]] absl::Status CloseBlock();

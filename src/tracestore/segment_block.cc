@@ -9,7 +9,6 @@
 
 namespace oriel::tracestore {
 
-using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::trace::v1::Span;
 
 namespace {
@@ -35,6 +34,18 @@ enum ValueType : uint8_t {
   kSerialized = 8,
 };
 
+// Fields of the rest column's Span message (opentelemetry.proto.trace.v1.Span and Status).
+constexpr uint64_t kRestTraceState = 3;
+constexpr uint64_t kRestDroppedAttributes = 10;
+constexpr uint64_t kRestEvents = 11;
+constexpr uint64_t kRestDroppedEvents = 12;
+constexpr uint64_t kRestLinks = 13;
+constexpr uint64_t kRestDroppedLinks = 14;
+constexpr uint64_t kRestStatus = 15;
+constexpr uint64_t kRestStatusMessage = 2;
+
+constexpr uint64_t WireTag(uint64_t field, uint32_t wire_type) { return field << 3 | wire_type; }
+
 }  // namespace
 
 uint64_t BlockEncoder::Intern(std::string_view value) {
@@ -46,7 +57,7 @@ uint64_t BlockEncoder::Intern(std::string_view value) {
   return dict_.size() - 1;
 }
 
-void BlockEncoder::AddTimes(std::span<const StoredSpan* const> spans) {
+void BlockEncoder::AddTimes(std::span<const HeadSpan* const> spans) {
   // A span's start is coded against a time it is close to, that the decoder knows by then: the
   // end of its previous sibling, else its parent's start, when the parent comes earlier in the
   // trace; else the previous span's start (children after a parent in sequence, siblings one
@@ -55,9 +66,8 @@ void BlockEncoder::AddTimes(std::span<const StoredSpan* const> spans) {
   child_base_.resize(spans.size());
   uint64_t previous = previous_trace_start_;
   for (size_t i = 0; i < spans.size(); ++i) {
-    const Span& span = spans[i]->span;
-    const uint64_t start = span.start_time_unix_nano();
-    const uint64_t end = span.end_time_unix_nano();
+    const auto start = static_cast<uint64_t>(spans[i]->start);
+    const auto end = static_cast<uint64_t>(spans[i]->end);
     const size_t parent = parent_at_[i];
     uint64_t base = previous;
     if (parent < i) {
@@ -69,38 +79,50 @@ void BlockEncoder::AddTimes(std::span<const StoredSpan* const> spans) {
     PutVarint64(durations_col_, end - start);
     previous = start;
   }
-  previous_trace_start_ = spans.front()->span.start_time_unix_nano();
+  previous_trace_start_ = static_cast<uint64_t>(spans.front()->start);
 }
 
-void BlockEncoder::AddAttributes(const Span& span) {
+const WireSpan& BlockEncoder::ReadSpan(const HeadSpan& span) {
+  if (ReadWireSpan(span.bytes, &wire_)) return wire_;
+  // Not protobuf's own encoding, which is all the head holds: protobuf's reading of the bytes is
+  // the one that counts, and its re-encoding reads in place.
+  Span parsed;
+  if (parsed.ParseFromString(span.bytes)) {
+    canonical_ = parsed.SerializeAsString();
+    if (ReadWireSpan(canonical_, &wire_)) return wire_;
+  }
+  // Unreadable: the span keeps the fields the head decoded.
+  (void)ReadWireSpan({}, &wire_);
+  return wire_;
+}
+
+void BlockEncoder::AddAttributes(const WireSpan& span) {
   // Attributes are shredded by key: the span names the set of value columns it has values in,
   // and each key's values sit together in their column, typed, where zstd finds their
   // repetitions.
   key_set_.clear();
-  for (const auto& kv : span.attributes()) {
-    auto [column, new_column] = column_of_key_.try_emplace(kv.key(), value_cols_.size());
-    if (new_column) {
-      const uint64_t key = Intern(kv.key());
-      value_cols_.emplace_back().key = key;
+  for (const WireAttribute& attribute : span.attributes) {
+    const absl::string_view key(attribute.key.data(), attribute.key.size());
+    auto column = column_of_key_.find(key);
+    if (column == column_of_key_.end()) {
+      column = column_of_key_.emplace(std::string(key), value_cols_.size()).first;
+      value_cols_.emplace_back().key = Intern(attribute.key);
     }
     PutVarint64(key_set_, column->second);
     ValueColumn& col = value_cols_[column->second];
     const size_t before = col.values.size() + col.numbers.size();
-    if (!kv.has_value()) {
+    const WireValue& v = attribute.value;
+    if (!attribute.has_value) {
       col.types.push_back(kNoValue);
     } else {
-      const AnyValue& v = kv.value();
-      AnyValue::ValueCase value_case = v.value_case();
-      // Unknown fields only survive as the serialized message.
-      if (!v.GetReflection()->GetUnknownFields(v).empty()) value_case = AnyValue::kArrayValue;
-      switch (value_case) {
-        case AnyValue::VALUE_NOT_SET:
+      switch (v.type) {
+        case WireValue::Type::kEmpty:
           col.types.push_back(kEmptyValue);
           break;
-        case AnyValue::kStringValue: {
+        case WireValue::Type::kString: {
           // Coded against the column's previous string: ids and paths share their prefixes.
           col.types.push_back(kString);
-          const std::string& value = v.string_value();
+          const std::string_view value = v.string;
           const size_t shared =
               std::mismatch(value.begin(),
                             value.begin() + std::min(value.size(), col.previous.size()),
@@ -108,29 +130,25 @@ void BlockEncoder::AddAttributes(const Span& span) {
                   .first -
               value.begin();
           PutVarint64(col.values, shared);
-          PutLengthPrefixed(col.values, std::string_view(value).substr(shared));
+          PutLengthPrefixed(col.values, value.substr(shared));
           col.previous.assign(value);
           break;
         }
-        case AnyValue::kBoolValue:
-          col.types.push_back(v.bool_value() ? kTrue : kFalse);
+        case WireValue::Type::kBool:
+          col.types.push_back(v.number != 0 ? kTrue : kFalse);
           break;
-        case AnyValue::kIntValue:
+        case WireValue::Type::kInt:
           col.types.push_back(kInt);
-          PutVarint64(col.numbers, ZigZag(v.int_value()));
+          PutVarint64(col.numbers, ZigZag(static_cast<int64_t>(v.number)));
           break;
-        case AnyValue::kDoubleValue: {
+        case WireValue::Type::kDouble:
           col.types.push_back(kDouble);
-          uint64_t bits;
-          const double d = v.double_value();
-          std::memcpy(&bits, &d, sizeof(bits));
-          PutFixed64(col.numbers, bits);
+          PutFixed64(col.numbers, v.number);
           break;
-        }
-        default:
+        case WireValue::Type::kOther:
           col.types.push_back(kOther);
-          v.SerializeToString(&scratch_);
-          PutLengthPrefixed(col.values, scratch_);
+          PutLengthPrefixed(col.values, v.serialized);
+          break;
       }
     }
     value_bytes_ += col.values.size() + col.numbers.size() - before + 1;
@@ -143,27 +161,64 @@ void BlockEncoder::AddAttributes(const Span& span) {
   PutVarint64(attrs_col_, set->second);
 }
 
-void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans) {
+void BlockEncoder::AddRest(const WireSpan& span) {
+  // Whatever the columns do not hold: events, links, trace state, dropped counts, the status
+  // message, and fields unknown to this version. Most spans have none of it.
+  if (span.trace_state.empty() && span.dropped_attributes_count == 0 &&
+      span.dropped_events_count == 0 && span.dropped_links_count == 0 && span.events.empty() &&
+      span.links.empty() && span.status_message.empty() && span.unknown_fields.empty()) {
+    PutVarint64(rest_col_, 0);
+    return;
+  }
+  // Encoded as protobuf encodes a Span holding only these fields: by field number, the fields
+  // it does not know last. The decoder parses it as such.
+  scratch_.clear();
+  auto put_count = [this](uint64_t field, uint32_t count) {
+    if (count == 0) return;
+    PutVarint64(scratch_, WireTag(field, kWireVarint));
+    PutVarint64(scratch_, count);
+  };
+  auto put_bytes = [this](uint64_t field, std::string_view bytes) {
+    PutVarint64(scratch_, WireTag(field, kWireLength));
+    PutLengthPrefixed(scratch_, bytes);
+  };
+  if (!span.trace_state.empty()) put_bytes(kRestTraceState, span.trace_state);
+  put_count(kRestDroppedAttributes, span.dropped_attributes_count);
+  for (std::string_view event : span.events) put_bytes(kRestEvents, event);
+  put_count(kRestDroppedEvents, span.dropped_events_count);
+  for (std::string_view link : span.links) put_bytes(kRestLinks, link);
+  put_count(kRestDroppedLinks, span.dropped_links_count);
+  if (!span.status_message.empty()) {
+    status_.clear();
+    PutVarint64(status_, WireTag(kRestStatusMessage, kWireLength));
+    PutLengthPrefixed(status_, span.status_message);
+    put_bytes(kRestStatus, status_);
+  }
+  for (std::string_view field : span.unknown_fields) scratch_.append(field);
+  PutLengthPrefixed(rest_col_, scratch_);
+}
+
+void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const HeadSpan* const> spans) {
   traces_col_.append(trace_id);
   PutVarint64(traces_col_, spans.size());
   ++traces_;
   // Span ids first, so that a parent in the same trace is a small position, not 8 bytes.
-  for (const StoredSpan* s : spans) ids_col_.append(s->span.span_id());
+  for (const HeadSpan* s : spans) ids_col_.append(s->span_id);
   // Large traces look parents up in a map rather than by a scan per span.
   absl::flat_hash_map<std::string_view, size_t> position_of;
   if (spans.size() > 16) {
-    for (size_t i = 0; i < spans.size(); ++i) position_of.try_emplace(spans[i]->span.span_id(), i);
+    for (size_t i = 0; i < spans.size(); ++i) position_of.try_emplace(spans[i]->span_id, i);
   }
   parent_at_.assign(spans.size(), spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
-    const std::string& parent = spans[i]->span.parent_span_id();
+    const std::string& parent = spans[i]->parent_span_id;
     if (parent.empty()) continue;
     if (!position_of.empty()) {
       auto it = position_of.find(parent);
       if (it != position_of.end()) parent_at_[i] = it->second;
     } else {
       for (size_t j = 0; j < spans.size(); ++j) {
-        if (spans[j]->span.span_id() == parent) {
+        if (spans[j]->span_id == parent) {
           parent_at_[i] = j;
           break;
         }
@@ -172,16 +227,15 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
   }
   AddTimes(spans);
   for (size_t i = 0; i < spans.size(); ++i) {
-    const StoredSpan* s = spans[i];
-    const Span& span = s->span;
+    const HeadSpan* s = spans[i];
     ++spans_;
-    if (span.parent_span_id().empty()) {
+    if (s->parent_span_id.empty()) {
       PutVarint64(parents_col_, kNoParent);
     } else if (parent_at_[i] < spans.size()) {
       PutVarint64(parents_col_, kParentAt + parent_at_[i]);
     } else {
       PutVarint64(parents_col_, kParentBytes);
-      PutLengthPrefixed(parents_col_, span.parent_span_id());
+      PutLengthPrefixed(parents_col_, s->parent_span_id);
     }
 
     auto [r, new_resource] = by_entry_.try_emplace(s->resource.get(), 0);
@@ -210,40 +264,15 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const StoredSpa
       }
       c->second = k->second;
     }
-    PutVarint64(names_col_, Intern(span.name()));
-    PutVarint64(meta_col_, ZigZag(span.kind()));
-    PutVarint64(meta_col_, ZigZag(span.status().code()));
+    const WireSpan& span = ReadSpan(*s);
+    PutVarint64(names_col_, Intern(s->name()));
+    PutVarint64(meta_col_, ZigZag(s->kind));
+    PutVarint64(meta_col_, ZigZag(span.status_code));
     PutVarint64(meta_col_, resource_number);
     PutVarint64(meta_col_, c->second);
-    PutVarint64(meta_col_, span.flags());
-
+    PutVarint64(meta_col_, span.flags);
     AddAttributes(span);
-
-    // Whatever the columns above do not hold: events, links, trace state, dropped counts, the
-    // status message, and fields unknown to this version. Most spans have none of it.
-    const bool has_unknown = !span.GetReflection()->GetUnknownFields(span).empty();
-    if (span.trace_state().empty() && span.dropped_attributes_count() == 0 &&
-        span.dropped_events_count() == 0 && span.dropped_links_count() == 0 &&
-        span.events_size() == 0 && span.links_size() == 0 && span.status().message().empty() &&
-        !has_unknown) {
-      PutVarint64(rest_col_, 0);
-      continue;
-    }
-    Span rest;
-    rest.set_trace_state(span.trace_state());
-    rest.set_dropped_attributes_count(span.dropped_attributes_count());
-    rest.set_dropped_events_count(span.dropped_events_count());
-    rest.set_dropped_links_count(span.dropped_links_count());
-    if (span.events_size() > 0) *rest.mutable_events() = span.events();
-    if (span.links_size() > 0) *rest.mutable_links() = span.links();
-    if (!span.status().message().empty())
-      rest.mutable_status()->set_message(span.status().message());
-    if (has_unknown) {
-      rest.GetReflection()->MutableUnknownFields(&rest)->MergeFrom(
-          span.GetReflection()->GetUnknownFields(span));
-    }
-    rest.SerializeToString(&scratch_);
-    PutLengthPrefixed(rest_col_, scratch_);
+    AddRest(span);
   }
 }
 

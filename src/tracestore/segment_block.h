@@ -16,6 +16,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "tracestore/head_span.h"
+#include "tracestore/span_wire.h"
 #include "tracestore/stored_span.h"
 
 namespace oriel::tracestore {
@@ -27,8 +29,11 @@ inline constexpr uint64_t kOldestBlockVersion = 1;
 // Builds one block body. Not thread-safe.
 class BlockEncoder {
  public:
-  // REQUIRES: trace ids ascending across calls; every span of `spans` has trace id `trace_id`.
-  void AddTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans);
+  // Encodes the spans of one trace from their bytes, read in place (span_wire.h); bytes that do
+  // not parse as a span (never the head's) leave it with the fields the HeadSpan holds decoded.
+  // The resources and scopes are kept alive until Finish. REQUIRES: trace ids ascending across
+  // calls; every span of `spans` has trace id `trace_id`.
+  void AddTrace(std::string_view trace_id, std::span<const HeadSpan* const> spans);
   size_t traces() const { return traces_; }
   size_t spans() const { return spans_; }
   // Bytes of the body so far (columns and dictionary), to decide when to close a block.
@@ -40,8 +45,11 @@ class BlockEncoder {
 
  private:
   uint64_t Intern(std::string_view value);
-  void AddTimes(std::span<const StoredSpan* const> spans);
-  void AddAttributes(const opentelemetry::proto::trace::v1::Span& span);
+  void AddTimes(std::span<const HeadSpan* const> spans);
+  // The span's fields in wire_, valid until the next call.
+  const WireSpan& ReadSpan(const HeadSpan& span);
+  void AddAttributes(const WireSpan& span);
+  void AddRest(const WireSpan& span);
 
   absl::flat_hash_map<std::string, uint64_t> dict_index_;
   std::vector<std::string> dict_;
@@ -72,7 +80,10 @@ class BlockEncoder {
   std::vector<std::string> key_sets_;
   size_t key_set_bytes_ = 0;
   std::string key_set_;
+  WireSpan wire_;
+  std::string canonical_;  // a re-encoded span that wire_ reads, see ReadSpan
   std::string scratch_;
+  std::string status_;
   std::string traces_col_, ids_col_, parents_col_, times_col_, durations_col_, names_col_,
       meta_col_, attrs_col_, rest_col_;
   // Per span of the trace being added: its parent's position (or the trace's size) and the time

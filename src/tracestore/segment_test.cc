@@ -73,12 +73,25 @@ std::vector<std::vector<StoredSpan>> MakeTraces(uint64_t n) {
   return traces;
 }
 
+// The spans as the trace head holds them (serialized), the form segments are encoded from.
+struct HeadTrace {
+  std::vector<HeadSpan> spans;
+  std::vector<const HeadSpan*> pointers;
+};
+HeadTrace ToHead(const std::vector<StoredSpan>& trace) {
+  HeadTrace head;
+  for (const StoredSpan& s : trace) {
+    head.spans.push_back(MakeHeadSpan(s.resource, s.scope, s.span, s.span.SerializeAsString()));
+  }
+  for (const HeadSpan& s : head.spans) head.pointers.push_back(&s);
+  return head;
+}
+
 std::string Encode(const std::vector<std::vector<StoredSpan>>& traces) {
   BlockEncoder encoder;
   for (const auto& trace : traces) {
-    std::vector<const StoredSpan*> pointers;
-    for (const auto& s : trace) pointers.push_back(&s);
-    encoder.AddTrace(trace[0].span.trace_id(), pointers);
+    const HeadTrace head = ToHead(trace);
+    encoder.AddTrace(trace[0].span.trace_id(), head.pointers);
   }
   EXPECT_EQ(encoder.traces(), traces.size());
   return encoder.Finish();
@@ -382,14 +395,71 @@ TEST(SegmentBlockTest, Version2BytesArePinned) {
   EXPECT_EQ(storage::Crc32c(body), 3462032142u);
 }
 
+std::string LengthField(uint64_t field, std::string_view bytes) {
+  std::string out;
+  PutVarint64(out, field << 3 | 2);
+  PutLengthPrefixed(out, bytes);
+  return out;
+}
+
+// The head holds protobuf's own encoding of a span; bytes of any other encoding are read as
+// protobuf reads them (the encoder parses and re-encodes what it cannot read in place).
+TEST(SegmentBlockTest, EncodesOtherSpanEncodingsAsProtobufParsesThem) {
+  const StoredSpan base = OddSpans(3)[3];
+  std::string status_code;
+  PutVarint64(status_code, 3 << 3);
+  PutVarint64(status_code, 2);
+  std::string int_value;
+  PutVarint64(int_value, 3 << 3);
+  PutVarint64(int_value, 42);
+  const std::string bytes =
+      base.span.SerializeAsString() + LengthField(15, status_code) +
+      LengthField(15, LengthField(2, "status message")) +
+      // One attribute with two values, which parsing merges: the later one wins the oneof.
+      LengthField(9, LengthField(1, "merged") + LengthField(2, LengthField(1, "text")) +
+                         LengthField(2, int_value)) +
+      // An unknown group field, kept whole.
+      std::string("\xc3\x3e\x08\x01\xc4\x3e", 6);
+  Span parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  ASSERT_EQ(parsed.attributes(parsed.attributes_size() - 1).value().int_value(), 42);
+  const HeadSpan head = MakeHeadSpan(base.resource, base.scope, parsed, bytes);
+  const HeadSpan* spans[] = {&head};
+  BlockEncoder encoder;
+  encoder.AddTrace(parsed.trace_id(), spans);
+  auto decoded = DecodeBlock(encoder.Finish());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->size(), 1u);
+  ASSERT_EQ((*decoded)[0].spans.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[0].spans[0].span, parsed))
+      << (*decoded)[0].spans[0].span.DebugString() << "\nwant\n"
+      << parsed.DebugString();
+}
+
+TEST(SegmentBlockTest, UnreadableSpanBytesKeepTheDecodedFields) {
+  StoredSpan s = OddSpans(4)[2];
+  const HeadSpan head = MakeHeadSpan(s.resource, s.scope, s.span, "\x0a\x7f truncated");
+  const HeadSpan* spans[] = {&head};
+  BlockEncoder encoder;
+  encoder.AddTrace(s.span.trace_id(), spans);
+  auto decoded = DecodeBlock(encoder.Finish());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ((*decoded)[0].spans.size(), 1u);
+  const Span& got = (*decoded)[0].spans[0].span;
+  EXPECT_EQ(got.span_id(), s.span.span_id());
+  EXPECT_EQ(got.parent_span_id(), s.span.parent_span_id());
+  EXPECT_EQ(got.start_time_unix_nano(), s.span.start_time_unix_nano());
+  EXPECT_EQ(got.end_time_unix_nano(), s.span.end_time_unix_nano());
+  EXPECT_EQ(got.attributes_size(), 0);
+}
+
 TEST(SegmentBlockTest, CompressedSectionsRoundTripAndFailCleanly) {
   BlockEncoder encoder;
   // About 2,000 spans: several sections above the merge threshold, and quick to decode.
   const auto traces = MakeTraces(60);
   for (const auto& trace : traces) {
-    std::vector<const StoredSpan*> pointers;
-    for (const auto& s : trace) pointers.push_back(&s);
-    encoder.AddTrace(trace[0].span.trace_id(), pointers);
+    const HeadTrace head = ToHead(trace);
+    encoder.AddTrace(trace[0].span.trace_id(), head.pointers);
   }
   std::vector<size_t> sections;
   const std::string body = encoder.Finish(&sections);
@@ -474,9 +544,8 @@ TEST_F(SegmentFileTest, WritesIndexesAndReadsBack) {
   auto writer = SegmentWriter::Create(path, 5, {.block_bytes = 4 << 10});
   ASSERT_TRUE(writer.ok()) << writer.status();
   for (const auto& trace : traces) {
-    std::vector<const StoredSpan*> pointers;
-    for (const auto& s : trace) pointers.push_back(&s);
-    (*writer)->AddTrace(trace[0].span.trace_id(), pointers);
+    const HeadTrace head = ToHead(trace);
+    (*writer)->AddTrace(trace[0].span.trace_id(), head.pointers);
     if ((*writer)->BlockFull()) {
       ASSERT_TRUE((*writer)->CloseBlock().ok());
     }
@@ -523,9 +592,8 @@ TEST_F(SegmentFileTest, GarbageAndTruncatedFilesAreDataLoss) {
     ASSERT_TRUE(writer.ok());
     const auto traces = MakeTraces(3);
     for (const auto& trace : traces) {
-      std::vector<const StoredSpan*> pointers;
-      for (const auto& s : trace) pointers.push_back(&s);
-      (*writer)->AddTrace(trace[0].span.trace_id(), pointers);
+      const HeadTrace head = ToHead(trace);
+      (*writer)->AddTrace(trace[0].span.trace_id(), head.pointers);
     }
     ASSERT_TRUE((*writer)->Finish().ok());
   }

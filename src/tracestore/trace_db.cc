@@ -818,10 +818,8 @@ absl::Status TraceDB::FlushLocked() {
                                                {.block_bytes = options_.segment_block_bytes,
                                                 .zstd_level = options_.segment_zstd_level}));
   // Blocks are encoded under the shared lock (writes wait only for that) and compressed and
-  // written without it. The head spans are parsed into `parsed`, reused from trace to trace so
-  // that its messages keep their allocations.
-  std::vector<StoredSpan> parsed;
-  std::vector<const StoredSpan*> spans;
+  // written without it. The encoder reads the head spans' bytes in place.
+  std::vector<const HeadSpan*> spans;
   for (size_t next = 0; next < snapshot.size();) {
     {
       absl::ReaderMutexLock lock(&mu_);
@@ -832,10 +830,7 @@ absl::Status TraceDB::FlushLocked() {
         if (it == traces_.end() || it->second.generation != generation) continue;
         spans.clear();
         const size_t n = std::min(count, it->second.spans.size());
-        if (parsed.size() < n) parsed.resize(n);
-        for (size_t i = 0; i < n; ++i) {
-          if (ParseHeadSpan(it->second.spans[i], &parsed[i])) spans.push_back(&parsed[i]);
-        }
+        for (size_t i = 0; i < n; ++i) spans.push_back(&it->second.spans[i]);
         writer->AddTrace(id, spans);
       }
     }

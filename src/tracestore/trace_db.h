@@ -5,7 +5,7 @@
 // Head: spans serialized, as their WAL record holds them, with the fields the indexes need
 // decoded (head_span.h), indexed by trace id and service, as written (WAL records: one per
 // stored ResourceSpans subset, format in wal_record.h). Queries parse the head spans they read;
-// a flush parses them to encode its segment. Retention by time and the head
+// a flush encodes its segment from their bytes. Retention by time and the head
 // bounds (max_traces, max_bytes) drop whole head traces; WAL compaction rewrites the live head
 // into a fresh WAL segment and deletes the older ones.
 //

@@ -61,6 +61,8 @@ class ByteReader {
   bool ok() const { return ok_; }
   size_t remaining() const { return data_.size(); }
   bool empty() const { return data_.empty(); }
+  // What is left to read.
+  std::string_view rest() const { return data_; }
 
   uint64_t Varint() {
     uint64_t v = 0;
