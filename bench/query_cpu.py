@@ -13,6 +13,8 @@ for a copy of the data directory that `run.py --keep --scenarios query` left beh
   python3 bench/query_cpu.py --build-dir build --data /tmp/promql-data \\
       --end 1796395560 --reps 30 --only rate,topk/4h
   python3 bench/query_cpu.py --build-dir build --fresh --reps 30
+  python3 bench/query_cpu.py --build-dir build --data /tmp/promql-data \\
+      --end 1796395560 --page-cache-size 256MiB    # blocks' pages all kept decompressed
 """
 import argparse
 import os
@@ -50,6 +52,8 @@ def main():
     ap.add_argument("--fresh", action="store_true", help="ingest 10k series x 4 h first")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--only", default="", help="comma-separated prefixes: rate,sum by/inst,...")
+    ap.add_argument("--page-cache-size", help="the server's storage.page_cache_size, e.g. 256MiB "
+                    "(default: the server's default)")
     args = ap.parse_args()
     if bool(args.data) == args.fresh or (args.data and args.end is None):
         ap.error("give either --data with --end, or --fresh")
@@ -61,10 +65,14 @@ def main():
     else:
         os.makedirs(data)
     port = free_port()
-    server = subprocess.Popen([binary, "serve", "--data-dir", data, "--http-listen",
-                               f"127.0.0.1:{port}", "--grpc-listen", f"127.0.0.1:{free_port()}",
-                               "--log-level", "warn"], stdout=subprocess.DEVNULL,
-                              stdin=subprocess.DEVNULL)
+    command = [binary, "serve", "--data-dir", data, "--http-listen", f"127.0.0.1:{port}",
+               "--grpc-listen", f"127.0.0.1:{free_port()}", "--log-level", "warn"]
+    if args.page_cache_size:
+        config = os.path.join(work, "oriel.yml")
+        with open(config, "w") as f:
+            f.write(f"storage:\n  page_cache_size: {args.page_cache_size}\n")
+        command += ["--config", config]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -242,13 +242,15 @@ void ReadServer(Reader& r, const YAML::Node& node, ServerConfig& c) {
 
 void ReadStorage(Reader& r, const YAML::Node& node, StorageConfig& c) {
   if (!r.CheckMap(node, "storage",
-                  {"data_dir", "retention_time", "retention_size", "out_of_order_time_window"})) {
+                  {"data_dir", "retention_time", "retention_size", "out_of_order_time_window",
+                   "page_cache_size"})) {
     return;
   }
   r.String(node, "data_dir", "storage", &c.data_dir);
   r.Duration(node, "retention_time", "storage", &c.retention_time);
   r.Bytes(node, "retention_size", "storage", &c.retention_size_bytes);
   r.Duration(node, "out_of_order_time_window", "storage", &c.out_of_order_time_window);
+  r.Bytes(node, "page_cache_size", "storage", &c.page_cache_bytes);
 }
 
 void ReadLimits(Reader& r, const YAML::Node& node, LimitsConfig& c) {

@@ -35,6 +35,9 @@ struct StorageConfig {
   int64_t retention_size_bytes = 0;  // 0: no size limit
   // Metrics samples older than a series' newest may arrive this late (0: refuse them).
   absl::Duration out_of_order_time_window = absl::ZeroDuration();
+  // Decompressed metrics block pages kept across queries (0: none). Range queries over blocks
+  // that do not fit decompress their pages again on every query.
+  int64_t page_cache_bytes = 32 << 20;
 };
 
 struct LimitsConfig {

@@ -19,6 +19,7 @@ TEST(ConfigTest, EmptyFileMeansDefaults) {
   EXPECT_EQ(c->server.grpc_listen, std::vector<std::string>{"127.0.0.1:4317"});
   EXPECT_EQ(c->server.http_listen.size(), 2u);
   EXPECT_EQ(c->storage.retention_time, absl::Hours(24 * 15));
+  EXPECT_EQ(c->storage.page_cache_bytes, int64_t{32} << 20);
 }
 
 TEST(ConfigTest, ReadsOwnAndPrometheusSections) {
@@ -32,6 +33,7 @@ storage:
   data_dir: /var/lib/oriel
   retention_time: 30d
   retention_size: 10GB
+  page_cache_size: 256MiB
 limits:
   max_request_body_size: 8MiB
 global:
@@ -60,6 +62,7 @@ notify:
   EXPECT_EQ(c->server.grpc_listen, std::vector<std::string>{"127.0.0.1:14317"});
   EXPECT_EQ(c->server.shutdown_timeout, absl::Seconds(3));
   EXPECT_EQ(c->storage.retention_size_bytes, int64_t{10} << 30);
+  EXPECT_EQ(c->storage.page_cache_bytes, int64_t{256} << 20);
   EXPECT_EQ(c->limits.max_request_body_bytes, 8 << 20);
   EXPECT_EQ(c->global.scrape_interval, absl::Seconds(15));
   EXPECT_EQ(c->global.external_labels.at("cluster"), "eu-1");
@@ -128,6 +131,19 @@ TEST(ConfigTest, WrongTypeNamesKeyAndLine) {
       << num;
   std::string map = ErrorOf("server: 5\n");
   EXPECT_NE(map.find("oriel.yml:1:9: server: want a mapping"), std::string::npos) << map;
+}
+
+TEST(ConfigTest, BadPageCacheSizeNamesKeyAndLine) {
+  std::string err = ErrorOf("storage:\n  page_cache_size: lots\n");
+  EXPECT_NE(err.find("oriel.yml:2:20: storage.page_cache_size: cannot parse byte size \"lots\""),
+            std::string::npos)
+      << err;
+  std::string negative = ErrorOf("storage:\n  page_cache_size: -1MiB\n");
+  EXPECT_NE(negative.find("storage.page_cache_size: cannot parse byte size"), std::string::npos)
+      << negative;
+  auto off = ParseConfig("storage:\n  page_cache_size: 0\n", "oriel.yml");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->storage.page_cache_bytes, 0);
 }
 
 TEST(ConfigTest, BadAddressNamesKeyAndLine) {

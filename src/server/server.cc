@@ -186,6 +186,7 @@ absl::Status Server::OpenEngines() {
   db_options.registry = &registry_;
   db_options.retention_time_ms = absl::ToInt64Milliseconds(config_.storage.retention_time);
   db_options.retention_size_bytes = config_.storage.retention_size_bytes;
+  db_options.page_cache_bytes = static_cast<size_t>(config_.storage.page_cache_bytes);
   auto start = absl::Now();
   auto db = tsdb::DB::Open(data_dir_->path() + "/metrics", db_options);
   if (!db.ok()) return db.status();
