@@ -4,6 +4,7 @@
 //  - BM_TraceDB_Write: Write throughput (WAL, fsync'd) per writer thread, head only.
 //  - BM_WalRecord_Encode: WAL record encoding (serialization, compression) alone.
 //  - BM_TraceDB_Flush: cutting a head into a segment; on-disk bytes per span.
+//  - BM_TraceDB_GetTraceDuringFlush: GetTrace latency while a flush runs.
 //  - BM_TraceDB_Read: GetTrace / FindTraces latency over a store whose spans are in segments.
 //    Its span count is the first argument; ORIEL_BENCH_SPANS overrides it (e.g. 10000000).
 // ORIEL_BENCH_BLOCK_BYTES and ORIEL_BENCH_ZSTD_LEVEL override the segment block options.
@@ -11,12 +12,15 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "fmt/format.h"
 #include "tracestore/trace_db.h"
@@ -320,6 +324,64 @@ void BM_TraceDB_Flush(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceDB_Flush)->Arg(5000)->Unit(benchmark::kMillisecond);
 
+// Trace lookups (GetTrace of random stored traces, most of them in segments) in a loop while a
+// head of state.range(0) traces (8000: ~220k spans, about what a 128 MiB head holds) is flushed:
+// the time is the flush's; the counters are the slowest lookup and the 99th percentile (ms), which
+// the flush's exclusive lock holds set.
+void BM_TraceDB_GetTraceDuringFlush(benchmark::State& state) {
+  const std::string dir = FreshDir();
+  auto db = TraceDB::Open(dir, BenchOptions());
+  if (!db.ok()) {
+    state.SkipWithError("cannot open the trace store");
+    return;
+  }
+  TraceGenerator gen(11);
+  int64_t start = kBase;
+  std::vector<double> latencies_ms;
+  std::mt19937_64 rng(3);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int64_t t = 0; t < state.range(0); t += 50) {
+      std::vector<ResourceSpans> batch;
+      for (int i = 0; i < 50; ++i) {
+        for (auto& rs : gen.Next(start += 1'000'000)) batch.push_back(std::move(rs));
+      }
+      if (!(*db)->Write(batch).ok()) state.SkipWithError("write failed");
+    }
+    state.ResumeTiming();
+    std::atomic<bool> done{false};
+    std::atomic<bool> failed{false};
+    std::thread flusher([&] {
+      if (!(*db)->Flush().ok()) failed = true;
+      done = true;
+    });
+    const auto& ids = gen.trace_ids();
+    while (!done) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!(*db)->GetTrace(ids[rng() % ids.size()]).has_value()) {
+        state.SkipWithError("trace not found");
+      }
+      latencies_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    flusher.join();
+    if (failed) state.SkipWithError("flush failed");
+  }
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  if (!latencies_ms.empty()) {
+    state.counters["lookups"] = static_cast<double>(latencies_ms.size());
+    state.counters["lookup_p99_ms"] = latencies_ms[latencies_ms.size() * 99 / 100];
+    state.counters["lookup_max_ms"] = latencies_ms.back();
+  }
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_TraceDB_GetTraceDuringFlush)
+    ->Arg(8000)
+    ->Iterations(5)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 TraceGenerator* read_gen = nullptr;
 double ingest_spans_per_second = 0;
 double ingest_spans_per_cpu_second = 0;
@@ -333,7 +395,7 @@ struct ReadStoreCleanup {
 } read_store_cleanup;
 
 // (spans, 0 = GetTrace of a random stored trace / 1 = FindTraces with a tag / 2 = FindTraces
-// by service and operation)
+// by service and operation / 3 = FindTraces of error=true, a tag the span status answers)
 void BM_TraceDB_Read(benchmark::State& state) {
   uint64_t target = static_cast<uint64_t>(state.range(0));
   if (const char* env = std::getenv("ORIEL_BENCH_SPANS")) target = std::strtoull(env, nullptr, 10);
@@ -380,8 +442,11 @@ void BM_TraceDB_Read(benchmark::State& state) {
     } else if (state.range(1) == 1) {
       TraceQuery query{.service = "service-3", .tags = {{"order.id", "ord_42"}}, .limit = 20};
       benchmark::DoNotOptimize(bench_db->FindTraces(query));
-    } else {
+    } else if (state.range(1) == 2) {
       TraceQuery query{.service = "service-3", .operation = "GET /api/v1/3/4", .limit = 20};
+      benchmark::DoNotOptimize(bench_db->FindTraces(query));
+    } else {
+      TraceQuery query{.service = "service-3", .tags = {{"error", "true"}}, .limit = 20};
       benchmark::DoNotOptimize(bench_db->FindTraces(query));
     }
   }
@@ -397,6 +462,7 @@ BENCHMARK(BM_TraceDB_Read)
     ->Args({1'000'000, 0})
     ->Args({1'000'000, 1})
     ->Args({1'000'000, 2})
+    ->Args({1'000'000, 3})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
