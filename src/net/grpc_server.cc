@@ -51,6 +51,8 @@ absl::Status GrpcServer::Start(const std::vector<std::string>& addresses) {
     parsed.push_back(*hp);
   }
   builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options_.max_polling_threads);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {

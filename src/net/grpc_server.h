@@ -19,6 +19,11 @@ namespace oriel::net {
 
 struct GrpcServerOptions {
   int max_receive_message_bytes = 16 << 20;
+  // Threads kept waiting for calls to the synchronous services between bursts of calls. gRPC
+  // starts a thread for a call that finds none waiting and ends the threads past this count
+  // when they go idle; with its default (2), concurrent exporters made it create and destroy a
+  // thread for most calls.
+  int max_polling_threads = 16;
 };
 
 class GrpcServer {
