@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <system_error>
 #include <tuple>
 
@@ -549,7 +550,11 @@ std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
     absl::ReaderMutexLock lock(&mu_);
     segments = segments_;
     auto it = traces_.find(std::string(trace_id));
-    if (it != traces_.end()) spans = it->second.spans;
+    if (it != traces_.end()) {
+      const std::vector<HeadSpan>& head = it->second.spans;
+      spans.assign(head.begin() + static_cast<ptrdiff_t>(DrainingSpansLocked(trace_id, it->second)),
+                   head.end());
+    }
   }
   // Older segments first, then the head: the order the spans were written in.
   std::vector<StoredSpan> all;
@@ -696,15 +701,21 @@ absl::StatusOr<std::vector<Trace>> TraceDB::FindTraces(const TraceQuery& query) 
 std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t lookback_nano) {
   const int64_t after = end_unix_nano - lookback_nano;
   std::map<std::pair<std::string, std::string>, int64_t> counts;
+  std::vector<std::shared_ptr<Segment>> segments;
   {
+    // One lock for the head and the segment list: a flush moves spans from one to the other.
     absl::ReaderMutexLock lock(&mu_);
+    segments = segments_;
     absl::flat_hash_map<std::string, std::string_view> service_of;
     for (auto it = by_end_.upper_bound({after, std::string(64, '\xff')}); it != by_end_.end();
          ++it) {
       const TraceEntry& trace = traces_.at(it->second);
+      // Spans a published segment holds are counted there, as after the flush.
+      const std::span<const HeadSpan> head =
+          std::span(trace.spans).subspan(DrainingSpansLocked(it->second, trace));
       service_of.clear();
-      for (const HeadSpan& s : trace.spans) service_of[s.span_id] = s.resource->service;
-      for (const HeadSpan& s : trace.spans) {
+      for (const HeadSpan& s : head) service_of[s.span_id] = s.resource->service;
+      for (const HeadSpan& s : head) {
         const int64_t end = s.end;
         if (end <= after || end > end_unix_nano || s.parent_span_id.empty()) continue;
         auto parent = service_of.find(s.parent_span_id);
@@ -712,11 +723,6 @@ std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t
         ++counts[{std::string(parent->second), s.resource->service}];
       }
     }
-  }
-  std::vector<std::shared_ptr<Segment>> segments;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    segments = segments_;
   }
   for (const auto& segment : segments) {
     if (segment->max_end() <= after || segment->min_start() > end_unix_nano) continue;
@@ -789,7 +795,7 @@ void TraceDB::DropSegmentsLocked() {
 
 absl::Status TraceDB::FlushLocked() {
   uint64_t cut = 0;
-  std::vector<std::tuple<std::string, uint64_t, size_t>> snapshot;  // id, generation, spans
+  std::vector<FlushedTrace> snapshot;
   uint64_t seq = 0;
   {
     // With no write between its WAL append and its indexing, the head now holds every record
@@ -800,7 +806,7 @@ absl::Status TraceDB::FlushLocked() {
     ORIEL_ASSIGN_OR_RETURN(cut, wal_->Cut());
     snapshot.reserve(traces_.size());
     for (const auto& [id, entry] : traces_) {
-      snapshot.emplace_back(id, entry.generation, entry.spans.size());
+      snapshot.push_back(FlushedTrace{id, entry.generation, entry.spans.size()});
     }
     seq = next_segment_seq_++;
     flushing_ = true;
@@ -809,8 +815,10 @@ absl::Status TraceDB::FlushLocked() {
   absl::Cleanup end_flush = [this] {
     absl::MutexLock lock(&mu_);
     flushing_ = false;
+    draining_ = nullptr;
   };
-  std::sort(snapshot.begin(), snapshot.end());
+  std::sort(snapshot.begin(), snapshot.end(),
+            [](const FlushedTrace& a, const FlushedTrace& b) { return a.id < b.id; });
   const std::string path =
       fmt::format("{}/{}/{:08}-{:020}{}", dir_, kSegmentDir, seq, cut, kSegmentSuffix);
   ORIEL_ASSIGN_OR_RETURN(auto writer,
@@ -824,14 +832,17 @@ absl::Status TraceDB::FlushLocked() {
     {
       absl::ReaderMutexLock lock(&mu_);
       for (; next < snapshot.size() && !writer->BlockFull(); ++next) {
-        const auto& [id, generation, count] = snapshot[next];
-        auto it = traces_.find(id);
+        FlushedTrace& flushed = snapshot[next];
+        auto it = traces_.find(flushed.id);
         // Dropped meanwhile (retention or bounds): its spans are dead.
-        if (it == traces_.end() || it->second.generation != generation) continue;
+        if (it == traces_.end() || it->second.generation != flushed.generation) {
+          flushed.spans = 0;
+          continue;
+        }
         spans.clear();
-        const size_t n = std::min(count, it->second.spans.size());
-        for (size_t i = 0; i < n; ++i) spans.push_back(&it->second.spans[i]);
-        writer->AddTrace(id, spans);
+        flushed.spans = std::min(flushed.spans, it->second.spans.size());
+        for (size_t i = 0; i < flushed.spans; ++i) spans.push_back(&it->second.spans[i]);
+        writer->AddTrace(flushed.id, spans);
       }
     }
     ORIEL_RETURN_IF_ERROR(writer->CloseBlock());
@@ -839,21 +850,18 @@ absl::Status TraceDB::FlushLocked() {
   if (writer->spans() == 0) return absl::OkStatus();
   ORIEL_RETURN_IF_ERROR(writer->Finish());
   ORIEL_ASSIGN_OR_RETURN(auto segment, Segment::Open(path));
-  // Freeing the flushed spans (every attribute is an allocation) is done after mu_ is released,
-  // when `flushed` goes out of scope, so that writes and reads wait only for the index updates.
-  std::vector<TraceEntry> flushed;
-  flushed.reserve(snapshot.size());
+  auto flushed = std::make_shared<const std::vector<FlushedTrace>>(std::move(snapshot));
   {
+    // One step for readers: the segment appears and the head spans it holds disappear.
     absl::MutexLock lock(&mu_);
     segments_.push_back(std::move(segment));
-    for (const auto& [id, generation, count] : snapshot) {
-      auto it = traces_.find(id);
-      if (it == traces_.end() || it->second.generation != generation) continue;
-      DropTraceLocked(id, /*flushed=*/true, &flushed);
-      // Spans written during the flush stay in the head.
-      std::vector<HeadSpan>& spans = flushed.back().spans;
-      for (size_t i = count; i < spans.size(); ++i) IndexSpanLocked(id, std::move(spans[i]));
-    }
+    draining_ = flushed;
+    UpdateGaugesLocked();
+  }
+  DrainFlushedLocked(*flushed);
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = nullptr;
     // The spans the compaction would have to rewrite are now on disk.
     dead_bytes_ = std::min(dead_bytes_, bytes_);
     if (spans_ > 0) head_since_ = Now();
@@ -862,6 +870,43 @@ absl::Status TraceDB::FlushLocked() {
     UpdateGaugesLocked();
   }
   return wal_->RemoveSegmentsBefore(cut);
+}
+
+void TraceDB::DrainFlushedLocked(const std::vector<FlushedTrace>& flushed) {
+  // Few enough traces per lock hold that a read or write waits well under a millisecond; the
+  // removed entries (every attribute an allocation) are freed after the lock is released.
+  constexpr size_t kTracesPerBatch = 64;
+  std::vector<TraceEntry> removed;
+  removed.reserve(kTracesPerBatch);
+  for (size_t next = 0; next < flushed.size();) {
+    {
+      absl::MutexLock lock(&mu_);
+      for (const size_t end = std::min(flushed.size(), next + kTracesPerBatch); next < end;
+           ++next) {
+        const FlushedTrace& trace = flushed[next];
+        if (trace.spans == 0) continue;
+        auto it = traces_.find(trace.id);
+        if (it == traces_.end() || it->second.generation != trace.generation) continue;
+        DropTraceLocked(trace.id, /*flushed=*/true, &removed);
+        // Spans written during the flush stay in the head.
+        std::vector<HeadSpan>& spans = removed.back().spans;
+        for (size_t i = trace.spans; i < spans.size(); ++i) {
+          IndexSpanLocked(trace.id, std::move(spans[i]));
+        }
+      }
+      UpdateGaugesLocked();
+    }
+    removed.clear();
+  }
+}
+
+size_t TraceDB::DrainingSpansLocked(std::string_view trace_id, const TraceEntry& entry) const {
+  if (draining_ == nullptr) return 0;
+  auto it = std::lower_bound(draining_->begin(), draining_->end(), trace_id,
+                             [](const FlushedTrace& t, std::string_view id) { return t.id < id; });
+  // A trace dropped and written again since is a new generation the segment does not hold.
+  if (it == draining_->end() || it->id != trace_id || it->generation != entry.generation) return 0;
+  return std::min(it->spans, entry.spans.size());
 }
 
 absl::Status TraceDB::CompactLocked() {
@@ -941,6 +986,17 @@ TraceDBStats TraceDB::Stats() {
                      .segments = segments_.size(),
                      .flushes = flushes_,
                      .segments_dropped = segments_dropped_};
+  if (draining_ != nullptr) {
+    for (const FlushedTrace& flushed : *draining_) {
+      auto it = traces_.find(flushed.id);
+      if (it == traces_.end()) continue;
+      const size_t draining = DrainingSpansLocked(flushed.id, it->second);
+      stats.draining_spans += draining;
+      if (draining != 0 && draining == it->second.spans.size()) --stats.traces;
+    }
+    stats.spans -= stats.draining_spans;
+    stats.head_spans -= stats.draining_spans;
+  }
   for (const auto& segment : segments_) {
     stats.traces += segment->traces();
     stats.spans += segment->spans();

@@ -10,19 +10,21 @@
 // into a fresh WAL segment and deletes the older ones.
 //
 // Memory: the head is flushed when its estimated in-memory size (the span bytes, their decoded
-// fields and the indexes; HeadSpanHeapBytes) passes flush_memory_bytes. Writes outpacing the flush wait
-// for it once the head passes write_stall_memory_bytes (backpressure; kResourceExhausted after
+// fields and the indexes; HeadSpanHeapBytes) passes flush_memory_bytes. Writes outpacing the flush
+// wait for it once the head passes write_stall_memory_bytes (backpressure; kResourceExhausted after
 // a timeout), so that the head stays bounded however fast spans arrive.
 //
 // Flush (head cut): the WAL is cut at segment C while writes wait; the head traces present then
 // are written, sorted by trace id, into `segments/<seq>-<C>.seg` (temporary name, fsync, rename,
-// directory fsync), the segment is opened and, in one step for readers, replaces those spans in
-// the head; then the WAL segments below C are deleted. Spans written during the flush stay in
-// the head (and the WAL at or after C). Each segment records C as its WAL checkpoint: opening
-// replays the WAL only from the newest checkpoint, so a crash between the segment's rename and
-// the WAL deletion neither loses nor duplicates spans. A segment that does not open is
-// kDataLoss naming the file, unless it is the newest one and the WAL below its checkpoint is
-// still there (it was never relied upon): then it is removed and the WAL replayed instead.
+// directory fsync), the segment is opened and published to readers, which from then on skip
+// the flushed spans still in the head; the flush then drops them from the head in small batches
+// (so that reads and writes never wait for the whole removal), and the WAL segments below C are
+// deleted. Spans written during the flush stay in the head (and the WAL at or after C). Each
+// segment records C as its WAL checkpoint: opening replays the WAL only from the newest checkpoint,
+// so a crash between the segment's rename and the WAL deletion neither loses nor duplicates spans.
+// A segment that does not open is kDataLoss naming the file, unless it is the newest one and the
+// WAL below its checkpoint is still there (it was never relied upon): then it is removed and the
+// WAL replayed instead.
 //
 // Reads merge the head and every segment: GetTrace looks the id up in each segment's in-memory
 // trace-id index (one block read per segment holding the trace), FindTraces prunes segment
@@ -116,7 +118,10 @@ struct TraceDBStats {
   uint64_t write_stalls = 0;    // writes that waited for a flush (backpressure), since Open
   uint64_t traces_dropped = 0;  // head traces dropped by retention or memory bounds, since Open
   uint64_t compactions = 0;     // since Open
+  // Spans only in the head. A flush counts its spans in its segment as soon as it is published,
+  // while it still drops them from the head (draining_spans of them are left to drop).
   size_t head_spans = 0;
+  size_t draining_spans = 0;
   size_t segments = 0;
   uint64_t segment_bytes = 0;  // file sizes
   uint64_t segment_spans = 0;
@@ -198,6 +203,12 @@ class TraceDB final : public TraceWriter, public TraceReader {
       return a_name < b_name || (a_name == b_name && a.second < b.second);
     }
   };
+  // A head trace as a flush wrote it: its first `spans` spans are in the flush's segment.
+  struct FlushedTrace {
+    std::string id;
+    uint64_t generation = 0;
+    size_t spans = 0;
+  };
   struct ServiceEntry {
     // (name, kind) -> stored spans with it, so that operations go away with their traces.
     std::map<std::pair<std::string, int32_t>, int64_t, OperationLess> operations;
@@ -239,6 +250,13 @@ class TraceDB final : public TraceWriter, public TraceReader {
   void UpdateGaugesLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void EnforceBoundsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnforceRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many spans at the front of the head trace `entry` (with id `trace_id`) a published
+  // segment holds that the flush has not dropped from the head yet; reads skip them.
+  size_t DrainingSpansLocked(std::string_view trace_id, const TraceEntry& entry) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Drops the traces of the published segment from the head, a batch per lock hold.
+  void DrainFlushedLocked(const std::vector<FlushedTrace>& flushed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   Trace BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The trace from the head and every segment; a segment read error is logged and skipped.
@@ -271,6 +289,9 @@ class TraceDB final : public TraceWriter, public TraceReader {
   size_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // estimated, see TraceEntry::memory
   size_t stall_memory_bytes_ = 0;                 // resolved write_stall_memory_bytes
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;    // a flush is between its WAL cut and its end
+  // The traces of the segment a flush published and is dropping from the head, sorted by id
+  // (null otherwise). Shared with the flush, which reads it without mu_.
+  std::shared_ptr<const std::vector<FlushedTrace>> draining_ ABSL_GUARDED_BY(mu_);
   uint64_t write_stalls_ ABSL_GUARDED_BY(mu_) = 0;
   // Bytes dropped since the last compaction, and stored (written or replayed) since then.
   size_t dead_bytes_ ABSL_GUARDED_BY(mu_) = 0;
