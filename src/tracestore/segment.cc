@@ -509,7 +509,8 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> Segment::Find(const
       const auto duration = static_cast<int64_t>(c.end - c.start);
       if (query.min_duration_nano != 0 && duration < query.min_duration_nano) return false;
       if (query.max_duration_nano != 0 && duration > query.max_duration_nano) return false;
-      return true;
+      // Most spans of a tag search hold no match: their values are compared in the columns.
+      return query.tags.empty() || SpanColumnsMayMatchTags(query, c);
     };
     ORIEL_ASSIGN_OR_RETURN(auto traces, ReadBlock(block, std::nullopt, &filter));
     for (size_t t = 0; t < traces.size(); ++t) {

@@ -136,7 +136,8 @@ class Segment {
   // Up to `limit` traces of this segment matching `query` (see TraceDB::FindTraces), as (newest
   // span start of query.service in the trace, trace id), newest first. Only blocks that hold
   // the service in the time range are read, and of them only the spans of the service that
-  // pass the column conditions (operation, kind, times) are materialized to check the tags.
+  // pass the column conditions (operation, kind, times, and the tags as far as the columns
+  // tell, see SpanColumnsMayMatchTags) are materialized to check the tags.
   [[nodiscard]] absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> Find(
       const TraceQuery& query, size_t limit) const;
 

@@ -46,6 +46,39 @@ constexpr uint64_t kRestStatusMessage = 2;
 
 constexpr uint64_t WireTag(uint64_t field, uint32_t wire_type) { return field << 3 | wire_type; }
 
+// The filter's view of a decoded attribute (see AttributeRef in DecodeBlock).
+ColumnAttribute ColumnAttributeOf(uint8_t type, std::string_view key, std::string_view text,
+                                  uint64_t bits) {
+  ColumnAttribute a;
+  a.key = key;
+  switch (type) {
+    case kString:
+      a.type = ColumnAttribute::Type::kString;
+      a.text = text;
+      break;
+    case kFalse:
+    case kTrue:
+      a.type = ColumnAttribute::Type::kBool;
+      a.bool_value = type == kTrue;
+      break;
+    case kInt:
+      a.type = ColumnAttribute::Type::kInt;
+      a.int_value = UnZigZag(bits);
+      break;
+    case kDouble:
+      a.type = ColumnAttribute::Type::kDouble;
+      std::memcpy(&a.double_value, &bits, sizeof(bits));
+      break;
+    case kNoValue:
+    case kEmptyValue:
+      a.type = ColumnAttribute::Type::kNone;
+      break;
+    default:  // kOther, kSerialized
+      a.type = ColumnAttribute::Type::kOther;
+  }
+  return a;
+}
+
 }  // namespace
 
 uint64_t BlockEncoder::Intern(std::string_view value) {
@@ -434,6 +467,27 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
   constexpr uint64_t kMaxStringBytes = uint64_t{1} << 30;
   uint64_t string_bytes = 0;
   std::vector<AttributeRef> attrs;
+  // What a filter sees of `attrs`, gathered when it asks.
+  struct FilterAttributes {
+    const std::vector<AttributeRef>* attrs = nullptr;
+    const std::vector<std::string_view>* keys = nullptr;
+    std::vector<ColumnAttribute> gathered;
+    bool done = false;
+  } filter_attrs;
+  filter_attrs.attrs = &attrs;
+  filter_attrs.keys = &value_keys;
+  auto gather = [](void* context) -> std::span<const ColumnAttribute> {
+    auto* f = static_cast<FilterAttributes*>(context);
+    if (!f->done) {
+      f->gathered.resize(f->attrs->size());
+      for (size_t k = 0; k < f->attrs->size(); ++k) {
+        const AttributeRef& a = (*f->attrs)[k];
+        f->gathered[k] = ColumnAttributeOf(a.type, (*f->keys)[a.column], a.text, a.bits);
+      }
+      f->done = true;
+    }
+    return f->gathered;
+  };
   std::vector<std::string_view> span_ids;
   std::vector<uint64_t> child_base;
   for (uint64_t t = 0; t < n_traces; ++t) {
@@ -607,13 +661,22 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
         }
         scopes[scope] = MakeScopeEntry(std::move(parsed), std::string(r.Bytes(r.remaining())));
       }
-      if (filter != nullptr && !(*filter)(SpanColumns{.trace = out.size() - 1,
-                                                      .service = resources[resource]->service,
-                                                      .name = dict[name],
-                                                      .kind = kind,
-                                                      .start = start,
-                                                      .end = start + duration})) {
-        continue;
+      if (filter != nullptr) {
+        filter_attrs.done = false;
+        if (!(*filter)(SpanColumns{.trace = out.size() - 1,
+                                   .service = resources[resource]->service,
+                                   .name = dict[name],
+                                   .kind = kind,
+                                   .status_code = code,
+                                   .start = start,
+                                   .end = start + duration,
+                                   .has_rest = !rest.empty(),
+                                   .resource = resources[resource].get(),
+                                   .scope = scopes[scope].get(),
+                                   .gather_attributes = gather,
+                                   .gather_context = &filter_attrs})) {
+          continue;
+        }
       }
       StoredSpan& s = trace->spans.emplace_back();
       Span& span = s.span;

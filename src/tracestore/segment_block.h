@@ -100,14 +100,45 @@ struct DecodedTrace {
   std::vector<StoredSpan> spans;
 };
 
-// What the columns tell about a span before it is materialized.
+// A span attribute as its value column holds it, before the span is materialized.
+struct ColumnAttribute {
+  enum class Type : uint8_t {
+    kNone,  // a key without a value, or an empty value
+    kString,
+    kBool,
+    kInt,
+    kDouble,
+    kOther,  // bytes, arrays, key-value lists, values with unknown fields: known once parsed
+  };
+  std::string_view key;
+  Type type = Type::kNone;
+  std::string_view text;  // kString
+  bool bool_value = false;
+  int64_t int_value = 0;
+  double double_value = 0;
+};
+
+// What the columns tell about a span before it is materialized. The views are valid during the
+// filter call only.
 struct SpanColumns {
+  // The span's attributes, gathered from the value columns on the first call: most filters
+  // decide on the other fields.
+  std::span<const ColumnAttribute> attributes() const { return gather_attributes(gather_context); }
+
   size_t trace = 0;  // index of its trace in the decoded result
   std::string_view service;
   std::string_view name;
   int64_t kind = 0;
+  int64_t status_code = 0;
   uint64_t start = 0;
   uint64_t end = 0;
+  // The span has fields the columns do not hold: events, links, a status message, trace state,
+  // dropped counts or unknown fields.
+  bool has_rest = false;
+  const ResourceEntry* resource = nullptr;
+  const ScopeEntry* scope = nullptr;
+  std::span<const ColumnAttribute> (*gather_attributes)(void* context) = nullptr;
+  void* gather_context = nullptr;
 };
 // Whether to materialize a span; spans it rejects cost only their column reads.
 using SpanFilter = std::function<bool(const SpanColumns&)>;

@@ -20,6 +20,93 @@ bool AttributesMatch(const google::protobuf::RepeatedPtrField<KeyValue>& attribu
   return false;
 }
 
+// SyntheticTag of a span with this kind, status code and status message.
+bool SyntheticTagOf(int64_t kind, int64_t status_code, std::string_view status_message,
+                    std::string_view key, std::string* out) {
+  if (key == "span.kind") {
+    switch (kind) {
+      case Span::SPAN_KIND_INTERNAL:
+        *out = "internal";
+        return true;
+      case Span::SPAN_KIND_SERVER:
+        *out = "server";
+        return true;
+      case Span::SPAN_KIND_CLIENT:
+        *out = "client";
+        return true;
+      case Span::SPAN_KIND_PRODUCER:
+        *out = "producer";
+        return true;
+      case Span::SPAN_KIND_CONSUMER:
+        *out = "consumer";
+        return true;
+      default:
+        return false;
+    }
+  }
+  if (key == "otel.status_code") {
+    if (status_code == Status::STATUS_CODE_OK) {
+      *out = "OK";
+      return true;
+    }
+    if (status_code == Status::STATUS_CODE_ERROR) {
+      *out = "ERROR";
+      return true;
+    }
+    return false;
+  }
+  if (key == "otel.status_description") {
+    if (status_message.empty()) return false;
+    *out = status_message;
+    return true;
+  }
+  if (key == "error") {
+    if (status_code != Status::STATUS_CODE_ERROR) return false;
+    *out = "true";
+    return true;
+  }
+  return false;
+}
+
+bool ColumnTagMayMatch(const SpanColumns& span, std::string_view key, std::string_view value) {
+  std::string text;
+  for (const ColumnAttribute& a : span.attributes()) {
+    if (a.key != key) continue;
+    AnyValue typed;
+    switch (a.type) {
+      case ColumnAttribute::Type::kNone:
+        continue;
+      case ColumnAttribute::Type::kOther:
+        return true;
+      case ColumnAttribute::Type::kString:
+        if (a.text == value) return true;
+        continue;
+      case ColumnAttribute::Type::kBool:
+        typed.set_bool_value(a.bool_value);
+        break;
+      case ColumnAttribute::Type::kInt:
+        typed.set_int_value(a.int_value);
+        break;
+      case ColumnAttribute::Type::kDouble:
+        typed.set_double_value(a.double_value);
+        break;
+    }
+    // The one definition of the string forms.
+    if (AttributeValueString(typed, &text) && text == value) return true;
+  }
+  // Event attributes and the status message are among the other fields.
+  if (span.has_rest) return true;
+  if (span.resource != nullptr &&
+      AttributesMatch(span.resource->resource.attributes(), key, value)) {
+    return true;
+  }
+  if (span.scope != nullptr && AttributesMatch(span.scope->scope.attributes(), key, value)) {
+    return true;
+  }
+  return SyntheticTagOf(span.kind, span.status_code, /*status_message=*/"", key, &text) &&
+         text == value;
+}
+
 bool TagMatches(const Span& span, const opentelemetry::proto::resource::v1::Resource& resource,
                 const opentelemetry::proto::common::v1::InstrumentationScope& scope,
                 std::string_view key, std::string_view value) {
@@ -61,49 +148,7 @@ bool AttributeValueString(const AnyValue& value, std::string* out) {
 }
 
 bool SyntheticTag(const Span& span, std::string_view key, std::string* out) {
-  if (key == "span.kind") {
-    switch (span.kind()) {
-      case Span::SPAN_KIND_INTERNAL:
-        *out = "internal";
-        return true;
-      case Span::SPAN_KIND_SERVER:
-        *out = "server";
-        return true;
-      case Span::SPAN_KIND_CLIENT:
-        *out = "client";
-        return true;
-      case Span::SPAN_KIND_PRODUCER:
-        *out = "producer";
-        return true;
-      case Span::SPAN_KIND_CONSUMER:
-        *out = "consumer";
-        return true;
-      default:
-        return false;
-    }
-  }
-  if (key == "otel.status_code") {
-    if (span.status().code() == Status::STATUS_CODE_OK) {
-      *out = "OK";
-      return true;
-    }
-    if (span.status().code() == Status::STATUS_CODE_ERROR) {
-      *out = "ERROR";
-      return true;
-    }
-    return false;
-  }
-  if (key == "otel.status_description") {
-    if (span.status().message().empty()) return false;
-    *out = span.status().message();
-    return true;
-  }
-  if (key == "error") {
-    if (span.status().code() != Status::STATUS_CODE_ERROR) return false;
-    *out = "true";
-    return true;
-  }
-  return false;
+  return SyntheticTagOf(span.kind(), span.status().code(), span.status().message(), key, out);
 }
 
 bool SpanMatches(const TraceQuery& query, const Span& span,
@@ -120,6 +165,13 @@ bool SpanMatches(const TraceQuery& query, const Span& span,
   if (query.max_duration_nano != 0 && duration > query.max_duration_nano) return false;
   for (const auto& [key, value] : query.tags) {
     if (!TagMatches(span, resource, scope, key, value)) return false;
+  }
+  return true;
+}
+
+bool SpanColumnsMayMatchTags(const TraceQuery& query, const SpanColumns& span) {
+  for (const auto& [key, value] : query.tags) {
+    if (!ColumnTagMayMatch(span, key, value)) return false;
   }
   return true;
 }

@@ -9,6 +9,7 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "tracestore/segment_block.h"
 #include "tracestore/trace_store.h"
 
 namespace oriel::tracestore {
@@ -32,5 +33,12 @@ bool SyntheticTag(const opentelemetry::proto::trace::v1::Span& span, std::string
 bool SpanMatches(const TraceQuery& query, const opentelemetry::proto::trace::v1::Span& span,
                  const opentelemetry::proto::resource::v1::Resource& resource,
                  const opentelemetry::proto::common::v1::InstrumentationScope& scope);
+
+// Whether a segment block span may satisfy the tags of `query`, from its columns alone: false
+// only when SpanMatches is false for it, so that a search need not materialize it. Attribute
+// values the columns type (strings, bools, numbers), the resource, the scope, the kind and the
+// status code are compared; a span with events or a status message (has_rest) or a value of
+// another type may match.
+bool SpanColumnsMayMatchTags(const TraceQuery& query, const SpanColumns& span);
 
 }  // namespace oriel::tracestore
