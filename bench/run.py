@@ -12,7 +12,8 @@ so), never left out. Python 3 standard library only.
 The scrape-load scenario runs oriel-loadgen as exporters (--exporter-listen) and lets each
 system scrape them; what it ingested is read back from its own scrape_samples_scraped and up.
 
-Usage: python3 bench/run.py [--quick] [--with-1m] [--build-dir build] [--out BENCHMARKS.md]
+Usage: python3 bench/run.py [--quick] [--with-1m] [--with-10m-spans] [--build-dir build]
+                            [--out BENCHMARKS.md]
                             [--only Oriel,Prometheus] [--scenarios rw,scrape]
 """
 import argparse
@@ -314,6 +315,8 @@ class Scenario:
         # through the Jaeger query API (0: none).
         self.trace_lookups = 0
         self.trace_searches = 0
+        # Seconds the load generator may take (0: the harness default).
+        self.loadgen_timeout = 0
         # Query classes: after the ingest, QUERY_CLASSES as instant and range queries over each
         # (label, range seconds, step seconds) window ending at the newest sample.
         self.query_windows = []
@@ -393,7 +396,8 @@ def measure(system, scenario, loadgen, keep, timeout):
                      "--trace-ids-sample", str(scenario.trace_lookups)]
         ingest_start = time.time()
         cpu0 = proc_cpu_seconds(pid)
-        report, wall, cmd = run_loadgen(loadgen, system, scenario, timeout, extra)
+        report, wall, cmd = run_loadgen(loadgen, system, scenario,
+                                        scenario.loadgen_timeout or timeout, extra)
         time.sleep(2)  # let acknowledged work settle (flushes, background merges)
         cpu1 = proc_cpu_seconds(pid)
         hwm, rss = proc_memory(pid)
@@ -404,6 +408,7 @@ def measure(system, scenario, loadgen, keep, timeout):
             result["trace_queries"] = run_trace_queries(
                 system.base_url(), ids_file, scenario.trace_searches,
                 ingest_start - 60, time.time() + 60)
+            result["trace_segments"] = self_metric(system.base_url(), "oriel_tracestore_segments")
         if scenario.query_windows:
             result["query_classes"] = run_query_classes(system.base_url(), time.time(),
                                                         scenario.query_windows,
@@ -658,6 +663,21 @@ def run_query_classes(base, end, windows, reps):
     return out
 
 
+def self_metric(base, name):
+    """The value of an unlabelled sample of the server's own /metrics, or None."""
+    status, body = http_get(f"{base}/metrics", timeout=30)
+    if status != 200:
+        return None
+    for line in body.decode(errors="replace").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == name:
+            try:
+                return float(fields[1])
+            except ValueError:
+                return None
+    return None
+
+
 def read_trace_ids(path):
     """oriel-loadgen's --trace-ids-out file: (hex id, root service, root operation) tuples."""
     out = []
@@ -835,6 +855,16 @@ def scenarios(args):
                             "otlp", False)
     trace_ingest.trace_lookups, trace_ingest.trace_searches = 200, 50
     out.append(trace_ingest)
+    if args.with_10m_spans:
+        # Issue 5's scale for trace queries: ~11M spans (27.5 per trace on average), which takes
+        # the machine about an hour.
+        big = Scenario("otlp-traces-10m", "Trace ingest and queries at 10M spans: OTLP/HTTP "
+                       "protobuf, 400,000 traces (5-50 spans, 8 services)", "spans",
+                       ["--signals", "traces", "--traces", "400000", "--trace-rate", "0",
+                        "--trace-batch", "20", "--duration", "7200"] + common,
+                       "otlp", False)
+        big.trace_lookups, big.trace_searches, big.loadgen_timeout = 200, 50, 7500
+        out.append(big)
     out.append(Scenario("otlp-traces-grpc", f"Trace ingest: OTLP/gRPC, {traces:,} traces (5-50 "
                         "spans, 8 services)", "spans",
                         ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
@@ -935,6 +965,8 @@ def render_trace_queries(sc, rows, systems):
                 lines.append(f"| {s.name} | search: {kind} | ok ({q['count']}) | "
                              f"{q['p50'] * 1e3:.2f} | {q['p99'] * 1e3:.2f} | "
                              f"{q['traces']:,} traces, {q['empty']} empty answers |")
+        if r.get("trace_segments") is not None:
+            lines.append(f"| {s.name} | (segments on disk) | {r['trace_segments']:.0f} | | | |")
     return lines + [""]
 
 
@@ -1096,6 +1128,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes")
     ap.add_argument("--with-1m", action="store_true", help="add the 1M active series scenario")
+    ap.add_argument("--with-10m-spans", action="store_true",
+                    help="add trace ingest and queries at ~11M spans (about an hour)")
     ap.add_argument("--build-dir", default=os.environ.get("ORIEL_BUILD_DIR",
                                                           os.path.join(ROOT, "build")))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
