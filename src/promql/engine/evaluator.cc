@@ -234,7 +234,7 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   }
   sel.mint = std::min(sel.mint, mint);
   sel.maxt = std::max(sel.maxt, maxt);
-  if (sel.loaded) sel.retired.push_back(std::exchange(sel.series, {}));
+  // (The points of an earlier load stay in slabs_ for the range vectors that may view them.)
   sel.series.clear();
   tsdb::SelectHints hints;
   hints.start_ms = sel.mint;
@@ -253,9 +253,11 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   }
   std::atomic<int64_t> total{0};
   const int64_t lo = sel.mint, hi = sel.maxt;
+  // Each part fills slabs of its own, merged into slabs_ after.
+  std::vector<PointSlabs> part_slabs(kMaxParallelParts);
   // Contiguous halves: each thread then walks the blocks' pages in order, and no page is
   // decompressed by both.
-  auto decode = [&](size_t begin, size_t end) {
+  auto decode = [&](PointSlabs& slabs, size_t begin, size_t end) {
     std::vector<model::Sample> buf;  // reused: one allocation per thread, not per series
     int64_t n = 0;
     for (size_t i = begin; i < end; ++i) {
@@ -263,19 +265,21 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
       its[i]->AppendFloats(lo, hi, &buf, nullptr);
       its[i].reset();  // drops the series' chunks now
       Loaded& l = loaded[i];
-      // Sized first and written by index: a plain loop the compiler vectorizes, unlike
-      // push_back's capacity check per sample.
-      l.points.resize(buf.size());
-      FloatPoint* out = l.points.data();
+      // Written by index: a plain loop the compiler vectorizes.
+      std::span<FloatPoint> points = slabs.Allocate(buf.size());
       bool stale = false;
       for (size_t k = 0; k < buf.size(); ++k) {
-        out[k] = {buf[k].timestamp_ms, buf[k].value};
+        points[k] = {buf[k].timestamp_ms, buf[k].value};
         stale |= model::IsStaleNaN(buf[k].value);
       }
+      l.points = points;
       l.has_stale = stale;
-      if (l.has_stale) {
-        std::copy_if(l.points.begin(), l.points.end(), std::back_inserter(l.non_stale),
-                     [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); });
+      if (stale) {
+        const auto fresh = [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); };
+        std::span<FloatPoint> non_stale =
+            slabs.Allocate(static_cast<size_t>(std::count_if(points.begin(), points.end(), fresh)));
+        std::copy_if(points.begin(), points.end(), non_stale.begin(), fresh);
+        l.non_stale = non_stale;
       }
       n += static_cast<int64_t>(buf.size());
     }
@@ -283,12 +287,12 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   };
   // Below this many series a part, a second thread costs more than it saves.
   constexpr size_t kMinSeriesPerThread = 32;
-  ORIEL_RETURN_IF_ERROR(
-      pool_.ParallelFor(its.size(), kMinSeriesPerThread,
-                        [&](size_t /*part*/, size_t begin, size_t end) -> absl::Status {
-                          decode(begin, end);
-                          return absl::OkStatus();
-                        }));
+  ORIEL_RETURN_IF_ERROR(pool_.ParallelFor(
+      its.size(), kMinSeriesPerThread, [&](size_t part, size_t begin, size_t end) -> absl::Status {
+        decode(part_slabs[part], begin, end);
+        return absl::OkStatus();
+      }));
+  for (PointSlabs& s : part_slabs) slabs_.Merge(std::move(s));
   // After decoding: a chunk that cannot be decoded shows in the status only then.
   ORIEL_RETURN_IF_ERROR(set->status());
   for (Loaded& l : loaded) {

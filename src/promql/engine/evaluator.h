@@ -17,6 +17,7 @@
 #include "promql/engine/engine.h"
 #include "promql/engine/group_index.h"
 #include "promql/engine/kahan.h"
+#include "promql/engine/point_slabs.h"
 #include "promql/engine/range_table.h"
 #include "promql/parser/ast.h"
 #include "tsdb/metrics_store.h"
@@ -125,9 +126,10 @@ class Evaluator {
  private:
   struct Loaded {
     model::Labels metric;
-    std::vector<FloatPoint> points;  // as stored, stale markers included
+    // As stored, stale markers included; in slabs_.
+    std::span<const FloatPoint> points;
     // Without stale markers (what range vectors see); filled only when there are some.
-    std::vector<FloatPoint> non_stale;
+    std::span<const FloatPoint> non_stale;
     bool has_stale = false;
     std::span<const FloatPoint> floats() const { return has_stale ? non_stale : points; }
     // Where the last window of this series began and ended (indexes of the first point after
@@ -141,8 +143,6 @@ class Evaluator {
     int64_t maxt = 0;
     bool loaded = false;
     std::vector<Loaded> series;
-    // Samples of earlier, narrower loads: range vectors still in use may view them.
-    std::vector<std::vector<Loaded>> retired;
   };
 
   void PrepareWalk(const Expr& e, int64_t mint, int64_t maxt);
@@ -175,7 +175,7 @@ class Evaluator {
   // The rows of `e` for a table over it: a window function of a selector (`from_window`) or a
   // table of its own (topk of a sum); null when it is neither.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<RowSource>> RowSourceOf(const Expr& e,
-                                                                     bool* from_window);
+                                                                       bool* from_window);
   // topk/bottomk/limitk with a literal k as a table; nullptr when its input is not one.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildSelectTable(const AggregateExpr& a,
                                                                             size_t steps);
@@ -193,6 +193,9 @@ class Evaluator {
   WorkerPool& pool_;
   int64_t samples_in_step_ = 0;
   absl::flat_hash_map<const VectorSelector*, Selection> selections_;
+  // The points of every load of the query, earlier and narrower ones too: range vectors still in
+  // use may view them.
+  PointSlabs slabs_;
   absl::flat_hash_map<std::string, bool> seen_annotations_;
   // info()'s selection of info series, built once per call site.
   absl::flat_hash_map<const Call*, std::unique_ptr<VectorSelector>> info_selectors_;
