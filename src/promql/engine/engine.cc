@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "promql/engine/evaluator.h"
 #include "promql/engine/labels_memo.h"
+#include "promql/engine/slab_recycler.h"
 #include "promql/engine/worker_pool.h"
 
 namespace oriel::promql {
@@ -97,7 +98,9 @@ absl::StatusOr<std::optional<Matrix>> MatrixFromTable(const StepTable& t, int64_
 }  // namespace
 
 Engine::Engine(EngineOptions options)
-    : options_(std::move(options)), pool_(std::make_unique<WorkerPool>()) {}
+    : options_(std::move(options)),
+      pool_(std::make_unique<WorkerPool>()),
+      recycler_(std::make_unique<SlabRecycler>()) {}
 
 Engine::~Engine() = default;
 
@@ -132,7 +135,7 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
   int64_t lookback =
       options.lookback_delta_ms > 0 ? options.lookback_delta_ms : options_.lookback_delta_ms;
   Evaluator ev(reader, options_, start_ms, end_ms, instant ? 0 : step_ms, lookback,
-               absl::Now() + timeout, *pool_);
+               absl::Now() + timeout, *pool_, *recycler_);
   ev.query_text = std::string(query_text);
   ev.Prepare(expr);
   QueryResult result;

@@ -25,6 +25,7 @@
 
 namespace oriel::promql {
 
+class SlabRecycler;
 class WorkerPool;
 
 struct EngineOptions {
@@ -110,6 +111,8 @@ class Engine {
   EngineOptions options_;
   // Helper threads shared by the engine's queries (thread-safe).
   std::unique_ptr<WorkerPool> pool_;
+  // Slabs of decoded samples freed by one query, kept for the next (thread-safe).
+  std::unique_ptr<SlabRecycler> recycler_;
 };
 
 }  // namespace oriel::promql

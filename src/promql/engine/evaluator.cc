@@ -84,7 +84,7 @@ std::vector<FloatPoint> EvalSeries::TakePoints() {
 
 Evaluator::Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
                      int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline,
-                     WorkerPool& pool)
+                     WorkerPool& pool, SlabRecycler& recycler)
     : reader_(reader),
       options_(options),
       start_(start_ms),
@@ -92,7 +92,9 @@ Evaluator::Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, 
       step_(step_ms),
       lookback_(lookback_ms),
       deadline_(deadline),
-      pool_(pool) {}
+      pool_(pool),
+      recycler_(recycler),
+      slabs_(&recycler) {}
 
 void Evaluator::Warn(std::string msg, const PosRange* pos) {
   if (pos != nullptr && !query_text.empty()) {
@@ -254,7 +256,9 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   std::atomic<int64_t> total{0};
   const int64_t lo = sel.mint, hi = sel.maxt;
   // Each part fills slabs of its own, merged into slabs_ after.
-  std::vector<PointSlabs> part_slabs(kMaxParallelParts);
+  std::vector<PointSlabs> part_slabs;
+  part_slabs.reserve(kMaxParallelParts);
+  for (size_t p = 0; p < kMaxParallelParts; ++p) part_slabs.emplace_back(&recycler_);
   // Contiguous halves: each thread then walks the blocks' pages in order, and no page is
   // decompressed by both.
   auto decode = [&](PointSlabs& slabs, size_t begin, size_t end) {

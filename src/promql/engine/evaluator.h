@@ -19,6 +19,7 @@
 #include "promql/engine/kahan.h"
 #include "promql/engine/point_slabs.h"
 #include "promql/engine/range_table.h"
+#include "promql/engine/slab_recycler.h"
 #include "promql/parser/ast.h"
 #include "tsdb/metrics_store.h"
 
@@ -88,10 +89,11 @@ struct Value {
 
 class Evaluator {
  public:
-  // `pool` splits table work and sample decoding over the cores; it must outlive the evaluator.
+  // `pool` splits table work and sample decoding over the cores; `recycler` lends the slabs
+  // for decoded samples. Both must outlive the evaluator.
   Evaluator(tsdb::MetricsReader& reader, const EngineOptions& options, int64_t start_ms,
             int64_t end_ms, int64_t step_ms, int64_t lookback_ms, absl::Time deadline,
-            WorkerPool& pool);
+            WorkerPool& pool, SlabRecycler& recycler);
 
   // Computes the time span each selector needs; call once before Eval.
   void Prepare(const Expr& root);
@@ -191,6 +193,7 @@ class Evaluator {
   int64_t lookback_;
   absl::Time deadline_;
   WorkerPool& pool_;
+  SlabRecycler& recycler_;
   int64_t samples_in_step_ = 0;
   absl::flat_hash_map<const VectorSelector*, Selection> selections_;
   // The points of every load of the query, earlier and narrower ones too: range vectors still in

@@ -2,7 +2,15 @@
 
 #include <utility>
 
+#include "promql/engine/slab_recycler.h"
+
 namespace oriel::promql {
+
+PointSlabs::~PointSlabs() {
+  if (recycler_ == nullptr) return;
+  for (PointSlab& s : slabs_) recycler_->Give(std::move(s));
+  if (current_.capacity() > 0) recycler_->Give(std::move(current_));
+}
 
 std::span<FloatPoint> PointSlabs::Allocate(size_t n) {
   if (n == 0) return {};
@@ -14,7 +22,7 @@ std::span<FloatPoint> PointSlabs::Allocate(size_t n) {
   if (current_.capacity() - used_ < n) {
     // The rest of the current slab (less than one series) is left unused.
     if (current_.capacity() > 0) slabs_.push_back(std::move(current_));
-    current_ = PointSlab(PointSlab::kPoints);
+    current_ = recycler_ != nullptr ? recycler_->Take() : PointSlab(PointSlab::kPoints);
     used_ = 0;
   }
   std::span<FloatPoint> out(current_.data() + used_, n);

@@ -12,6 +12,8 @@
 
 namespace oriel::promql {
 
+class SlabRecycler;
+
 // One block of points, uninitialized until written.
 class PointSlab {
  public:
@@ -39,9 +41,12 @@ class PointSlab {
 // thread-safe: each thread decoding a selection fills its own, merged afterwards.
 class PointSlabs {
  public:
-  PointSlabs() = default;
+  // Slabs come from `recycler` and go back to it at destruction (null: allocated and freed).
+  // The recycler must outlive this.
+  explicit PointSlabs(SlabRecycler* recycler = nullptr) : recycler_(recycler) {}
+  ~PointSlabs();
   PointSlabs(PointSlabs&&) noexcept = default;
-  PointSlabs& operator=(PointSlabs&&) noexcept = default;
+  PointSlabs& operator=(PointSlabs&&) = delete;
 
   // Room for `n` points, contiguous and uninitialized; empty when n is 0.
   std::span<FloatPoint> Allocate(size_t n);
@@ -53,6 +58,7 @@ class PointSlabs {
   size_t bytes() const;
 
  private:
+  SlabRecycler* recycler_ = nullptr;
   std::vector<PointSlab> slabs_;
   // The slab being filled (kPoints), and how much of it is handed out.
   PointSlab current_;
