@@ -3,6 +3,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "base/check.h"
 
 namespace oriel::model {
 namespace {
@@ -41,49 +45,88 @@ void AppendEscaped(std::string& out, std::string_view v) {
 
 Labels Labels::FromUnsorted(std::vector<Label> labels) {
   SortAndDedupe(labels);
+  return FromSorted(labels);
+}
+
+Labels Labels::FromSorted(const std::vector<Label>& labels) {
+  std::vector<LabelRef> views;
+  views.reserve(labels.size());
+  for (const Label& l : labels) views.push_back({l.name, l.value});
+  return FromSortedViews(views);
+}
+
+Labels Labels::FromSortedViews(std::span<const LabelRef> labels) {
   Labels out;
-  if (!labels.empty()) out.rep_ = std::make_shared<const Rep>(std::move(labels));
+  if (labels.empty()) return out;
+  size_t text_bytes = 0;
+  for (const LabelRef& l : labels) text_bytes += l.name.size() + l.value.size();
+  ORIEL_CHECK(labels.size() < (size_t{1} << 31) && text_bytes <= UINT32_MAX);
+  const bool wide = text_bytes > UINT16_MAX;
+  const size_t offset_bytes = 2 * labels.size() * (wide ? sizeof(uint32_t) : sizeof(uint16_t));
+  char* mem = static_cast<char*>(::operator new(kHeaderBytes + offset_bytes + text_bytes));
+  Rep* rep = new (mem) Rep;
+  rep->refs.store(1, std::memory_order_relaxed);
+  rep->slot.store(kNoIndexSlot, std::memory_order_relaxed);
+  rep->hash.store(kHashUnknown, std::memory_order_relaxed);
+  rep->count_and_width = static_cast<uint32_t>(labels.size() << 1 | (wide ? 1 : 0));
+  char* offsets = mem + kHeaderBytes;
+  char* text = offsets + offset_bytes;
+  size_t end = 0;
+  size_t f = 0;
+  auto put = [&](std::string_view s) {
+    if (!s.empty()) std::memcpy(text + end, s.data(), s.size());
+    end += s.size();
+    if (wide) {
+      reinterpret_cast<uint32_t*>(offsets)[f++] = static_cast<uint32_t>(end);
+    } else {
+      reinterpret_cast<uint16_t*>(offsets)[f++] = static_cast<uint16_t>(end);
+    }
+  };
+  for (const LabelRef& l : labels) {
+    put(l.name);
+    put(l.value);
+  }
+  out.rep_ = rep;
   return out;
 }
 
-Labels Labels::FromSorted(std::vector<Label> labels) {
-  Labels out;
-  if (!labels.empty()) out.rep_ = std::make_shared<const Rep>(std::move(labels));
-  return out;
+size_t Labels::Rep::PayloadBytes() const {
+  return 2 * count() * (wide() ? sizeof(uint32_t) : sizeof(uint16_t)) + TextBytes();
 }
 
-const std::vector<Label>& Labels::Empty() {
-  static const std::vector<Label> kEmpty;
-  return kEmpty;
+size_t Labels::Rep::AllocationBytes() const { return kHeaderBytes + PayloadBytes(); }
+
+void Labels::Free(Rep* r) {
+  r->~Rep();
+  ::operator delete(static_cast<void*>(r));
 }
 
 std::string_view Labels::Get(std::string_view name) const {
-  const std::vector<Label>& items = this->items();
-  auto it = std::lower_bound(items.begin(), items.end(), name,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != items.end() && it->name == name) return it->value;
+  auto it = std::lower_bound(begin(), end(), name,
+                             [](const LabelRef& l, std::string_view n) { return l.name < n; });
+  if (it != end() && it->name == name) return it->value;
   return {};
 }
 
 bool Labels::Has(std::string_view name) const { return !Get(name).empty(); }
 
 uint64_t Labels::Hash() const {
-  if (rep_ == nullptr) return ComputeHash(Empty());
+  if (rep_ == nullptr) return ComputeHash(*this);
   uint64_t h = rep_->hash.load(std::memory_order_relaxed);
   if (h != kHashUnknown) return h;
-  h = ComputeHash(rep_->items);
+  h = ComputeHash(*this);
   rep_->hash.store(h, std::memory_order_relaxed);
   return h;
 }
 
-uint64_t Labels::ComputeHash(const std::vector<Label>& items) {
+uint64_t Labels::ComputeHash(const Labels& labels) {
   // Names and values separated by a byte that cannot occur in UTF-8 text. One-shot XXH3 over
   // the concatenation gives the same value as streaming it, without allocating a hash state
-  // per call (this runs for every series of every write).
+  // per call (this runs for every new series of every write).
   static constexpr char kSep = '\xff';
   thread_local std::string buf;
   buf.clear();
-  for (const Label& l : items) {
+  for (const LabelRef& l : labels) {
     buf.append(l.name);
     buf.push_back(kSep);
     buf.append(l.value);
@@ -95,11 +138,28 @@ uint64_t Labels::ComputeHash(const std::vector<Label>& items) {
   return h;
 }
 
+bool Labels::operator==(const Labels& o) const {
+  if (rep_ == o.rep_) return true;
+  if (rep_ == nullptr || o.rep_ == nullptr) return false;
+  // Equal sets have the same offsets and text byte for byte (the offset width follows from the
+  // text's length), so one comparison of the payloads decides.
+  if (rep_->count_and_width != o.rep_->count_and_width) return false;
+  size_t n = rep_->PayloadBytes();
+  return n == o.rep_->PayloadBytes() &&
+         std::memcmp(reinterpret_cast<const char*>(rep_) + kHeaderBytes,
+                     reinterpret_cast<const char*>(o.rep_) + kHeaderBytes, n) == 0;
+}
+
+std::strong_ordering Labels::operator<=>(const Labels& o) const {
+  if (rep_ == o.rep_) return std::strong_ordering::equal;
+  return std::lexicographical_compare_three_way(begin(), end(), o.begin(), o.end());
+}
+
 std::string Labels::ToString() const {
   std::string out(MetricName());
   out.push_back('{');
   bool first = true;
-  for (const Label& l : items()) {
+  for (const LabelRef& l : *this) {
     if (l.name == kMetricName) continue;
     if (!first) out.append(", ");
     first = false;
@@ -115,7 +175,10 @@ std::string Labels::ToString() const {
   return out;
 }
 
-LabelsBuilder::LabelsBuilder(const Labels& base) : items_(base.items()) {}
+LabelsBuilder::LabelsBuilder(const Labels& base) {
+  items_.reserve(base.size());
+  for (const LabelRef& l : base) items_.push_back({std::string(l.name), std::string(l.value)});
+}
 
 LabelsBuilder& LabelsBuilder::Set(std::string_view name, std::string_view value) {
   for (Label& l : items_) {

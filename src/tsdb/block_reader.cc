@@ -416,15 +416,15 @@ absl::Status BlockReader::ParseIndexBody(std::string_view body, size_t base) {
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t nl = 0;
     if (!r.Uvarint(&nl) || nl == 0 || nl > r.remaining()) return bad("bad label count");
-    std::vector<model::Label> labels(nl);
+    std::vector<model::LabelRef> labels(nl);
     for (uint64_t j = 0; j < nl; ++j) {
       std::string_view name, value;
       if (!sym(&name) || !sym(&value)) return bad("bad symbol reference");
-      labels[j] = {std::string(name), std::string(value)};
+      labels[j] = {name, value};
       if (j > 0 && labels[j - 1].name >= labels[j].name) return bad("labels not sorted");
     }
     total_labels += nl;
-    series_[i].labels = model::Labels::FromSorted(std::move(labels));
+    series_[i].labels = model::Labels::FromSortedViews(labels);
     if (i > 0 && !(series_[i - 1].labels < series_[i].labels)) return bad("series not sorted");
     uint64_t nc = 0;
     if (!r.Uvarint(&nc) || nc > r.remaining()) return bad("bad chunk count");
@@ -572,7 +572,7 @@ std::vector<std::string> BlockReader::LabelNames(int64_t mint, int64_t maxt,
   }
   absl::flat_hash_set<std::string> names;
   for (uint32_t id : SeriesIds(mint, maxt, matchers)) {
-    for (const model::Label& l : series_[id].labels) names.insert(l.name);
+    for (const model::LabelRef& l : series_[id].labels) names.emplace(l.name);
   }
   std::vector<std::string> out(names.begin(), names.end());
   std::sort(out.begin(), out.end());

@@ -53,16 +53,18 @@ absl::Status WriteFileSynced(const std::string& path, std::string_view data) {
 // Interns label names and values; ids follow sorted order.
 class Symbols {
  public:
-  void Add(const std::string& s) { ids_.emplace(s, 0); }
+  void Add(std::string_view s) {
+    if (ids_.find(s) == ids_.end()) ids_.emplace(s, 0);
+  }
   void Finish() {
     uint64_t id = 0;
     for (auto& [s, i] : ids_) i = id++;
   }
-  uint64_t Id(const std::string& s) const { return ids_.at(s); }
-  const std::map<std::string, uint64_t>& all() const { return ids_; }
+  uint64_t Id(std::string_view s) const { return ids_.find(s)->second; }
+  const std::map<std::string, uint64_t, std::less<>>& all() const { return ids_; }
 
  private:
-  std::map<std::string, uint64_t> ids_;
+  std::map<std::string, uint64_t, std::less<>> ids_;
 };
 
 }  // namespace
@@ -193,10 +195,10 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
   Symbols symbols;
   std::map<std::pair<std::string, std::string>, std::vector<uint32_t>> postings;
   for (size_t i = 0; i < series.size(); ++i) {
-    for (const model::Label& l : series[i].labels) {
+    for (const model::LabelRef& l : series[i].labels) {
       symbols.Add(l.name);
       symbols.Add(l.value);
-      postings[{l.name, l.value}].push_back(static_cast<uint32_t>(i));
+      postings[{std::string(l.name), std::string(l.value)}].push_back(static_cast<uint32_t>(i));
     }
   }
   symbols.Finish();
@@ -206,7 +208,7 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
   PutUvarint(index, series.size());
   for (size_t i = 0; i < series.size(); ++i) {
     PutUvarint(index, series[i].labels.size());
-    for (const model::Label& l : series[i].labels) {
+    for (const model::LabelRef& l : series[i].labels) {
       PutUvarint(index, symbols.Id(l.name));
       PutUvarint(index, symbols.Id(l.value));
     }

@@ -225,8 +225,8 @@ absl::Status DB::Validate(const model::MetricBatch& batch) const {
     const model::Labels& labels = sd.labels;
     // Checked first: the lookups below rely on the order.
     for (size_t i = 0; i < labels.size(); ++i) {
-      const model::Label& l = labels.items()[i];
-      if (l.name.empty() || l.value.empty() || (i > 0 && labels.items()[i - 1].name >= l.name)) {
+      const model::LabelRef l = labels[i];
+      if (l.name.empty() || l.value.empty() || (i > 0 && labels[i - 1].name >= l.name)) {
         return absl::InvalidArgumentError(fmt::format(
             "cannot store series {}: labels must be sorted by name, with unique non-empty names "
             "and non-empty values",
@@ -243,7 +243,7 @@ absl::Status DB::Validate(const model::MetricBatch& batch) const {
           fmt::format("cannot store series {}: {} labels, more than the limit of {}",
                       Abbrev(labels.ToString()), labels.size(), options_.max_labels_per_series));
     }
-    for (const model::Label& l : labels) {
+    for (const model::LabelRef& l : labels) {
       if (options_.max_label_name_length > 0 && l.name.size() > options_.max_label_name_length) {
         return absl::InvalidArgumentError(fmt::format(
             "cannot store series {}: label name \"{}\" is {} bytes long, more than the limit of {}",
@@ -515,7 +515,7 @@ absl::StatusOr<std::vector<std::string>> DB::LabelNames(int64_t mint_ms, int64_t
     for (std::string& n : head_->LabelNames()) names.insert(std::move(n));
   } else {
     for (MemSeries* s : SeriesInRange(mint_ms, maxt_ms, matchers)) {
-      for (const model::Label& l : s->labels) names.insert(l.name);
+      for (const model::LabelRef& l : s->labels) names.emplace(l.name);
     }
   }
   for (const auto& b : Blocks()) {

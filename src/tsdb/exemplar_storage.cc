@@ -15,7 +15,7 @@ size_t Utf8Chars(std::string_view s) {
 
 size_t ExemplarLabelChars(const model::Labels& labels) {
   size_t n = 0;
-  for (const model::Label& l : labels) n += Utf8Chars(l.name) + Utf8Chars(l.value);
+  for (const model::LabelRef& l : labels) n += Utf8Chars(l.name) + Utf8Chars(l.value);
   return n;
 }
 

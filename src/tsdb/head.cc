@@ -128,6 +128,15 @@ Head::Head(HeadOptions options) : options_(options), exemplars_(options.max_exem
 
 Head::~Head() = default;
 
+MemSeries* Head::FindBySlotLocked(const model::Labels& labels) const {
+  uint32_t ref = labels.IndexSlot();
+  if (ref >= series_.size()) return nullptr;  // kNoIndexSlot included
+  // The slot is a hint (another head may have set it, or the series be retired): only a series
+  // holding this very buffer is the one.
+  MemSeries* s = series_[ref].get();
+  return s != nullptr && s->labels.SharesBufferWith(labels) ? s : nullptr;
+}
+
 MemSeries* Head::FindLocked(const model::Labels& labels, uint64_t hash) const {
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return nullptr;
@@ -140,6 +149,7 @@ MemSeries* Head::FindLocked(const model::Labels& labels, uint64_t hash) const {
 MemSeries* Head::CreateLocked(uint32_t ref, const model::Labels& labels, uint64_t hash) {
   if (ref >= series_.size()) series_.resize(static_cast<size_t>(ref) + 1);
   series_[ref] = std::make_unique<MemSeries>(ref, labels);
+  series_[ref]->labels.SetIndexSlot(ref);
   by_hash_[hash].push_back(series_[ref].get());
   postings_.Add(ref, labels);
   ++num_series_;
@@ -152,20 +162,42 @@ absl::StatusOr<std::vector<MemSeries*>> Head::GetOrCreate(
   std::vector<uint64_t> hashes(labels.size());
   if (created != nullptr) created->assign(labels.size(), false);
   std::vector<size_t> missing;
-  for (size_t i = 0; i < labels.size(); ++i) hashes[i] = HashOf(*labels[i]);
+  // Label sets that are the head's own copies (a receiver's cache hands those out) carry their
+  // series' ref and need no hash lookup; the others are hashed before taking the lock.
+  std::vector<size_t> unslotted;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i]->IndexSlot() == model::Labels::kNoIndexSlot) {
+      hashes[i] = HashOf(*labels[i]);
+      unslotted.push_back(i);
+    }
+  }
   {
     std::shared_lock lock(index_mu_);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i]->IndexSlot() == model::Labels::kNoIndexSlot) continue;
+      out[i] = FindBySlotLocked(*labels[i]);
+      if (out[i] == nullptr) {  // a stale hint: look it up as the others
+        hashes[i] = HashOf(*labels[i]);
+        unslotted.push_back(i);
+      }
+    }
     // On a big head nearly every lookup misses the cache; asking for the slots a few lookups
     // ahead overlaps those misses instead of waiting for each in turn.
     constexpr size_t kPrefetchAhead = 8;
-    for (size_t i = 0; i < labels.size() && i < kPrefetchAhead; ++i) by_hash_.prefetch(hashes[i]);
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (i + kPrefetchAhead < labels.size()) by_hash_.prefetch(hashes[i + kPrefetchAhead]);
+    for (size_t k = 0; k < unslotted.size() && k < kPrefetchAhead; ++k) {
+      by_hash_.prefetch(hashes[unslotted[k]]);
+    }
+    for (size_t k = 0; k < unslotted.size(); ++k) {
+      if (k + kPrefetchAhead < unslotted.size()) {
+        by_hash_.prefetch(hashes[unslotted[k + kPrefetchAhead]]);
+      }
+      size_t i = unslotted[k];
       out[i] = FindLocked(*labels[i], hashes[i]);
       if (out[i] == nullptr) missing.push_back(i);
     }
   }
   if (missing.empty()) return out;
+  std::sort(missing.begin(), missing.end());  // series are created in batch order
 
   std::lock_guard lock(index_mu_);
   // Another writer may have created some meanwhile; a batch may name one series twice.
@@ -196,7 +228,9 @@ void Head::ShareLabels(std::span<model::Labels> labels) const {
   std::shared_lock lock(index_mu_);
   for (model::Labels& l : labels) {
     // Copied under the index lock: a series unlinked meanwhile is not freed before it is let go.
-    if (MemSeries* s = FindLocked(l, HashOf(l)); s != nullptr) l = s->labels;
+    MemSeries* s = FindBySlotLocked(l);
+    if (s == nullptr) s = FindLocked(l, HashOf(l));
+    if (s != nullptr) l = s->labels;
   }
 }
 

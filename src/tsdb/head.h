@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "base/small_mutex.h"
 #include "model/labels.h"
 #include "model/matcher.h"
 #include "model/sample.h"
@@ -89,15 +90,15 @@ class MemSeries {
 
   // Fields are ordered so that the small ones share words: a head holds millions of series.
   const uint32_t ref;
+  // Four bytes each (std::mutex takes 40).
+  SmallMutex append_mu;
+  mutable SmallMutex data_mu;
   bool has_in_order = false;
   bool last_is_float = true;
   // Whether this series' record is durable in the WAL. Guarded by append_mu.
   bool logged = false;
 
   const model::Labels labels;
-
-  std::mutex append_mu;
-  mutable std::mutex data_mu;
 
   std::vector<HeadChunk> chunks;  // in-order samples, ascending, non-overlapping
   const std::vector<model::Sample>& ooo() const { return Buffers().ooo; }
@@ -264,6 +265,9 @@ class Head {
   };
   // The stored or staged sample of `s` at `t`, if any.
   Existing SampleAt(const MemSeries& s, const Staged& staged, int64_t t) const;
+  // The series whose labels share the buffer of `labels`, found by the set's index slot (the
+  // series ref CreateLocked put there), or null. REQUIRES: index_mu_ held, shared or exclusive.
+  MemSeries* FindBySlotLocked(const model::Labels& labels) const;
   // REQUIRES: index_mu_ held, shared or exclusive.
   MemSeries* FindLocked(const model::Labels& labels, uint64_t hash) const;
   // REQUIRES: index_mu_ held exclusively.

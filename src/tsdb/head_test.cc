@@ -57,15 +57,69 @@ std::vector<std::pair<int64_t, uint64_t>> Read(const Head& head, const MemSeries
 
 uint64_t B(double v) { return std::bit_cast<uint64_t>(v); }
 
+// Label hash calls, counted by the hash function HashCountingOptions injects.
+int g_label_hashes = 0;
+
+HeadOptions HashCountingOptions() {
+  HeadOptions options;
+  options.label_hash = [](const model::Labels& l) -> uint64_t {
+    ++g_label_hashes;
+    return l.Hash();
+  };
+  return options;
+}
+
+TEST(HeadTest, TheHeadsOwnLabelSetFindsItsSeriesWithoutHashing) {
+  Head head(HashCountingOptions());
+  model::Labels fresh = L({{"__name__", "up"}, {"job", "a"}});
+  g_label_hashes = 0;
+  MemSeries& up = Series(head, fresh);
+  EXPECT_EQ(g_label_hashes, 1);
+  // The set the series was created from is the head's own copy now, and carries its ref.
+  EXPECT_TRUE(fresh.SharesBufferWith(up.labels));
+  EXPECT_EQ(fresh.IndexSlot(), up.ref);
+  EXPECT_EQ(&Series(head, fresh), &up);
+  EXPECT_EQ(g_label_hashes, 1);
+  // An equal set in a buffer of its own is found by its hash.
+  EXPECT_EQ(&Series(head, L({{"__name__", "up"}, {"job", "a"}})), &up);
+  EXPECT_EQ(g_label_hashes, 2);
+}
+
+TEST(HeadTest, AStaleIndexSlotIsOnlyAHint) {
+  Head head(HeadOptions{});
+  MemSeries& a = Series(head, L({{"__name__", "a"}}));
+  MemSeries& b = Series(head, L({{"__name__", "b"}}));
+  // A set whose slot names another series (as another head may leave it) finds its own series.
+  model::Labels b_copy = L({{"__name__", "b"}});
+  b_copy.SetIndexSlot(a.ref);
+  EXPECT_EQ(&Series(head, b_copy), &b);
+  // A slot past the head's series, for a set the head does not have yet: a new series.
+  model::Labels c = L({{"__name__", "c"}});
+  c.SetIndexSlot(1000);
+  MemSeries& created = Series(head, c);
+  EXPECT_EQ(created.labels.ToString(), "c");
+  EXPECT_EQ(head.NumSeries(), 3u);
+  // Once a series is retired its slot no longer finds it.
+  model::Labels a_labels = a.labels;
+  const uint32_t old_ref = a.ref;
+  EXPECT_EQ(head.TruncateBefore(0), 3u);  // none has samples
+  MemSeries& again = Series(head, a_labels);
+  EXPECT_NE(again.ref, old_ref);
+  EXPECT_EQ(a_labels.IndexSlot(), again.ref);
+  EXPECT_EQ(again.labels.ToString(), "a");
+  EXPECT_EQ(head.NumSeries(), 1u);
+  head.FreeRetired();
+}
+
 TEST(HeadTest, ShareLabelsHandsOutTheHeadsCopyOfKnownSeries) {
   Head head(HeadOptions{});
   MemSeries& up = Series(head, L({{"__name__", "up"}, {"job", "a"}}));
   std::vector<model::Labels> labels = {L({{"__name__", "up"}, {"job", "a"}}),
                                        L({{"__name__", "up"}, {"job", "b"}})};
-  const std::vector<model::Label>* unknown = &labels[1].items();
+  const void* unknown = labels[1].BufferAddress();
   head.ShareLabels(std::span<model::Labels>(labels));
-  EXPECT_EQ(&labels[0].items(), &up.labels.items());  // the head's own set now
-  EXPECT_EQ(&labels[1].items(), unknown);             // not in the head: left alone
+  EXPECT_TRUE(labels[0].SharesBufferWith(up.labels));  // the head's own set now
+  EXPECT_EQ(labels[1].BufferAddress(), unknown);       // not in the head: left alone
   EXPECT_EQ(labels[1].ToString(), R"(up{job="b"})");
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 void PutLabels(std::string& out, const model::Labels& labels) {
   PutUvarint(out, labels.size());
-  for (const model::Label& l : labels) {
+  for (const model::LabelRef& l : labels) {
     PutString(out, l.name);
     PutString(out, l.value);
   }
@@ -20,16 +20,16 @@ void PutLabels(std::string& out, const model::Labels& labels) {
 bool ReadLabels(ByteReader& in, model::Labels* labels) {
   uint64_t n;
   if (!in.Uvarint(&n) || n > in.remaining() / 2) return false;
-  std::vector<model::Label> items;
+  std::vector<model::LabelRef> items;
   items.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view name, value;
     if (!in.String(&name) || !in.String(&value)) return false;
     if (name.empty() || value.empty()) return false;
     if (!items.empty() && items.back().name >= name) return false;
-    items.push_back({std::string(name), std::string(value)});
+    items.push_back({name, value});
   }
-  *labels = model::Labels::FromSorted(std::move(items));
+  *labels = model::Labels::FromSortedViews(items);
   return true;
 }
 

@@ -50,8 +50,8 @@ std::string TsdbStatus(tsdb::MetricsReader& reader, size_t top) {
     const model::Labels& labels = set->labels();
     ++by_metric[std::string(labels.MetricName())];
     for (const auto& l : labels) {
-      values[l.name].insert(l.value);
-      ++by_pair[l.name + "=" + l.value];
+      values[std::string(l.name)].emplace(l.value);
+      ++by_pair[fmt::format("{}={}", l.name, l.value)];
     }
     auto it = set->Samples();
     if (it->Next() != tsdb::SampleIterator::ValueType::kNone) {

@@ -35,7 +35,7 @@ TEST(DecodeV1Test, SortsLabelsAndConvertsEverything) {
   ASSERT_EQ(out->batch.series.size(), 1u);
   const auto& series = out->batch.series[0];
   EXPECT_EQ(series.labels.ToString(), R"(up{job="api"})");
-  EXPECT_EQ(series.labels.items()[0].name, "__name__");
+  EXPECT_EQ(series.labels[0].name, "__name__");
   ASSERT_EQ(series.samples.size(), 1u);
   EXPECT_EQ(series.samples[0].timestamp_ms, 1000);
   EXPECT_EQ(series.samples[0].value, 1.5);

@@ -1,5 +1,6 @@
 #include "ingest/remote_write/fast_v1.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <shared_mutex>
@@ -176,12 +177,17 @@ std::optional<model::Labels> BuildLabels(std::span<const LabelView> views) {
     if (!IsValidUtf8(views[i].name) || !IsValidUtf8(views[i].value)) return std::nullopt;
   }
   if (!has_name) return std::nullopt;
-  std::vector<model::Label> labels;
+  // Usually no value is empty and the views are the set as they are.
+  if (std::none_of(views.begin(), views.end(),
+                   [](const LabelView& v) { return v.value.empty(); })) {
+    return model::Labels::FromSortedViews(views);
+  }
+  std::vector<LabelView> labels;
   labels.reserve(views.size());
   for (const LabelView& v : views) {
-    if (!v.value.empty()) labels.push_back({std::string(v.name), std::string(v.value)});
+    if (!v.value.empty()) labels.push_back(v);
   }
-  return model::Labels::FromSorted(std::move(labels));
+  return model::Labels::FromSortedViews(labels);
 }
 
 bool ParseSample(std::string_view msg, model::Sample* out) {

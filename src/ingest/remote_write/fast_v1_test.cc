@@ -29,7 +29,7 @@ void ExpectSame(const DecodedWrite& want, const DecodedWrite& got) {
   for (size_t i = 0; i < want.batch.series.size(); ++i) {
     const model::SeriesData& w = want.batch.series[i];
     const model::SeriesData& g = got.batch.series[i];
-    EXPECT_EQ(w.labels.items(), g.labels.items()) << "series " << i;
+    EXPECT_EQ(w.labels, g.labels) << "series " << i;
     ASSERT_EQ(w.samples.size(), g.samples.size()) << "series " << i;
     for (size_t j = 0; j < w.samples.size(); ++j) {
       EXPECT_EQ(w.samples[j].timestamp_ms, g.samples[j].timestamp_ms);
@@ -204,7 +204,7 @@ TEST(FastV1Test, ReusesCachedLabelSetsAndStillMatchesTheFullPath) {
   ExpectSame(*full, *second);
   for (size_t i = 0; i < second->batch.series.size(); ++i) {
     // The same shared label set as the first request's, not a rebuilt copy.
-    EXPECT_EQ(&first->batch.series[i].labels.items(), &second->batch.series[i].labels.items());
+    EXPECT_TRUE(first->batch.series[i].labels.SharesBufferWith(second->batch.series[i].labels));
   }
 
   // Series with an empty label value are decoded right, just never from the cache.

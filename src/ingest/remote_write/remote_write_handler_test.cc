@@ -120,8 +120,8 @@ TEST_F(RemoteWriteHandlerTest, V1SeriesReuseCachedLabelSetsSharedWithTheEngine) 
   EXPECT_EQ(second.series[0].labels.ToString(), R"(up{instance="host0"})");
   EXPECT_EQ(second.series[1].labels.ToString(), R"(up{instance="host1"})");
   // The same objects, not equal copies: the engine's for host0, the first request's for host1.
-  EXPECT_EQ(&second.series[0].labels.items(), &writer_.engine_labels[0].items());
-  EXPECT_EQ(&second.series[1].labels.items(), &writer_.batches[0].series[1].labels.items());
+  EXPECT_TRUE(second.series[0].labels.SharesBufferWith(writer_.engine_labels[0]));
+  EXPECT_TRUE(second.series[1].labels.SharesBufferWith(writer_.batches[0].series[1].labels));
 }
 
 TEST_F(RemoteWriteHandlerTest, V1HappyPathWithAndWithoutContentType) {

@@ -6,10 +6,10 @@ namespace oriel::ingest {
 namespace {
 
 bool SameLabels(const model::Labels& cached, std::span<const LabelView> labels) {
-  const std::vector<model::Label>& items = cached.items();
-  if (items.size() != labels.size()) return false;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (items[i].name != labels[i].name || items[i].value != labels[i].value) return false;
+  if (cached.size() != labels.size()) return false;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    model::LabelRef l = cached[i];
+    if (l.name != labels[i].name || l.value != labels[i].value) return false;
   }
   return true;
 }

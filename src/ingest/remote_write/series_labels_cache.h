@@ -19,10 +19,7 @@
 namespace oriel::ingest {
 
 // A label as it lies in the request: views into the decoded body.
-struct LabelView {
-  std::string_view name;
-  std::string_view value;
-};
+using LabelView = model::LabelRef;
 
 // Two generations of at most `generation_capacity` entries each: a full current generation
 // becomes the previous one (the older previous one is dropped), and a hit in the previous one is

@@ -12,9 +12,7 @@ model::Labels Make(std::string_view name, std::string_view job) {
 }
 
 std::vector<LabelView> Views(const model::Labels& labels) {
-  std::vector<LabelView> out;
-  for (const model::Label& l : labels) out.push_back({l.name, l.value});
-  return out;
+  return std::vector<LabelView>(labels.begin(), labels.end());
 }
 
 SeriesLabelsCache::Hit Find(const SeriesLabelsCache& cache, uint64_t key,
@@ -29,7 +27,7 @@ TEST(SeriesLabelsCacheTest, HandsOutTheCachedSetOnlyWhenTheLabelsMatch) {
   cache.Insert({{1, up}});
   SeriesLabelsCache::Hit hit = Find(cache, 1, Make("up", "a"));
   ASSERT_NE(hit.labels, nullptr);
-  EXPECT_EQ(&hit.labels->items(), &up.items());  // the same shared set, not a copy
+  EXPECT_TRUE(hit.labels->SharesBufferWith(up));  // the same shared set, not a copy
   EXPECT_FALSE(hit.from_previous);
   // A key collision must not hand out another series' labels.
   EXPECT_EQ(Find(cache, 1, Make("up", "b")).labels, nullptr);

@@ -29,13 +29,13 @@ bool DropsName(BinaryOp op) {
 
 // The labels a sample is matched on.
 model::Labels MatchLabels(const model::Labels& l, const VectorMatching& m) {
-  std::vector<model::Label> out;
+  std::vector<model::LabelRef> out;
   for (const auto& lb : l) {
     bool listed = std::find(m.matching_labels.begin(), m.matching_labels.end(), lb.name) !=
                   m.matching_labels.end();
     if (m.on ? listed : (!listed && lb.name != model::kMetricName)) out.push_back(lb);
   }
-  return model::Labels::FromSorted(std::move(out));
+  return model::Labels::FromSortedViews(out);
 }
 
 std::string Signature(const model::Labels& l, const VectorMatching& m) {

@@ -5,12 +5,12 @@
 namespace oriel::promql {
 
 model::Labels GroupLabels(const model::Labels& metric, const AggregateExpr& a) {
-  std::vector<model::Label> out;
+  std::vector<model::LabelRef> out;
   for (const auto& lb : metric) {
     bool listed = std::find(a.grouping.begin(), a.grouping.end(), lb.name) != a.grouping.end();
     if (a.without ? (!listed && lb.name != model::kMetricName) : listed) out.push_back(lb);
   }
-  return model::Labels::FromSorted(std::move(out));
+  return model::Labels::FromSortedViews(out);
 }
 
 size_t GroupIndex::IdOf(const model::Labels& metric) {
@@ -23,7 +23,7 @@ size_t GroupIndex::IdOf(const model::Labels& metric) {
 }
 
 size_t GroupIndex::IdOf(const model::Labels& metric, size_t position) {
-  if (position < by_position_.size() && &by_position_[position].first.items() == &metric.items()) {
+  if (position < by_position_.size() && by_position_[position].first.SharesBufferWith(metric)) {
     return by_position_[position].second;
   }
   const size_t id = IdOf(metric);
