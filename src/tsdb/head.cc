@@ -122,7 +122,10 @@ Staged Staged::Of(const MemSeries& s) {
   return st;
 }
 
-Head::Head(HeadOptions options) : options_(options), exemplars_(options.max_exemplars) {
+Head::Head(HeadOptions options)
+    : options_(options),
+      by_labels_(0, SeriesRefHash{this}, SeriesRefEq{this}),
+      exemplars_(options.max_exemplars) {
   ORIEL_CHECK(options_.samples_per_chunk > 0);
 }
 
@@ -138,19 +141,15 @@ MemSeries* Head::FindBySlotLocked(const model::Labels& labels) const {
 }
 
 MemSeries* Head::FindLocked(const model::Labels& labels, uint64_t hash) const {
-  auto it = by_hash_.find(hash);
-  if (it == by_hash_.end()) return nullptr;
-  for (MemSeries* s : it->second) {
-    if (s->labels == labels) return s;
-  }
-  return nullptr;
+  auto it = by_labels_.find(LabelsKey{&labels, hash});
+  return it == by_labels_.end() ? nullptr : series_[*it].get();
 }
 
-MemSeries* Head::CreateLocked(uint32_t ref, const model::Labels& labels, uint64_t hash) {
+MemSeries* Head::CreateLocked(uint32_t ref, const model::Labels& labels) {
   if (ref >= series_.size()) series_.resize(static_cast<size_t>(ref) + 1);
   series_[ref] = std::make_unique<MemSeries>(ref, labels);
   series_[ref]->labels.SetIndexSlot(ref);
-  by_hash_[hash].push_back(series_[ref].get());
+  by_labels_.insert(ref);
   postings_.Add(ref, labels);
   ++num_series_;
   return series_[ref].get();
@@ -185,11 +184,12 @@ absl::StatusOr<std::vector<MemSeries*>> Head::GetOrCreate(
     // ahead overlaps those misses instead of waiting for each in turn.
     constexpr size_t kPrefetchAhead = 8;
     for (size_t k = 0; k < unslotted.size() && k < kPrefetchAhead; ++k) {
-      by_hash_.prefetch(hashes[unslotted[k]]);
+      by_labels_.prefetch(LabelsKey{labels[unslotted[k]], hashes[unslotted[k]]});
     }
     for (size_t k = 0; k < unslotted.size(); ++k) {
       if (k + kPrefetchAhead < unslotted.size()) {
-        by_hash_.prefetch(hashes[unslotted[k + kPrefetchAhead]]);
+        size_t ahead = unslotted[k + kPrefetchAhead];
+        by_labels_.prefetch(LabelsKey{labels[ahead], hashes[ahead]});
       }
       size_t i = unslotted[k];
       out[i] = FindLocked(*labels[i], hashes[i]);
@@ -217,7 +217,7 @@ absl::StatusOr<std::vector<MemSeries*>> Head::GetOrCreate(
   for (size_t i : missing) {
     out[i] = FindLocked(*labels[i], hashes[i]);
     if (out[i] == nullptr) {
-      out[i] = CreateLocked(static_cast<uint32_t>(series_.size()), *labels[i], hashes[i]);
+      out[i] = CreateLocked(static_cast<uint32_t>(series_.size()), *labels[i]);
       if (created != nullptr) (*created)[i] = true;
     }
   }
@@ -251,7 +251,7 @@ absl::Status Head::CreateWithRef(uint32_t ref, const model::Labels& labels) {
     return absl::DataLossError(
         fmt::format("cannot replay series record: ref {} has no labels", ref));
   }
-  CreateLocked(ref, labels, hash);
+  CreateLocked(ref, labels);
   return absl::OkStatus();
 }
 
@@ -545,11 +545,7 @@ size_t Head::TruncateBefore(int64_t t) {
     std::lock_guard lock(index_mu_);
     for (MemSeries* s : emptied) {
       postings_.Remove(s->ref, s->labels);
-      auto it = by_hash_.find(HashOf(s->labels));
-      if (it != by_hash_.end()) {
-        it->second.erase(std::remove(it->second.begin(), it->second.end(), s), it->second.end());
-        if (it->second.empty()) by_hash_.erase(it);
-      }
+      by_labels_.erase(s->ref);  // before series_[ref] goes: the set's hash reads it
       retired_.push_back(std::move(series_[s->ref]));
       --num_series_;
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "base/small_mutex.h"
@@ -271,7 +272,7 @@ class Head {
   // REQUIRES: index_mu_ held, shared or exclusive.
   MemSeries* FindLocked(const model::Labels& labels, uint64_t hash) const;
   // REQUIRES: index_mu_ held exclusively.
-  MemSeries* CreateLocked(uint32_t ref, const model::Labels& labels, uint64_t hash);
+  MemSeries* CreateLocked(uint32_t ref, const model::Labels& labels);
   void UpdateTimeBounds(MemSeries& s, int64_t t);
   uint64_t HashOf(const model::Labels& labels) const {
     return options_.label_hash != nullptr ? options_.label_hash(labels) : labels.Hash();
@@ -282,9 +283,29 @@ class Head {
 
   mutable std::shared_mutex index_mu_;              // guards the members up to num_series_
   std::vector<std::unique_ptr<MemSeries>> series_;  // by ref
-  // Series by label hash (pointers, not refs: one cache miss less per lookup); a short list
-  // because different label sets may collide.
-  absl::flat_hash_map<uint64_t, absl::InlinedVector<MemSeries*, 1>> by_hash_;
+  // The refs of the series in series_, as a hash set whose hash and equality look at the
+  // series' label sets: 4 bytes a slot (a map from the hash to a list of series took 24, 50 MB
+  // of a 1M-series head). Lookups by a label set and its hash (LabelsKey).
+  struct LabelsKey {
+    const model::Labels* labels;
+    uint64_t hash;  // HashOf(*labels)
+  };
+  struct SeriesRefHash {
+    using is_transparent = void;
+    const Head* head;
+    size_t operator()(uint32_t ref) const { return head->HashOf(head->series_[ref]->labels); }
+    size_t operator()(const LabelsKey& key) const { return key.hash; }
+  };
+  struct SeriesRefEq {
+    using is_transparent = void;
+    const Head* head;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t ref, const LabelsKey& key) const {
+      return head->series_[ref]->labels == *key.labels;
+    }
+    bool operator()(const LabelsKey& key, uint32_t ref) const { return (*this)(ref, key); }
+  };
+  absl::flat_hash_set<uint32_t, SeriesRefHash, SeriesRefEq> by_labels_;
   PostingsIndex postings_;
   size_t num_series_ = 0;
   std::vector<std::unique_ptr<MemSeries>> retired_;  // unlinked, not yet freed

@@ -72,17 +72,16 @@ HeadOptions HashCountingOptions() {
 TEST(HeadTest, TheHeadsOwnLabelSetFindsItsSeriesWithoutHashing) {
   Head head(HashCountingOptions());
   model::Labels fresh = L({{"__name__", "up"}, {"job", "a"}});
-  g_label_hashes = 0;
   MemSeries& up = Series(head, fresh);
-  EXPECT_EQ(g_label_hashes, 1);
   // The set the series was created from is the head's own copy now, and carries its ref.
   EXPECT_TRUE(fresh.SharesBufferWith(up.labels));
   EXPECT_EQ(fresh.IndexSlot(), up.ref);
+  int hashes = g_label_hashes;
   EXPECT_EQ(&Series(head, fresh), &up);
-  EXPECT_EQ(g_label_hashes, 1);
+  EXPECT_EQ(g_label_hashes, hashes);
   // An equal set in a buffer of its own is found by its hash.
   EXPECT_EQ(&Series(head, L({{"__name__", "up"}, {"job", "a"}})), &up);
-  EXPECT_EQ(g_label_hashes, 2);
+  EXPECT_GT(g_label_hashes, hashes);
 }
 
 TEST(HeadTest, AStaleIndexSlotIsOnlyAHint) {
@@ -308,6 +307,13 @@ TEST(HeadTest, HashCollisionsAreToldApartByLabels) {
   ASSERT_EQ(AppendFloat(head, b, 1000, 2), Verdict::kAppend) << "not a duplicate of a's sample";
   EXPECT_TRUE(head.CreateWithRef(7, L({{"__name__", "c"}})).ok());
   EXPECT_EQ(head.CreateWithRef(8, L({{"__name__", "a"}})).code(), absl::StatusCode::kDataLoss);
+  // Retiring one of the colliding series (c has no samples) leaves the others found.
+  EXPECT_EQ(head.TruncateBefore(0), 1u);
+  EXPECT_EQ(&Series(head, L({{"__name__", "a"}})), &a);
+  EXPECT_EQ(&Series(head, L({{"__name__", "b"}})), &b);
+  EXPECT_EQ(head.NumSeries(), 2u);
+  EXPECT_EQ(Series(head, L({{"__name__", "c"}})).ref, 8u);
+  head.FreeRetired();
 }
 
 TEST(HeadTest, ReplayedRefsMustAgree) {
