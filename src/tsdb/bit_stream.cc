@@ -3,35 +3,53 @@
 #include <bit>
 #include <cstring>
 
+#include "base/check.h"
+
 namespace oriel::tsdb {
 
-void BitWriter::WriteBit(bool bit) {
-  if (free_bits_ == 0) {
-    buf_.push_back(0);
-    free_bits_ = 8;
+void BitWriter::PushByte(uint8_t b) {
+  size_t n = bits_ / 8;
+  if (n == capacity_) {
+    size_t grown = n < 64 ? n + 16 : n + n / 2;
+    ORIEL_CHECK(grown <= UINT32_MAX / 8);
+    auto bigger = std::make_unique_for_overwrite<char[]>(grown);
+    if (n > 0) std::memcpy(bigger.get(), buf_.get(), n);
+    buf_ = std::move(bigger);
+    capacity_ = static_cast<uint32_t>(grown);
   }
-  --free_bits_;
-  if (bit) buf_.back() = static_cast<char>(static_cast<uint8_t>(buf_.back()) | (1u << free_bits_));
+  buf_[n] = static_cast<char>(b);
+}
+
+void BitWriter::WriteBit(bool bit) {
+  int used = static_cast<int>(bits_ % 8);
+  if (used == 0) {
+    PushByte(bit ? 0x80 : 0);
+  } else if (bit) {
+    buf_[bits_ / 8] = static_cast<char>(static_cast<uint8_t>(buf_[bits_ / 8]) | (0x80u >> used));
+  }
+  ++bits_;
 }
 
 void BitWriter::WriteBits(uint64_t v, int nbits) {
   if (nbits == 0) return;
   if (nbits < 64) v &= (uint64_t{1} << nbits) - 1;
   // The head of the field fills the partial byte, whole bytes follow, the tail starts a byte.
-  if (free_bits_ > 0) {
-    int take = nbits < free_bits_ ? nbits : free_bits_;
+  if (int free = (8 - static_cast<int>(bits_ % 8)) % 8; free > 0) {
+    int take = nbits < free ? nbits : free;
     auto head = static_cast<uint8_t>((v >> (nbits - take)) & ((1u << take) - 1));
-    free_bits_ -= take;
+    buf_[bits_ / 8] =
+        static_cast<char>(static_cast<uint8_t>(buf_[bits_ / 8]) | (head << (free - take)));
+    bits_ += take;
     nbits -= take;
-    buf_.back() = static_cast<char>(static_cast<uint8_t>(buf_.back()) | (head << free_bits_));
   }
   while (nbits >= 8) {
-    buf_.push_back(static_cast<char>(v >> (nbits - 8)));
+    PushByte(static_cast<uint8_t>(v >> (nbits - 8)));
+    bits_ += 8;
     nbits -= 8;
   }
   if (nbits > 0) {
-    free_bits_ = 8 - nbits;
-    buf_.push_back(static_cast<char>((v & ((1u << nbits) - 1)) << free_bits_));
+    PushByte(static_cast<uint8_t>((v & ((1u << nbits) - 1)) << (8 - nbits)));
+    bits_ += nbits;
   }
 }
 

@@ -3,24 +3,47 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace oriel::tsdb {
 
+// Sixteen bytes (a std::string and a bit count took 40): every series of the head has an open
+// chunk writing into one. Holds at most 512 MiB.
 class BitWriter {
  public:
+  BitWriter() = default;
+  BitWriter(BitWriter&& o) noexcept
+      : buf_(std::move(o.buf_)),
+        bits_(std::exchange(o.bits_, 0)),
+        capacity_(std::exchange(o.capacity_, 0)) {}
+  BitWriter& operator=(BitWriter&& o) noexcept {
+    buf_ = std::move(o.buf_);
+    bits_ = std::exchange(o.bits_, 0);
+    capacity_ = std::exchange(o.capacity_, 0);
+    return *this;
+  }
+
   void WriteBit(bool bit);
   // Writes the low `nbits` bits of `v`, most significant first. REQUIRES: 0 <= nbits <= 64.
   void WriteBits(uint64_t v, int nbits);
   void WriteUvarint(uint64_t v);
   void WriteVarint(int64_t v);  // zig-zag
 
-  const std::string& bytes() const { return buf_; }
+  std::string_view bytes() const { return std::string_view(buf_.get(), size()); }
 
  private:
-  std::string buf_;
-  int free_bits_ = 0;  // unused low bits of the last byte
+  size_t size() const { return (bits_ + 7) / 8; }
+  // Stores byte bits_ / 8 (REQUIRES: bits_ % 8 == 0; bits_ is the caller's to advance). The
+  // buffer grows in steps near the allocator's size classes (16, 32, 48, 64, then by half):
+  // most chunks stay small.
+  void PushByte(uint8_t b);
+
+  std::unique_ptr<char[]> buf_;
+  uint32_t bits_ = 0;  // written
+  uint32_t capacity_ = 0;
 };
 
 // Reads what BitWriter writes. A read past the end returns false; it never reads out of bounds.

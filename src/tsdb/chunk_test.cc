@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 
+#include "tsdb/bit_stream.h"
 #include "tsdb/encoding.h"
 #include "tsdb/histogram_chunk.h"
 #include "tsdb/xor_chunk.h"
@@ -13,6 +14,64 @@ namespace oriel::tsdb {
 namespace {
 
 uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
+
+TEST(BitStreamTest, ReadsBackMixedFieldsAcrossBufferGrowth) {
+  // Fields of every width at every bit offset, past several buffer growths (16, 32, ..., 64,
+  // 96, ...); single bits and varints in between.
+  std::mt19937_64 rng(7);
+  struct Field {
+    int nbits;  // 0: a single bit, -1: a varint
+    uint64_t v;
+  };
+  std::vector<Field> fields;
+  BitWriter w;
+  for (int i = 0; i < 3000; ++i) {
+    int kind = static_cast<int>(rng() % 66) - 1;
+    uint64_t v = rng();
+    if (kind == 0) {
+      w.WriteBit(v & 1);
+      v &= 1;
+    } else if (kind == -1) {
+      v >>= rng() % 64;
+      w.WriteVarint(static_cast<int64_t>(v));
+    } else {
+      if (kind < 64) v &= (uint64_t{1} << kind) - 1;
+      w.WriteBits(v, kind);
+    }
+    fields.push_back({kind, v});
+  }
+  BitReader r(w.bytes());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field& f = fields[i];
+    if (f.nbits == 0) {
+      bool bit = false;
+      ASSERT_TRUE(r.ReadBit(&bit)) << i;
+      EXPECT_EQ(bit, f.v == 1) << i;
+    } else if (f.nbits == -1) {
+      int64_t got = 0;
+      ASSERT_TRUE(r.ReadVarint(&got)) << i;
+      EXPECT_EQ(static_cast<uint64_t>(got), f.v) << i;
+    } else {
+      uint64_t got = 0;
+      ASSERT_TRUE(r.ReadBits(f.nbits, &got)) << i;
+      EXPECT_EQ(got, f.v) << i;
+    }
+  }
+  uint64_t rest = 0;
+  EXPECT_FALSE(r.ReadBits(8, &rest));  // at most 7 padding bits remain
+}
+
+TEST(BitStreamTest, MovedWriterKeepsItsBytes) {
+  BitWriter a;
+  a.WriteBits(0xabcdef, 24);
+  a.WriteBit(true);
+  BitWriter b = std::move(a);
+  EXPECT_EQ(b.bytes(), std::string_view("\xab\xcd\xef\x80", 4));
+  EXPECT_TRUE(a.bytes().empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  a = std::move(b);
+  a.WriteBit(true);
+  EXPECT_EQ(a.bytes(), std::string_view("\xab\xcd\xef\xc0", 4));
+}
 
 std::vector<std::pair<int64_t, double>> Decode(const XorChunk& c) {
   std::vector<std::pair<int64_t, double>> out;

@@ -38,14 +38,15 @@ class XorChunk {
  private:
   void WriteValue(uint64_t bits);
 
+  // Small fields first, sharing a word: every series of the head has an open chunk (56 bytes).
   BitWriter writer_;
   int num_samples_ = 0;
+  uint8_t leading_ = 0xff;  // 0xff: no window yet
+  uint8_t trailing_ = 0;
   int64_t min_time_ = 0;
   int64_t t_ = 0;
   int64_t t_delta_ = 0;
   uint64_t v_bits_ = 0;
-  uint8_t leading_ = 0xff;  // 0xff: no window yet
-  uint8_t trailing_ = 0;
 };
 
 // Iterates the first `num_samples` samples of an encoded chunk. The bytes must outlive the
