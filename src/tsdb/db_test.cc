@@ -164,6 +164,19 @@ TEST_F(DbTest, SelectsByMatchersAndTimeRangeInLabelOrder) {
   EXPECT_EQ(Samples(*set), (std::vector<std::pair<int64_t, double>>{{2000, 2}, {3000, 3}}));
   EXPECT_FALSE(set->Next());
 
+  // A range that holds only a chunk's first or last sample selects the series; one strictly
+  // inside a chunk's span with no sample in it does not.
+  set = db->Select(5000, 9000, up, nullptr);
+  ASSERT_TRUE(set->Next());
+  EXPECT_EQ(Samples(*set), (std::vector<std::pair<int64_t, double>>{{5000, 50}}));
+  EXPECT_FALSE(set->Next());
+  set = db->Select(0, 1000, up, nullptr);
+  ASSERT_TRUE(set->Next());
+  ASSERT_TRUE(set->Next());
+  EXPECT_FALSE(set->Next());
+  set = db->Select(3500, 4999, up, nullptr);
+  EXPECT_FALSE(set->Next());
+
   std::vector<model::Matcher> job_a = {Eq("job", "a"),
                                        M(model::MatchType::kNotEqual, "__name__", "up")};
   set = db->Select(0, 10000, job_a, nullptr);

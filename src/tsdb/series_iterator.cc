@@ -229,6 +229,22 @@ HeadSeriesSet::HeadSeriesSet(const Head& head, std::vector<MemSeries*> series, i
                              int64_t maxt, bool with_late)
     : head_(head), series_(std::move(series)), mint_(mint), maxt_(maxt), with_late_(with_late) {}
 
+namespace {
+
+// Whether the snapshot surely has a sample in [mint, maxt] without decoding any chunk.
+bool HasSampleAtEdges(const SeriesSnapshot& snap, int64_t mint, int64_t maxt) {
+  if (!snap.ooo.empty()) return true;
+  for (const SeriesSnapshot::Chunk& c : snap.chunks) {
+    if (c.num_samples <= 0) continue;
+    if ((c.min_time >= mint && c.min_time <= maxt) || (c.max_time >= mint && c.max_time <= maxt)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 bool HeadSeriesSet::Next() {
   while (next_ < series_.size()) {
     std::optional<SeriesSnapshot> snap =
@@ -236,7 +252,11 @@ bool HeadSeriesSet::Next() {
     if (!snap.has_value()) continue;
     current_ = std::make_shared<const SeriesSnapshot>(std::move(*snap));
     // A chunk can overlap the range without a sample inside it: such a series is not selected.
-    if (SnapshotIterator(current_, mint_, maxt_).Next() != SampleIterator::ValueType::kNone) {
+    // Decoding to find out is only needed when no chunk's first or last sample (its min and max
+    // time) lies in the range and no out-of-order sample does (the snapshot keeps only those in
+    // range); it is the common case of a range that ends at the newest sample that skips it.
+    if (HasSampleAtEdges(*current_, mint_, maxt_) ||
+        SnapshotIterator(current_, mint_, maxt_).Next() != SampleIterator::ValueType::kNone) {
       return true;
     }
   }
