@@ -54,12 +54,35 @@ void WindowRow(std::span<const FloatPoint> pts, int64_t ref, int64_t step, int64
   // The window's edges are searched once, then only move forward from step to step.
   size_t lo = FirstAfter(pts, 0, ref - range);
   size_t hi = FirstAfter(pts, lo, ref);
+  constexpr bool kCounter = F == WindowFunc::kRate || F == WindowFunc::kIncrease;
+  // The first counter reset (a sample below the one before it) at or after index `reset`:
+  // rate and increase walk a window for its resets only when one lies inside it. It only moves
+  // forward, so the series is scanned for resets once for all its windows.
+  size_t reset = 0;
   for (size_t j = 0; j < w; ++j, ref += step) {
     while (lo < pts.size() && pts[lo].t <= ref - range) ++lo;
     hi = std::max(hi, lo);
     while (hi < pts.size() && pts[hi].t <= ref) ++hi;
     samples[j] += static_cast<int64_t>(hi - lo);
     double r = 0;
+    if constexpr (kCounter) {
+      if (hi - lo < 2) {
+        present[j] = 0;
+        values[j] = 0;
+        continue;
+      }
+      // A reset at index k is between samples k - 1 and k: in the window when lo < k < hi.
+      if (reset <= lo) reset = lo + 1;
+      while (reset < hi && !(pts[reset].f < pts[reset - 1].f)) ++reset;
+      if (reset >= hi) {
+        // No reset: the increase is last minus first, as ExtrapolatedRate's walk would find.
+        r = ExtrapolateIncrease(pts.subspan(lo, hi - lo), pts[hi - 1].f - pts[lo].f, ref - range,
+                                ref, true, F == WindowFunc::kRate);
+        present[j] = 1;
+        values[j] = r;
+        continue;
+      }
+    }
     present[j] = EvalWindow(F, pts.subspan(lo, hi - lo), ref - range, ref, &r) ? 1 : 0;
     values[j] = r;
   }

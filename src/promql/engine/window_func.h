@@ -56,6 +56,13 @@ inline bool EvalWindow(WindowFunc f, std::span<const FloatPoint> pts, int64_t ra
 inline bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start,
                              int64_t range_end, bool is_counter, bool is_rate, double* out);
 
+// ExtrapolatedRate's second half: `result` (last minus first sample, plus the counter resets'
+// corrections when `is_counter`) extrapolated to the window edges. REQUIRES: pts.size() >= 2.
+// Callers that know a window has no counter reset pass last.f - first.f, skipping the walk.
+inline double ExtrapolateIncrease(std::span<const FloatPoint> pts, double result,
+                                  int64_t range_start, int64_t range_end, bool is_counter,
+                                  bool is_rate);
+
 // Least-squares fit of the samples (times in seconds relative to `intercept_time`), as
 // Prometheus' deriv and predict_linear do it. REQUIRES: !pts.empty().
 void LinearRegression(std::span<const FloatPoint> pts, int64_t intercept_time, double* slope,
@@ -66,16 +73,23 @@ void LinearRegression(std::span<const FloatPoint> pts, int64_t intercept_time, d
 inline bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_start,
                              int64_t range_end, bool is_counter, bool is_rate, double* out) {
   if (pts.size() < 2) return false;
-  const auto& first = pts.front();
-  const auto& last = pts.back();
-  double result = last.f - first.f;
+  double result = pts.back().f - pts.front().f;
   if (is_counter) {
-    double prev = first.f;
+    double prev = pts.front().f;
     for (size_t i = 1; i < pts.size(); ++i) {
       if (pts[i].f < prev) result += prev;
       prev = pts[i].f;
     }
   }
+  *out = ExtrapolateIncrease(pts, result, range_start, range_end, is_counter, is_rate);
+  return true;
+}
+
+inline double ExtrapolateIncrease(std::span<const FloatPoint> pts, double result,
+                                  int64_t range_start, int64_t range_end, bool is_counter,
+                                  bool is_rate) {
+  const auto& first = pts.front();
+  const auto& last = pts.back();
   double to_start = static_cast<double>(first.t - range_start) / 1000;
   double to_end = static_cast<double>(range_end - last.t) / 1000;
   double sampled = static_cast<double>(last.t - first.t) / 1000;
@@ -89,8 +103,7 @@ inline bool ExtrapolatedRate(std::span<const FloatPoint> pts, int64_t range_star
   if (to_end >= threshold) to_end = avg / 2;
   double factor = (sampled + to_start + to_end) / sampled;
   if (is_rate) factor /= static_cast<double>(range_end - range_start) / 1000;
-  *out = result * factor;
-  return true;
+  return result * factor;
 }
 
 inline bool EvalWindow(WindowFunc f, std::span<const FloatPoint> p, int64_t range_start,
