@@ -1,10 +1,21 @@
 #include "promql/engine/point_slabs.h"
 
+#include <sys/mman.h>
+
 #include <utility>
 
 #include "promql/engine/slab_recycler.h"
 
 namespace oriel::promql {
+
+PointSlab::PointSlab(size_t capacity)
+    : points_(static_cast<FloatPoint*>(
+          ::operator new (capacity * sizeof(FloatPoint), std::align_val_t{kAlignment}))),
+      capacity_(capacity) {
+  // Only a hint: without transparent huge pages (or none free) the slab gets small pages.
+  const size_t bytes = (capacity * sizeof(FloatPoint)) / kAlignment * kAlignment;
+  if (bytes > 0) madvise(points_.get(), bytes, MADV_HUGEPAGE);
+}
 
 PointSlabs::~PointSlabs() {
   if (recycler_ == nullptr) return;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -17,21 +18,24 @@ class SlabRecycler;
 // One block of points, uninitialized until written.
 class PointSlab {
  public:
+  // Slabs are aligned to, and standard ones as large as, a transparent huge page, and advised to
+  // be backed by one: the first query that loads this much faults in one page per 2 MiB instead
+  // of 512, which on this VM cost ~10 us each (a 24 h range query's first run spent ~300 ms on
+  // them).
+  static constexpr size_t kAlignment = size_t{2} << 20;
   // Slabs of this size are the ones a PointSlabs fills; a series longer than one gets a slab of
   // its own size.
-  static constexpr size_t kPoints = (size_t{1} << 20) / sizeof(FloatPoint);
+  static constexpr size_t kPoints = kAlignment / sizeof(FloatPoint);
 
   PointSlab() = default;
-  explicit PointSlab(size_t capacity)
-      : points_(static_cast<FloatPoint*>(::operator new(capacity * sizeof(FloatPoint)))),
-        capacity_(capacity) {}
+  explicit PointSlab(size_t capacity);
 
   FloatPoint* data() const { return points_.get(); }
   size_t capacity() const { return capacity_; }
 
  private:
   struct Free {
-    void operator()(FloatPoint* p) const { ::operator delete(p); }
+    void operator()(FloatPoint* p) const { ::operator delete (p, std::align_val_t{kAlignment}); }
   };
   std::unique_ptr<FloatPoint, Free> points_;
   size_t capacity_ = 0;
