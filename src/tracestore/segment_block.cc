@@ -231,7 +231,32 @@ void BlockEncoder::AddRest(const WireSpan& span) {
   PutLengthPrefixed(rest_col_, scratch_);
 }
 
+std::vector<size_t> BlockEncoder::ColumnSizes() const {
+  std::vector<size_t> sizes = {traces_col_.size(), ids_col_.size(),       parents_col_.size(),
+                               times_col_.size(),  durations_col_.size(), names_col_.size(),
+                               meta_col_.size(),   attrs_col_.size(),     rest_col_.size()};
+  for (const ValueColumn& col : value_cols_) {
+    sizes.push_back(col.types.size());
+    sizes.push_back(col.values.size());
+    sizes.push_back(col.numbers.size());
+  }
+  return sizes;
+}
+
+void BlockEncoder::StartGroup() {
+  Group& group = groups_.emplace_back();
+  group.approximate_start = ApproximateBytes();
+  group.starts = ColumnSizes();
+  previous_trace_start_ = 0;
+  for (ValueColumn& col : value_cols_) col.previous.clear();
+}
+
 void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const HeadSpan* const> spans) {
+  if (groups_.empty() || ApproximateBytes() - groups_.back().approximate_start >= group_bytes_) {
+    StartGroup();
+  }
+  ++groups_.back().traces;
+  groups_.back().spans += spans.size();
   traces_col_.append(trace_id);
   PutVarint64(traces_col_, spans.size());
   ++traces_;
@@ -347,9 +372,25 @@ std::string BlockEncoder::Finish(std::vector<size_t>* sections) {
   }
   PutVarint64(out, key_sets_.size());
   for (const std::string& set : key_sets_) PutLengthPrefixed(out, set);
+  // The group table: per group its traces, its spans and its bytes in every column (a column
+  // that appeared later had none before).
+  const std::vector<size_t> ends_of_columns = ColumnSizes();
+  PutVarint64(out, groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    PutVarint64(out, groups_[g].traces);
+    PutVarint64(out, groups_[g].spans);
+    const std::vector<size_t>& starts = groups_[g].starts;
+    const std::vector<size_t>& next =
+        g + 1 < groups_.size() ? groups_[g + 1].starts : ends_of_columns;
+    for (size_t c = 0; c < ends_of_columns.size(); ++c) {
+      const size_t start = c < starts.size() ? starts[c] : 0;
+      const size_t end = c < next.size() ? next[c] : 0;
+      PutVarint64(out, end - start);
+    }
+  }
   ends.push_back(out.size());
   if (sections != nullptr) *sections = std::move(ends);
-  *this = BlockEncoder();
+  *this = BlockEncoder(group_bytes_);
   return out;
 }
 
@@ -425,7 +466,20 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
     if (!in.ok() || key >= n_dict) return Corrupt(fmt::format("invalid value column {}", c));
     value_keys[c] = dict[key];
   }
-  // Version 2: the attribute key sets, as [begin, end) ranges of `set_columns`.
+  // Every column in the order of the group table: the span columns, then each value column's
+  // types, values and numbers.
+  std::vector<ByteReader*> columns = {&traces_col, &ids_col,       &parents_col,
+                                      &times_col,  &durations_col, &names_col,
+                                      &meta_col,   &attrs_col,     &rest_col};
+  for (uint64_t c = 0; c < n_value_cols; ++c) {
+    columns.push_back(&value_types[c]);
+    columns.push_back(&value_cols[c]);
+    columns.push_back(&value_numbers[c]);
+  }
+  std::vector<std::string_view> column_bytes;
+  column_bytes.reserve(columns.size());
+  for (const ByteReader* column : columns) column_bytes.push_back(column->rest());
+  // Version 2 and later: the attribute key sets, as [begin, end) ranges of `set_columns`.
   std::vector<std::pair<size_t, size_t>> key_sets;
   std::vector<uint32_t> set_columns;
   if (!v1) {
@@ -445,14 +499,83 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
       key_sets[k].second = set_columns.size();
     }
   }
+  // The trace groups, as where each starts: its first trace and span (one past the last group
+  // too) and, from version 3, its offset in every column. Before version 3 the block is one
+  // group.
+  std::vector<uint64_t> group_trace = {0};
+  std::vector<uint64_t> group_span = {0};
+  std::vector<uint64_t> group_offsets;  // per group, per column
+  const size_t n_columns = columns.size();
+  if (version >= 3) {
+    const uint64_t n_groups = in.Varint();
+    // A row takes a byte per number at least: a count beyond the input is not an allocation.
+    if (!in.ok() || n_groups > in.remaining() / (2 + n_columns)) {
+      return Corrupt("invalid trace group table");
+    }
+    group_offsets.resize(n_groups * n_columns);
+    std::vector<uint64_t> at(n_columns, 0);
+    for (uint64_t g = 0; g < n_groups; ++g) {
+      const uint64_t traces = in.Varint();
+      const uint64_t spans = in.Varint();
+      if (!in.ok() || traces == 0 || traces > n_traces - group_trace.back() ||
+          spans > n_spans - group_span.back()) {
+        return Corrupt(fmt::format("invalid trace group {}", g));
+      }
+      group_trace.push_back(group_trace.back() + traces);
+      group_span.push_back(group_span.back() + spans);
+      for (size_t c = 0; c < n_columns; ++c) {
+        group_offsets[g * n_columns + c] = at[c];
+        const uint64_t size = in.Varint();
+        if (!in.ok() || size > column_bytes[c].size() - at[c]) {
+          return Corrupt(fmt::format("trace group {} exceeds column {}", g, c));
+        }
+        at[c] += size;
+      }
+    }
+    for (size_t c = 0; c < n_columns; ++c) {
+      if (at[c] != column_bytes[c].size()) {
+        return Corrupt(fmt::format("the trace groups do not cover column {}", c));
+      }
+    }
+    if (group_trace.back() != n_traces || group_span.back() != n_spans) {
+      return Corrupt("the trace groups do not cover the block");
+    }
+  } else {
+    group_trace.push_back(n_traces);
+    group_span.push_back(n_spans);
+  }
   if (!in.ok() || !in.empty()) return Corrupt("truncated columns or trailing bytes");
+  const size_t n_groups = group_trace.size() - 1;
+  // A lookup decodes only the group that can hold its trace: the last one starting at or before
+  // its id (traces ascend by id).
+  size_t first_group = 0;
+  size_t end_group = n_groups;
+  if (only.has_value() && !group_offsets.empty()) {
+    auto first_id = [&](size_t g) {
+      return column_bytes[0].substr(group_offsets[g * n_columns], 16);
+    };
+    size_t after = 0;  // the first group starting after the id
+    size_t count = n_groups;
+    while (count > 0) {
+      const size_t half = count / 2;
+      if (first_id(after + half) <= *only) {
+        after += half + 1;
+        count -= half + 1;
+      } else {
+        count = half;
+      }
+    }
+    if (after == 0) return std::vector<DecodedTrace>();
+    first_group = after - 1;
+    end_group = after;
+  }
 
   // Resources and scopes are parsed once per block, when first needed.
   std::vector<std::shared_ptr<const ResourceEntry>> resources(resource_bytes->size());
   std::vector<std::shared_ptr<const ScopeEntry>> scopes(scope_bytes->size());
   std::vector<DecodedTrace> out;
   uint64_t previous_start = 0;        // version 1: of the previous span of the block
-  uint64_t previous_trace_start = 0;  // version 2: of the first span of the previous trace
+  uint64_t previous_trace_start = 0;  // version 2+: of the first span of the previous trace
   uint64_t span_number = 0;
   bool looked_up = false;  // stopped after the trace `only`
   struct AttributeRef {
@@ -490,251 +613,274 @@ absl::StatusOr<std::vector<DecodedTrace>> DecodeBlock(std::string_view body,
   };
   std::vector<std::string_view> span_ids;
   std::vector<uint64_t> child_base;
-  for (uint64_t t = 0; t < n_traces; ++t) {
-    std::string_view trace_id = traces_col.Bytes(16);
-    const uint64_t count = traces_col.Varint();
-    if (!traces_col.ok() || count > n_spans - span_number) {
-      return Corrupt(fmt::format("invalid entry of trace {}", t));
-    }
-    // Traces ascend by id: a lookup is done once it passes its id.
-    if (only.has_value() && traces_col.ok() && trace_id > *only) {
-      looked_up = true;
-      break;
-    }
-    const bool wanted = !only.has_value() || *only == trace_id;
-    DecodedTrace* trace = nullptr;
-    if (wanted) {
-      trace = &out.emplace_back();
-      trace->trace_id = std::string(trace_id);
-      trace->spans.reserve(count);
-    }
-    if (count > ids_col.remaining() / 8) {
-      return Corrupt(fmt::format("span ids of trace {} are truncated", t));
-    }
-    span_ids.resize(count);
-    for (auto& id : span_ids) id = ids_col.Bytes(8);
-    child_base.resize(count);
-    uint64_t previous_in_trace = previous_trace_start;
-    for (uint64_t i = 0; i < count; ++i, ++span_number) {
-      std::string_view span_id = span_ids[i];
-      const uint64_t parent_kind = parents_col.Varint();
-      std::string_view parent;
-      uint64_t parent_at = count;
-      if (parent_kind == kParentBytes) {
-        parent = parents_col.LengthPrefixed();
-      } else if (parent_kind >= kParentAt) {
-        parent_at = parent_kind - kParentAt;
-        if (parent_at >= count) {
-          return Corrupt(fmt::format("parent of span {} is out of its trace", span_number));
-        }
-        parent = span_ids[parent_at];
+  for (size_t g = first_group; g < end_group && !looked_up; ++g) {
+    // A group is decoded as if it began the block, from its own bytes of every column.
+    if (!group_offsets.empty()) {
+      for (size_t c = 0; c < n_columns; ++c) {
+        const uint64_t begin = group_offsets[g * n_columns + c];
+        const uint64_t end =
+            g + 1 < n_groups ? group_offsets[(g + 1) * n_columns + c] : column_bytes[c].size();
+        *columns[c] = ByteReader(column_bytes[c].substr(begin, end - begin));
       }
-      const int64_t delta = UnZigZag(times_col.Varint());
-      const uint64_t duration = duration_source.Varint();
-      uint64_t start;
-      if (v1) {
-        start = previous_start + static_cast<uint64_t>(delta);
-        previous_start = start;
-      } else {
-        const uint64_t base = parent_at < i ? child_base[parent_at] : previous_in_trace;
-        start = base + static_cast<uint64_t>(delta);
-        if (parent_at < i) child_base[parent_at] = start + duration;
-        child_base[i] = start;
-        previous_in_trace = start;
-        if (i == 0) previous_trace_start = start;
+      previous_trace_start = 0;
+      for (std::string& previous : previous_string) previous.clear();
+    }
+    span_number = group_span[g];
+    for (uint64_t t = group_trace[g]; t < group_trace[g + 1]; ++t) {
+      std::string_view trace_id = traces_col.Bytes(16);
+      const uint64_t count = traces_col.Varint();
+      if (!traces_col.ok() || count > group_span[g + 1] - span_number) {
+        return Corrupt(fmt::format("invalid entry of trace {}", t));
       }
-      const uint64_t name = name_source.Varint();
-      const int64_t kind = UnZigZag(meta_col.Varint());
-      const int64_t code = UnZigZag(meta_col.Varint());
-      const uint64_t resource = meta_col.Varint();
-      const uint64_t scope = meta_col.Varint();
-      const uint64_t flags = meta_col.Varint();
-      if (v1) {
-        const uint64_t n_attrs = attrs_col.Varint();
-        if (!attrs_col.ok() || n_attrs > attrs_col.remaining()) {
-          return Corrupt(fmt::format("invalid attributes of span {}", span_number));
-        }
-        attrs.resize(n_attrs);
-        for (AttributeRef& a : attrs) {
-          a.column = attrs_col.Varint();
-          if (a.column >= n_value_cols) {
-            return Corrupt(fmt::format("attribute column of span {} is out of range", span_number));
+      // Traces ascend by id: a lookup is done once it passes its id.
+      if (only.has_value() && traces_col.ok() && trace_id > *only) {
+        looked_up = true;
+        break;
+      }
+      const bool wanted = !only.has_value() || *only == trace_id;
+      DecodedTrace* trace = nullptr;
+      if (wanted) {
+        trace = &out.emplace_back();
+        trace->trace_id = std::string(trace_id);
+        trace->spans.reserve(count);
+      }
+      if (count > ids_col.remaining() / 8) {
+        return Corrupt(fmt::format("span ids of trace {} are truncated", t));
+      }
+      span_ids.resize(count);
+      for (auto& id : span_ids) id = ids_col.Bytes(8);
+      child_base.resize(count);
+      uint64_t previous_in_trace = previous_trace_start;
+      for (uint64_t i = 0; i < count; ++i, ++span_number) {
+        std::string_view span_id = span_ids[i];
+        const uint64_t parent_kind = parents_col.Varint();
+        std::string_view parent;
+        uint64_t parent_at = count;
+        if (parent_kind == kParentBytes) {
+          parent = parents_col.LengthPrefixed();
+        } else if (parent_kind >= kParentAt) {
+          parent_at = parent_kind - kParentAt;
+          if (parent_at >= count) {
+            return Corrupt(fmt::format("parent of span {} is out of its trace", span_number));
           }
-          ByteReader& column = value_cols[a.column];
-          const uint64_t size = column.Varint();
-          a.type = size == 0 ? kNoValue : kSerialized;
-          if (size != 0) a.bytes = column.Bytes(size - 1);
-          if (!column.ok()) {
+          parent = span_ids[parent_at];
+        }
+        const int64_t delta = UnZigZag(times_col.Varint());
+        const uint64_t duration = duration_source.Varint();
+        uint64_t start;
+        if (v1) {
+          start = previous_start + static_cast<uint64_t>(delta);
+          previous_start = start;
+        } else {
+          const uint64_t base = parent_at < i ? child_base[parent_at] : previous_in_trace;
+          start = base + static_cast<uint64_t>(delta);
+          if (parent_at < i) child_base[parent_at] = start + duration;
+          child_base[i] = start;
+          previous_in_trace = start;
+          if (i == 0) previous_trace_start = start;
+        }
+        const uint64_t name = name_source.Varint();
+        const int64_t kind = UnZigZag(meta_col.Varint());
+        const int64_t code = UnZigZag(meta_col.Varint());
+        const uint64_t resource = meta_col.Varint();
+        const uint64_t scope = meta_col.Varint();
+        const uint64_t flags = meta_col.Varint();
+        if (v1) {
+          const uint64_t n_attrs = attrs_col.Varint();
+          if (!attrs_col.ok() || n_attrs > attrs_col.remaining()) {
+            return Corrupt(fmt::format("invalid attributes of span {}", span_number));
+          }
+          attrs.resize(n_attrs);
+          for (AttributeRef& a : attrs) {
+            a.column = attrs_col.Varint();
+            if (a.column >= n_value_cols) {
+              return Corrupt(
+                  fmt::format("attribute column of span {} is out of range", span_number));
+            }
+            ByteReader& column = value_cols[a.column];
+            const uint64_t size = column.Varint();
+            a.type = size == 0 ? kNoValue : kSerialized;
+            if (size != 0) a.bytes = column.Bytes(size - 1);
+            if (!column.ok()) {
+              return Corrupt(
+                  fmt::format("value column {} is truncated at span {}", a.column, span_number));
+            }
+          }
+        } else {
+          const uint64_t set = attrs_col.Varint();
+          if (!attrs_col.ok() || set >= key_sets.size()) {
             return Corrupt(
-                fmt::format("value column {} is truncated at span {}", a.column, span_number));
+                fmt::format("attribute key set of span {} is out of range", span_number));
+          }
+          const auto [begin, end] = key_sets[set];
+          attrs.resize(end - begin);
+          for (size_t k = begin; k < end; ++k) {
+            AttributeRef& a = attrs[k - begin];
+            a.column = set_columns[k];
+            std::string_view type = value_types[a.column].Bytes(1);
+            ByteReader& values = value_cols[a.column];
+            ByteReader& numbers = value_numbers[a.column];
+            a.type = type.empty() ? uint8_t{kNoValue} : static_cast<uint8_t>(type[0]);
+            switch (a.type) {
+              case kNoValue:
+              case kEmptyValue:
+              case kFalse:
+              case kTrue:
+                break;
+              case kString: {
+                std::string& previous = previous_string[a.column];
+                const uint64_t shared = values.Varint();
+                const std::string_view suffix = values.LengthPrefixed();
+                if (shared > previous.size()) {
+                  return Corrupt(
+                      fmt::format("string in column {} at span {} shares more than the "
+                                  "previous one",
+                                  a.column, span_number));
+                }
+                previous.resize(shared);
+                previous.append(suffix);
+                // Spans of other traces only move the column on.
+                if (trace != nullptr) {
+                  string_bytes += previous.size();
+                  if (string_bytes > kMaxStringBytes) {
+                    return Corrupt(fmt::format("strings expand beyond {} bytes at span {}",
+                                               kMaxStringBytes, span_number));
+                  }
+                  a.text.assign(previous);
+                }
+                break;
+              }
+              case kOther:
+                a.bytes = values.LengthPrefixed();
+                break;
+              case kInt:
+                a.bits = numbers.Varint();
+                break;
+              case kDouble:
+                a.bits = numbers.Fixed64();
+                break;
+              default:
+                return Corrupt(fmt::format("unknown value type {} in column {} at span {}", a.type,
+                                           a.column, span_number));
+            }
+            if (!value_types[a.column].ok() || !values.ok() || !numbers.ok()) {
+              return Corrupt(
+                  fmt::format("value column {} is truncated at span {}", a.column, span_number));
+            }
           }
         }
-      } else {
-        const uint64_t set = attrs_col.Varint();
-        if (!attrs_col.ok() || set >= key_sets.size()) {
-          return Corrupt(fmt::format("attribute key set of span {} is out of range", span_number));
+        std::string_view rest = rest_col.LengthPrefixed();
+        if (!ids_col.ok() || !parents_col.ok() || !times_col.ok() || !durations_col.ok() ||
+            !names_col.ok() || !meta_col.ok() || !attrs_col.ok() || !rest_col.ok()) {
+          return Corrupt(fmt::format("truncated column at span {}", span_number));
         }
-        const auto [begin, end] = key_sets[set];
-        attrs.resize(end - begin);
-        for (size_t k = begin; k < end; ++k) {
-          AttributeRef& a = attrs[k - begin];
-          a.column = set_columns[k];
-          std::string_view type = value_types[a.column].Bytes(1);
-          ByteReader& values = value_cols[a.column];
-          ByteReader& numbers = value_numbers[a.column];
-          a.type = type.empty() ? uint8_t{kNoValue} : static_cast<uint8_t>(type[0]);
+        if (name >= n_dict || resource >= resources.size() || scope >= scopes.size()) {
+          return Corrupt(
+              fmt::format("dictionary reference of span {} is out of range", span_number));
+        }
+        if (trace == nullptr) continue;
+        if (resources[resource] == nullptr) {
+          ByteReader r((*resource_bytes)[resource]);
+          std::string_view serialized = r.LengthPrefixed();
+          opentelemetry::proto::resource::v1::Resource parsed;
+          if (!r.ok() ||
+              !parsed.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
+            return Corrupt(fmt::format("invalid resource {}", resource));
+          }
+          resources[resource] =
+              MakeResourceEntry(std::move(parsed), std::string(r.Bytes(r.remaining())));
+        }
+        if (scopes[scope] == nullptr) {
+          ByteReader r((*scope_bytes)[scope]);
+          std::string_view serialized = r.LengthPrefixed();
+          opentelemetry::proto::common::v1::InstrumentationScope parsed;
+          if (!r.ok() ||
+              !parsed.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
+            return Corrupt(fmt::format("invalid scope {}", scope));
+          }
+          scopes[scope] = MakeScopeEntry(std::move(parsed), std::string(r.Bytes(r.remaining())));
+        }
+        if (filter != nullptr) {
+          filter_attrs.done = false;
+          if (!(*filter)(SpanColumns{.trace = out.size() - 1,
+                                     .service = resources[resource]->service,
+                                     .name = dict[name],
+                                     .kind = kind,
+                                     .status_code = code,
+                                     .start = start,
+                                     .end = start + duration,
+                                     .has_rest = !rest.empty(),
+                                     .resource = resources[resource].get(),
+                                     .scope = scopes[scope].get(),
+                                     .gather_attributes = gather,
+                                     .gather_context = &filter_attrs})) {
+            continue;
+          }
+        }
+        StoredSpan& s = trace->spans.emplace_back();
+        Span& span = s.span;
+        if (!rest.empty() && !span.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
+          return Corrupt(fmt::format("invalid fields of span {}", span_number));
+        }
+        span.set_trace_id(std::string(trace_id));
+        span.set_span_id(std::string(span_id));
+        if (!parent.empty()) span.set_parent_span_id(std::string(parent));
+        span.set_name(std::string(dict[name]));
+        span.set_kind(static_cast<Span::SpanKind>(kind));
+        if (code != 0) {
+          span.mutable_status()->set_code(
+              static_cast<opentelemetry::proto::trace::v1::Status::StatusCode>(code));
+        }
+        span.set_start_time_unix_nano(start);
+        span.set_end_time_unix_nano(start + duration);
+        span.set_flags(static_cast<uint32_t>(flags));
+        span.mutable_attributes()->Reserve(static_cast<int>(attrs.size()));
+        for (const AttributeRef& a : attrs) {
+          auto* kv = span.add_attributes();
+          kv->set_key(std::string(value_keys[a.column]));
           switch (a.type) {
             case kNoValue:
+              break;
             case kEmptyValue:
+              kv->mutable_value();
+              break;
+            case kString:
+              kv->mutable_value()->set_string_value(a.text);
+              break;
             case kFalse:
             case kTrue:
-              break;
-            case kString: {
-              std::string& previous = previous_string[a.column];
-              const uint64_t shared = values.Varint();
-              const std::string_view suffix = values.LengthPrefixed();
-              if (shared > previous.size()) {
-                return Corrupt(
-                    fmt::format("string in column {} at span {} shares more than the "
-                                "previous one",
-                                a.column, span_number));
-              }
-              previous.resize(shared);
-              previous.append(suffix);
-              // Spans of other traces only move the column on.
-              if (trace != nullptr) {
-                string_bytes += previous.size();
-                if (string_bytes > kMaxStringBytes) {
-                  return Corrupt(fmt::format("strings expand beyond {} bytes at span {}",
-                                             kMaxStringBytes, span_number));
-                }
-                a.text.assign(previous);
-              }
-              break;
-            }
-            case kOther:
-              a.bytes = values.LengthPrefixed();
+              kv->mutable_value()->set_bool_value(a.type == kTrue);
               break;
             case kInt:
-              a.bits = numbers.Varint();
+              kv->mutable_value()->set_int_value(UnZigZag(a.bits));
               break;
-            case kDouble:
-              a.bits = numbers.Fixed64();
+            case kDouble: {
+              double d;
+              std::memcpy(&d, &a.bits, sizeof(d));
+              kv->mutable_value()->set_double_value(d);
               break;
-            default:
-              return Corrupt(fmt::format("unknown value type {} in column {} at span {}", a.type,
-                                         a.column, span_number));
-          }
-          if (!value_types[a.column].ok() || !values.ok() || !numbers.ok()) {
-            return Corrupt(
-                fmt::format("value column {} is truncated at span {}", a.column, span_number));
-          }
-        }
-      }
-      std::string_view rest = rest_col.LengthPrefixed();
-      if (!ids_col.ok() || !parents_col.ok() || !times_col.ok() || !durations_col.ok() ||
-          !names_col.ok() || !meta_col.ok() || !attrs_col.ok() || !rest_col.ok()) {
-        return Corrupt(fmt::format("truncated column at span {}", span_number));
-      }
-      if (name >= n_dict || resource >= resources.size() || scope >= scopes.size()) {
-        return Corrupt(fmt::format("dictionary reference of span {} is out of range", span_number));
-      }
-      if (trace == nullptr) continue;
-      if (resources[resource] == nullptr) {
-        ByteReader r((*resource_bytes)[resource]);
-        std::string_view serialized = r.LengthPrefixed();
-        opentelemetry::proto::resource::v1::Resource parsed;
-        if (!r.ok() ||
-            !parsed.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
-          return Corrupt(fmt::format("invalid resource {}", resource));
-        }
-        resources[resource] =
-            MakeResourceEntry(std::move(parsed), std::string(r.Bytes(r.remaining())));
-      }
-      if (scopes[scope] == nullptr) {
-        ByteReader r((*scope_bytes)[scope]);
-        std::string_view serialized = r.LengthPrefixed();
-        opentelemetry::proto::common::v1::InstrumentationScope parsed;
-        if (!r.ok() ||
-            !parsed.ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
-          return Corrupt(fmt::format("invalid scope {}", scope));
-        }
-        scopes[scope] = MakeScopeEntry(std::move(parsed), std::string(r.Bytes(r.remaining())));
-      }
-      if (filter != nullptr) {
-        filter_attrs.done = false;
-        if (!(*filter)(SpanColumns{.trace = out.size() - 1,
-                                   .service = resources[resource]->service,
-                                   .name = dict[name],
-                                   .kind = kind,
-                                   .status_code = code,
-                                   .start = start,
-                                   .end = start + duration,
-                                   .has_rest = !rest.empty(),
-                                   .resource = resources[resource].get(),
-                                   .scope = scopes[scope].get(),
-                                   .gather_attributes = gather,
-                                   .gather_context = &filter_attrs})) {
-          continue;
-        }
-      }
-      StoredSpan& s = trace->spans.emplace_back();
-      Span& span = s.span;
-      if (!rest.empty() && !span.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
-        return Corrupt(fmt::format("invalid fields of span {}", span_number));
-      }
-      span.set_trace_id(std::string(trace_id));
-      span.set_span_id(std::string(span_id));
-      if (!parent.empty()) span.set_parent_span_id(std::string(parent));
-      span.set_name(std::string(dict[name]));
-      span.set_kind(static_cast<Span::SpanKind>(kind));
-      if (code != 0) {
-        span.mutable_status()->set_code(
-            static_cast<opentelemetry::proto::trace::v1::Status::StatusCode>(code));
-      }
-      span.set_start_time_unix_nano(start);
-      span.set_end_time_unix_nano(start + duration);
-      span.set_flags(static_cast<uint32_t>(flags));
-      span.mutable_attributes()->Reserve(static_cast<int>(attrs.size()));
-      for (const AttributeRef& a : attrs) {
-        auto* kv = span.add_attributes();
-        kv->set_key(std::string(value_keys[a.column]));
-        switch (a.type) {
-          case kNoValue:
-            break;
-          case kEmptyValue:
-            kv->mutable_value();
-            break;
-          case kString:
-            kv->mutable_value()->set_string_value(a.text);
-            break;
-          case kFalse:
-          case kTrue:
-            kv->mutable_value()->set_bool_value(a.type == kTrue);
-            break;
-          case kInt:
-            kv->mutable_value()->set_int_value(UnZigZag(a.bits));
-            break;
-          case kDouble: {
-            double d;
-            std::memcpy(&d, &a.bits, sizeof(d));
-            kv->mutable_value()->set_double_value(d);
-            break;
-          }
-          default:  // kOther, kSerialized
-            if (!kv->mutable_value()->ParseFromArray(a.bytes.data(),
-                                                     static_cast<int>(a.bytes.size()))) {
-              return Corrupt(fmt::format("invalid attribute of span {}", span_number));
             }
+            default:  // kOther, kSerialized
+              if (!kv->mutable_value()->ParseFromArray(a.bytes.data(),
+                                                       static_cast<int>(a.bytes.size()))) {
+                return Corrupt(fmt::format("invalid attribute of span {}", span_number));
+              }
+          }
         }
+        s.resource = resources[resource];
+        s.scope = scopes[scope];
       }
-      s.resource = resources[resource];
-      s.scope = scopes[scope];
     }
-  }
-  if (!looked_up && span_number != n_spans) {
-    return Corrupt(
-        fmt::format("the traces hold {} spans, the header says {}", span_number, n_spans));
+    if (looked_up) break;
+    if (span_number != group_span[g + 1]) {
+      return Corrupt(fmt::format("the traces of group {} hold {} spans, the header says {}", g,
+                                 span_number - group_span[g], group_span[g + 1] - group_span[g]));
+    }
+    for (size_t c = 0; c < n_columns && !group_offsets.empty(); ++c) {
+      if (!columns[c]->empty()) {
+        return Corrupt(fmt::format("trace group {} leaves bytes of column {} unread", g, c));
+      }
+    }
   }
   return out;
 }

@@ -2,8 +2,8 @@
 // parents, times, names/kinds/status, attribute key sets, one typed value column per attribute
 // key, the rest of the span) with one dictionary for the strings a block repeats (span names,
 // attribute keys, resources, scopes). The body is what a segment file stores zstd-compressed; the
-// layout is in docs/formats/trace_segment.md. The encoder writes version 2; the decoder reads
-// versions 1 and 2.
+// layout is in docs/formats/trace_segment.md. The encoder writes version 3; the decoder reads
+// versions 1 to 3.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +22,21 @@
 
 namespace oriel::tracestore {
 
-inline constexpr uint64_t kBlockVersion = 2;
+// Version 3: version 2 cut into trace groups that decode on their own, with a table of where
+// each group starts in every column, so that a lookup by id decodes one group.
+inline constexpr uint64_t kBlockVersion = 3;
 // The oldest block version DecodeBlock reads.
 inline constexpr uint64_t kOldestBlockVersion = 1;
+// Body bytes after which the encoder starts a new trace group: a lookup by id walks at most
+// this much of a block; each group costs its row in the group table and its first values coded
+// without their predecessors.
+inline constexpr size_t kDefaultTraceGroupBytes = 128 << 10;
 
 // Builds one block body. Not thread-safe.
 class BlockEncoder {
  public:
+  explicit BlockEncoder(size_t group_bytes = kDefaultTraceGroupBytes) : group_bytes_(group_bytes) {}
+
   // Encodes the spans of one trace from their bytes, read in place (span_wire.h); bytes that do
   // not parse as a span (never the head's) leave it with the fields the HeadSpan holds decoded.
   // The resources and scopes are kept alive until Finish. REQUIRES: trace ids ascending across
@@ -50,7 +58,21 @@ class BlockEncoder {
   const WireSpan& ReadSpan(const HeadSpan& span);
   void AddAttributes(const WireSpan& span);
   void AddRest(const WireSpan& span);
+  // Starts a trace group: notes where every column stands and forgets the values later ones
+  // are coded against.
+  void StartGroup();
+  // The bytes of every column so far: the span columns, then each value column's types,
+  // values and numbers.
+  std::vector<size_t> ColumnSizes() const;
 
+  size_t group_bytes_;
+  struct Group {
+    uint64_t traces = 0;
+    uint64_t spans = 0;
+    size_t approximate_start = 0;  // ApproximateBytes() when it started
+    std::vector<size_t> starts;    // ColumnSizes() when it started
+  };
+  std::vector<Group> groups_;
   absl::flat_hash_map<std::string, uint64_t> dict_index_;
   std::vector<std::string> dict_;
   size_t dict_bytes_ = 0;
@@ -144,7 +166,8 @@ struct SpanColumns {
 using SpanFilter = std::function<bool(const SpanColumns&)>;
 
 // Decodes a block body; input is untrusted (it comes from disk). With `only` set, just that
-// trace is materialized (or none), and decoding stops after it (traces ascend by id); with
+// trace is materialized (or none): only the trace group that can hold it is decoded, and
+// decoding stops after it (traces ascend by id); with
 // `filter`, only the spans it accepts (a trace may come
 // back with no spans). Errors are kDataLoss naming what is wrong, e.g.
 // `dictionary reference of span 3 is out of range`.

@@ -2,6 +2,7 @@
 // frame and the block body.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "tracestore/segment.h"
@@ -19,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return oriel::tracestore::SpanColumnsMayMatchTags(query, c);
   };
   (void)oriel::tracestore::DecodeBlock(body, std::nullopt, &filter);
+  // Lookups: of an id the input names, and of one after every id (the last trace group).
   if (size >= 16) (void)oriel::tracestore::DecodeBlock(body, body.substr(0, 16));
+  (void)oriel::tracestore::DecodeBlock(body, std::string(16, '\xff'));
   auto decompressed = oriel::tracestore::DecompressBlock(body, 1 << 24);
   if (decompressed.ok()) {
     (void)oriel::tracestore::DecodeBlock(*decompressed);

@@ -87,8 +87,9 @@ HeadTrace ToHead(const std::vector<StoredSpan>& trace) {
   return head;
 }
 
-std::string Encode(const std::vector<std::vector<StoredSpan>>& traces) {
-  BlockEncoder encoder;
+std::string Encode(const std::vector<std::vector<StoredSpan>>& traces,
+                   size_t group_bytes = kDefaultTraceGroupBytes) {
+  BlockEncoder encoder(group_bytes);
   for (const auto& trace : traces) {
     const HeadTrace head = ToHead(trace);
     encoder.AddTrace(trace[0].span.trace_id(), head.pointers);
@@ -371,16 +372,17 @@ std::vector<StoredSpan> RestSpans(uint64_t trace) {
   return spans;
 }
 
-// The bytes the version 2 encoder writes for a fixed input that exercises every column, value
-// type, parent reference and rest field. Any rewrite of the encoder must keep them: segments
-// written before and after it are the same data, and the compression figures stay comparable.
-TEST(SegmentBlockTest, Version2BytesArePinned) {
+// The bytes the version 3 encoder writes for a fixed input that exercises every column, value
+// type, parent reference and rest field, in trace groups of about 2 KiB. Any rewrite of the
+// encoder must keep them: segments written before and after it are the same data, and the
+// compression figures stay comparable.
+TEST(SegmentBlockTest, Version3BytesArePinned) {
   std::vector<std::vector<StoredSpan>> traces = MakeTraces(20);
   traces.push_back(OddSpans(21));
   traces.push_back(OddSpans(22));
   traces.push_back(RestSpans(23));
   for (auto& trace : V1Traces()) traces.push_back(std::move(trace));
-  const std::string body = Encode(traces);
+  const std::string body = Encode(traces, 2048);
   auto decoded = DecodeBlock(body);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->size(), traces.size());
@@ -391,8 +393,112 @@ TEST(SegmentBlockTest, Version2BytesArePinned) {
           << "trace " << t << " span " << s;
     }
   }
-  EXPECT_EQ(body.size(), 9672u);
-  EXPECT_EQ(storage::Crc32c(body), 3462032142u);
+  EXPECT_EQ(body.size(), 9989u);
+  EXPECT_EQ(storage::Crc32c(body), 3576790173u);
+}
+
+// The block of OddSpans(21), RestSpans(23) and V1Traces() as the version 2 encoder wrote it.
+constexpr std::string_view kV2BlockHex =
+    "0204101601000173016901640162046e6f6e6505656d70747903617272036d61"
+    "700562797465730666757475726518170a150a0c736572766963652e6e616d65"
+    "12050a036f6e651f0a0a036c69621203312e3268747470733a2f2f73636f7065"
+    "2d736368656d6104726f6f74056368696c6418170a150a0c736572766963652e"
+    "6e616d6512050a0373766306050a036c696205474554202f0a687474702e726f"
+    "757465016e026f6b05717565727903000b0f03000c1044070707070707070700"
+    "0000000000001506070707070707070700000000000000170461616161616161"
+    "6161616161616161300361616161616161616161616161616131038001000000"
+    "0000000064000000000000006500000000000000660000000000000067000000"
+    "0000000068000000000000006900000000000000c800000000000000c9000000"
+    "00000000ca00000000000000cb62626262626262306262626262626231626262"
+    "62626262326262626262626230626262626262623162626262626262321a0505"
+    "020005050002020200020300020109656c7365776865726520e807c701e70784"
+    "0714ad0798f8cfe2c6bfce972f14a1018f01001414d00f14142a9003d4fdffff"
+    "ffffffffff01ffffffffffffffffff01a6040a04645b5249f403e903de03f403"
+    "e903de03100101010101010d0e0e0e1115151115155100000000000000000000"
+    "0000000000000000008106000000000000000000000404010100040001010004"
+    "0201010004000101000200020200040402020006000202000200020200040402"
+    "020006000202001000010203030303030303040404040404d7010000000a1a03"
+    "6b3d765002c03e010000415a330932002a36fe9c97171209657863657074696f"
+    "6e1a1b0a11657863657074696f6e2e6d65737361676512060a04626f6f6d2001"
+    "60037a0812066661696c6564411a0876656e646f723d316a330a100707070707"
+    "07070700000000000003091208000000000000030a1a03783d79220b0a096c69"
+    "6e6b2e6e6f6e65350100000070050fea0406667574757265f504090000000250"
+    "0700155a0b1209657863657074696f6e7a061204626f6f6d0000155a0b120965"
+    "7863657074696f6e7a061204626f6f6d000d01040202020215000b6f72646572"
+    "2d313233343509023939030000000002030505020e000c6e6f742061206e756d"
+    "62657214ffffffffffffffffff01feffffffffffffffff010302060600100000"
+    "000000000080355800662deb417e040304030500010105070000000000000000"
+    "00060101000007010707062a040a021807000801070d0c320a0a080a016b1203"
+    "0a01760009010705043a0200ff000a010707060a017898060500120602020202"
+    "02021700012f01056974656d730600010001056974656d730600001306050505"
+    "0505050006000103131517140604030404030400000506000102030405080001"
+    "020300060708040001030900040a0b0c04";
+
+// Blocks as the version 2 encoder wrote them (one group, no group table) are still read, whole
+// and by trace id.
+TEST(SegmentBlockTest, ReadsVersion2Blocks) {
+  const std::string body = FromHex(kV2BlockHex);
+  ASSERT_EQ(body[0], 2) << "a version 2 block";
+  std::vector<std::vector<StoredSpan>> want = {OddSpans(21), RestSpans(23)};
+  for (auto& trace : V1Traces()) want.push_back(std::move(trace));
+  auto decoded = DecodeBlock(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->size(), want.size());
+  for (size_t t = 0; t < want.size(); ++t) {
+    ASSERT_EQ((*decoded)[t].spans.size(), want[t].size());
+    for (size_t s = 0; s < want[t].size(); ++s) {
+      EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[t].spans[s].span, want[t][s].span))
+          << "trace " << t << " span " << s;
+    }
+  }
+  auto one = DecodeBlock(body, want[2][0].span.trace_id());
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].spans.size(), want[2].size());
+  EXPECT_EQ((*one)[0].spans[1].span.status().message(), "boom");
+  for (size_t n = 0; n < body.size(); ++n) {
+    EXPECT_FALSE(DecodeBlock(std::string_view(body).substr(0, n)).ok()) << n;
+  }
+}
+
+// A block of many trace groups: every trace is found by id, ids between and around the
+// traces are not, and a lookup reads its group only (damage elsewhere does not reach it).
+TEST(SegmentBlockTest, LookupsDecodeOnlyTheirGroup) {
+  const auto traces = MakeTraces(60);
+  const std::string body = Encode(traces, 1024);
+  auto whole = DecodeBlock(body);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(whole->size(), traces.size());
+  for (size_t t = 0; t < traces.size(); ++t) {
+    auto one = DecodeBlock(body, traces[t][0].span.trace_id());
+    ASSERT_TRUE(one.ok()) << one.status();
+    ASSERT_EQ(one->size(), 1u) << t;
+    ASSERT_EQ((*one)[0].spans.size(), traces[t].size());
+    for (size_t s = 0; s < traces[t].size(); ++s) {
+      EXPECT_TRUE(MessageDifferencer::Equals((*one)[0].spans[s].span, traces[t][s].span))
+          << "trace " << t << " span " << s;
+    }
+  }
+  // Before the first trace, after the last, and sorting between traces 30 and 31.
+  for (const std::string& id :
+       {Bytes(0, 16), Bytes(61, 16), std::string(16, '\xff'), Bytes(30, 16) + "x"}) {
+    auto none = DecodeBlock(body, id);
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_TRUE(none->empty());
+  }
+  // The first trace's span count, raised: the whole block no longer decodes, but a lookup of
+  // the last trace, many groups later, does not read that far back.
+  std::string damaged = body;
+  const std::string first_id = Bytes(1, 16);
+  const size_t at = damaged.find(first_id);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(damaged[at + 16], 3) << "trace 1 has 3 spans";
+  damaged[at + 16] = 4;
+  EXPECT_FALSE(DecodeBlock(damaged).ok());
+  auto last = DecodeBlock(damaged, traces.back()[0].span.trace_id());
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].spans.size(), traces.back().size());
 }
 
 std::string LengthField(uint64_t field, std::string_view bytes) {
@@ -493,18 +599,19 @@ TEST(SegmentBlockTest, CompressedSectionsRoundTripAndFailCleanly) {
 
 TEST(SegmentBlockTest, UnknownVersionsAreNamed) {
   std::string body = Encode(MakeTraces(1));
-  body[0] = 3;
+  body[0] = 4;
   auto decoded = DecodeBlock(body);
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(decoded.status().message().find("unknown block version 3"), std::string::npos)
+  EXPECT_NE(decoded.status().message().find("unknown block version 4"), std::string::npos)
       << decoded.status();
 }
 
 // Every truncation and many byte changes of a valid body: an error or a result, never a crash
 // (run under the sanitizers by `make fuzz` through segment_block_fuzz).
 TEST(SegmentBlockTest, HostileBodiesFailCleanly) {
-  const std::string body = Encode(MakeTraces(5));
+  // Groups of about 200 bytes: three groups, and a table to damage.
+  const std::string body = Encode(MakeTraces(5), 200);
   size_t failures = 0;
   for (size_t n = 0; n < body.size(); ++n) {
     auto decoded = DecodeBlock(std::string_view(body).substr(0, n));
@@ -523,6 +630,10 @@ TEST(SegmentBlockTest, HostileBodiesFailCleanly) {
     auto decoded = DecodeBlock(mutated);
     if (!decoded.ok()) {
       EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
+    }
+    auto looked_up = DecodeBlock(mutated, Bytes(3, 16));
+    if (!looked_up.ok()) {
+      EXPECT_EQ(looked_up.status().code(), absl::StatusCode::kDataLoss);
     }
   }
 }
