@@ -87,7 +87,29 @@ absl::StatusOr<std::string> CompressBlock(std::string_view body,
   return frame;
 }
 
-absl::StatusOr<std::string> DecompressBlock(std::string_view frame, uint64_t max_body_bytes) {
+namespace {
+
+// Per thread, for block reads: a lookup reads a frame of a few hundred KiB and decompresses about
+// 1 MiB. Fresh buffers would be zeroed, faulted in and handed back to the OS (madvise, a TLB
+// shootdown across cores) on every read, and a fresh zstd context allocated.
+struct BlockBuffers {
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx{ZSTD_createDCtx(), ZSTD_freeDCtx};
+  std::string frame;
+  std::string body;
+
+  // A rare huge block would otherwise pin its buffers for the thread's life.
+  void Trim() {
+    constexpr size_t kKeepBytes = 8 << 20;
+    if (frame.size() > kKeepBytes) std::string().swap(frame);
+    if (body.size() > kKeepBytes) std::string().swap(body);
+  }
+};
+
+// DecompressBlock into `*buffer`, which is grown as needed and never shrunk (so not zeroed
+// again): the body is its first bytes, as returned.
+absl::StatusOr<std::string_view> DecompressBlockInto(std::string_view frame,
+                                                     uint64_t max_body_bytes, ZSTD_DCtx* ctx,
+                                                     std::string* buffer) {
   auto corrupt = [](std::string_view why) {
     return absl::DataLossError(fmt::format("cannot decompress trace block: {}", why));
   };
@@ -121,23 +143,35 @@ absl::StatusOr<std::string> DecompressBlock(std::string_view frame, uint64_t max
     total += s.size;
   }
   if (!in.empty()) return corrupt("trailing bytes");
-  std::string body(total, '\0');
-  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (ctx == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
+  if (buffer->size() < total) buffer->resize(total);
+  char* body = buffer->data();
   size_t offset = 0;
   for (uint64_t i = 0; i < n_sections; ++i) {
     const Section& s = sections[i];
     if (s.compressed) {
-      const size_t n = ZSTD_decompressDCtx(ctx.get(), body.data() + offset, s.size, s.stored.data(),
-                                           s.stored.size());
+      const size_t n =
+          ZSTD_decompressDCtx(ctx, body + offset, s.size, s.stored.data(), s.stored.size());
       if (ZSTD_isError(n) || n != s.size) {
         return corrupt(fmt::format("section {} is not a zstd frame of {} bytes", i, s.size));
       }
     } else {
-      std::memcpy(body.data() + offset, s.stored.data(), s.size);
+      std::memcpy(body + offset, s.stored.data(), s.size);
     }
     offset += s.size;
   }
-  return body;
+  return std::string_view(body, total);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DecompressBlock(std::string_view frame, uint64_t max_body_bytes) {
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  std::string buffer;
+  ORIEL_ASSIGN_OR_RETURN(std::string_view body,
+                         DecompressBlockInto(frame, max_body_bytes, ctx.get(), &buffer));
+  buffer.resize(body.size());
+  return buffer;
 }
 
 uint64_t TraceIdPrefix(std::string_view trace_id) {
@@ -420,8 +454,10 @@ absl::StatusOr<std::vector<DecodedTrace>> Segment::ReadBlock(size_t block,
                                                              std::optional<std::string_view> only,
                                                              const SpanFilter* filter) const {
   const SegmentBlockInfo& b = blocks_.at(block);
-  std::string frame(b.length, '\0');
-  const ssize_t n = ::pread(fd_, frame.data(), frame.size(), static_cast<off_t>(b.offset));
+  thread_local BlockBuffers buffers;
+  if (buffers.frame.size() < b.length) buffers.frame.resize(b.length);
+  const std::string_view frame(buffers.frame.data(), b.length);
+  const ssize_t n = ::pread(fd_, buffers.frame.data(), b.length, static_cast<off_t>(b.offset));
   if (n != static_cast<ssize_t>(frame.size())) {
     if (n < 0) return OsError(errno, "read trace segment", path_);
     return absl::DataLossError(
@@ -435,9 +471,11 @@ absl::StatusOr<std::vector<DecodedTrace>> Segment::ReadBlock(size_t block,
   };
   if (storage::Crc32c(frame) != b.crc) return corrupt("checksum mismatch");
   if (index_version_ >= 2) {
-    auto body = DecompressBlock(frame, kMaxBlockBodyBytes);
+    auto body = DecompressBlockInto(frame, kMaxBlockBodyBytes, buffers.ctx.get(), &buffers.body);
     if (!body.ok()) return corrupt(fmt::format("{}", body.status().message()));
+    // The spans decoded are copies: the buffers are free again after this.
     auto traces = DecodeBlock(*body, only, filter);
+    buffers.Trim();
     if (!traces.ok()) return corrupt(fmt::format("{}", traces.status().message()));
     return traces;
   }

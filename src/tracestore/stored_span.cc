@@ -63,18 +63,17 @@ bool SameSpan(const Span& a, const Span& b) {
          a.end_time_unix_nano() == b.end_time_unix_nano();
 }
 
-Trace BuildTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans) {
+Trace BuildTrace(std::string_view trace_id, std::span<StoredSpan* const> spans) {
   Trace trace;
   trace.trace_id = std::string(trace_id);
   std::map<std::string_view, size_t> resource_index;
   std::vector<std::map<std::string_view, size_t>> scope_index;
   absl::flat_hash_map<std::string, std::vector<const Span*>> seen;  // by span id
-  for (const StoredSpan* s : spans) {
+  for (StoredSpan* s : spans) {
     auto& same_id = seen[s->span.span_id()];
     bool duplicate = false;
     for (const Span* other : same_id) duplicate = duplicate || SameSpan(*other, s->span);
     if (duplicate) continue;
-    same_id.push_back(&s->span);
     auto [r, new_resource] =
         resource_index.try_emplace(s->resource->key, trace.resource_spans.size());
     if (new_resource) {
@@ -90,7 +89,10 @@ Trace BuildTrace(std::string_view trace_id, std::span<const StoredSpan* const> s
       *ss->mutable_scope() = s->scope->scope;
       ss->set_schema_url(s->scope->schema_url);
     }
-    *rs.mutable_scope_spans(static_cast<int>(sc->second))->add_spans() = s->span;
+    // Moved, not copied: a span is a few dozen allocations. The trace holds it from here on.
+    Span* added = rs.mutable_scope_spans(static_cast<int>(sc->second))->add_spans();
+    *added = std::move(s->span);
+    same_id.push_back(added);
   }
   return trace;
 }

@@ -57,7 +57,8 @@ bool SameSpan(const opentelemetry::proto::trace::v1::Span& a,
               const opentelemetry::proto::trace::v1::Span& b);
 
 // Groups `spans` (all of trace `trace_id`) by resource, then scope, in the order they first
-// appear; a span equal (SameSpan) to an earlier one is left out.
-Trace BuildTrace(std::string_view trace_id, std::span<const StoredSpan* const> spans);
+// appear; a span equal (SameSpan) to an earlier one is left out. The spans are moved into the
+// trace (each StoredSpan keeps its resource and scope).
+Trace BuildTrace(std::string_view trace_id, std::span<StoredSpan* const> spans);
 
 }  // namespace oriel::tracestore

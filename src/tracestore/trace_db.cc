@@ -534,7 +534,7 @@ void TraceDB::EnforceRetentionLocked() {
 
 Trace TraceDB::BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry) {
   std::vector<StoredSpan> parsed(entry.spans.size());
-  std::vector<const StoredSpan*> spans;
+  std::vector<StoredSpan*> spans;
   spans.reserve(entry.spans.size());
   for (size_t i = 0; i < entry.spans.size(); ++i) {
     if (ParseHeadSpan(entry.spans[i], &parsed[i])) spans.push_back(&parsed[i]);
@@ -572,9 +572,9 @@ std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
     if (ParseHeadSpan(s, &parsed)) all.push_back(std::move(parsed));
   }
   if (all.empty()) return std::nullopt;
-  std::vector<const StoredSpan*> pointers;
+  std::vector<StoredSpan*> pointers;
   pointers.reserve(all.size());
-  for (const StoredSpan& s : all) pointers.push_back(&s);
+  for (StoredSpan& s : all) pointers.push_back(&s);
   return BuildTrace(trace_id, pointers);
 }
 
