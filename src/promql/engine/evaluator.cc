@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <iterator>
 #include <limits>
+#include <mutex>
 #include <utility>
 
 #include "base/status.h"
@@ -243,32 +246,43 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   hints.end_ms = sel.maxt;
   hints.step_ms = step_;
   auto set = reader_.Select(sel.mint, sel.maxt, vs.matchers, &hints);
-  // The set is walked here (label order; index and page reads), then the series are decoded by
-  // bulk reads (whole chunks straight into a buffer, no virtual call per sample), on two threads
-  // when there are many. Each series lands at its own index, so the order of the result does
-  // not depend on the threads.
-  std::vector<Loaded> loaded;
-  std::vector<std::unique_ptr<tsdb::SampleIterator>> its;
-  while (set->Next()) {
-    loaded.emplace_back().metric = set->labels();  // Labels share their storage: no copy
-    its.push_back(set->Samples());
-  }
+  // The set is walked here (label order; index and page reads, and the head's copy of each
+  // series' chunks), then the series are decoded by bulk reads (whole chunks straight into a
+  // buffer, no virtual call per sample). The walk goes in batches that the pool's helper decodes
+  // while this thread walks on (it joins the decoding once the walk is done), so that the walk,
+  // which cannot be split, and the decoding overlap. Each series lands in its batch at its own
+  // index, so the order of the result does not depend on the threads.
+  struct Batch {
+    std::vector<Loaded> loaded;
+    std::vector<std::unique_ptr<tsdb::SampleIterator>> its;
+  };
+  // Series per batch; a set of at most one batch is decoded on this thread alone.
+  constexpr size_t kBatchSeries = 128;
+  std::vector<std::unique_ptr<Batch>> batches;
+  auto walk_batch = [&]() -> Batch* {
+    auto b = std::make_unique<Batch>();
+    b->loaded.reserve(kBatchSeries);
+    b->its.reserve(kBatchSeries);
+    while (b->its.size() < kBatchSeries && set->Next()) {
+      b->loaded.emplace_back().metric = set->labels();  // Labels share their storage: no copy
+      b->its.push_back(set->Samples());
+    }
+    if (b->its.empty()) return nullptr;
+    return batches.emplace_back(std::move(b)).get();
+  };
   std::atomic<int64_t> total{0};
   const int64_t lo = sel.mint, hi = sel.maxt;
   // Each part fills slabs of its own, merged into slabs_ after.
   std::vector<PointSlabs> part_slabs;
   part_slabs.reserve(kMaxParallelParts);
   for (size_t p = 0; p < kMaxParallelParts; ++p) part_slabs.emplace_back(&recycler_);
-  // Contiguous halves: each thread then walks the blocks' pages in order, and no page is
-  // decompressed by both.
-  auto decode = [&](PointSlabs& slabs, size_t begin, size_t end) {
-    std::vector<model::Sample> buf;  // reused: one allocation per thread, not per series
+  auto decode = [&](PointSlabs& slabs, std::vector<model::Sample>& buf, Batch& b) {
     int64_t n = 0;
-    for (size_t i = begin; i < end; ++i) {
+    for (size_t i = 0; i < b.its.size(); ++i) {
       buf.clear();
-      its[i]->AppendFloats(lo, hi, &buf, nullptr);
-      its[i].reset();  // drops the series' chunks now
-      Loaded& l = loaded[i];
+      b.its[i]->AppendFloats(lo, hi, &buf, nullptr);
+      b.its[i].reset();  // drops the series' chunks now
+      Loaded& l = b.loaded[i];
       // Written by index: a plain loop the compiler vectorizes.
       std::span<FloatPoint> points = slabs.Allocate(buf.size());
       bool stale = false;
@@ -289,18 +303,56 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
     }
     total.fetch_add(n);
   };
-  // Below this many series a part, a second thread costs more than it saves.
-  constexpr size_t kMinSeriesPerThread = 32;
-  ORIEL_RETURN_IF_ERROR(pool_.ParallelFor(
-      its.size(), kMinSeriesPerThread, [&](size_t part, size_t begin, size_t end) -> absl::Status {
-        decode(part_slabs[part], begin, end);
-        return absl::OkStatus();
-      }));
+  Batch* first = walk_batch();
+  if (first != nullptr && first->its.size() < kBatchSeries) {
+    std::vector<model::Sample> buf;
+    decode(part_slabs[0], buf, *first);
+  } else if (first != nullptr) {
+    std::mutex mu;
+    std::condition_variable walked;  // a batch was queued, or the walk is done
+    std::deque<Batch*> queue{first};
+    bool walk_done = false;
+    auto decode_queue = [&](size_t part) {
+      std::vector<model::Sample> buf;  // reused: one allocation per thread, not per series
+      while (true) {
+        Batch* b;
+        {
+          std::unique_lock lock(mu);
+          walked.wait(lock, [&] { return !queue.empty() || walk_done; });
+          if (queue.empty()) return;
+          b = queue.front();
+          queue.pop_front();
+        }
+        decode(part_slabs[part], buf, *b);
+      }
+    };
+    // Part 0 (this thread) walks, then decodes; part 1 (the helper, or this thread after the
+    // walk when the helper is busy) decodes from the start.
+    ORIEL_RETURN_IF_ERROR(
+        pool_.ParallelFor(kMaxParallelParts, 1, [&](size_t part, size_t, size_t) -> absl::Status {
+          if (part == 0) {
+            while (Batch* b = walk_batch()) {
+              std::lock_guard lock(mu);
+              queue.push_back(b);
+              walked.notify_one();
+            }
+            {
+              std::lock_guard lock(mu);
+              walk_done = true;
+            }
+            walked.notify_all();
+          }
+          decode_queue(part);
+          return absl::OkStatus();
+        }));
+  }
   for (PointSlabs& s : part_slabs) slabs_.Merge(std::move(s));
   // After decoding: a chunk that cannot be decoded shows in the status only then.
   ORIEL_RETURN_IF_ERROR(set->status());
-  for (Loaded& l : loaded) {
-    if (!l.points.empty()) sel.series.push_back(std::move(l));
+  for (auto& b : batches) {
+    for (Loaded& l : b->loaded) {
+      if (!l.points.empty()) sel.series.push_back(std::move(l));
+    }
   }
   if (total.load() > options_.max_samples) {
     return absl::ResourceExhaustedError(
