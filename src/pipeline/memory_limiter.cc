@@ -65,4 +65,10 @@ absl::StatusOr<tracestore::TraceWriteResult> MemoryLimitedTraceWriter::Write(
   return next_.Write(std::move(resource_spans));
 }
 
+absl::StatusOr<tracestore::TraceWriteResult> MemoryLimitedTraceWriter::WriteBatch(
+    tracestore::SpanBatch& batch) {
+  ORIEL_RETURN_IF_ERROR(limiter_.Check());
+  return next_.WriteBatch(batch);
+}
+
 }  // namespace oriel::pipeline

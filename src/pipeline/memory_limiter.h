@@ -55,6 +55,8 @@ class MemoryLimitedTraceWriter final : public tracestore::TraceWriter {
       : next_(next), limiter_(limiter) {}
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
+  [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> WriteBatch(
+      tracestore::SpanBatch& batch) override;
 
  private:
   tracestore::TraceWriter& next_;

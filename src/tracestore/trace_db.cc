@@ -275,14 +275,33 @@ int64_t TraceDB::Now() const {
 }
 
 absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resource_spans) {
+  // Moves between heap messages swap their contents: nothing is copied.
+  google::protobuf::RepeatedPtrField<ResourceSpans> field;
+  field.Reserve(static_cast<int>(resource_spans.size()));
+  for (ResourceSpans& rs : resource_spans) field.Add(std::move(rs));
+  std::vector<std::string_view> encoded;
+  return WriteSpans(field, encoded);
+}
+
+absl::StatusOr<TraceWriteResult> TraceDB::WriteBatch(SpanBatch& batch) {
+  return WriteSpans(*batch.resource_spans, batch.encoded);
+}
+
+absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(
+    google::protobuf::RepeatedPtrField<ResourceSpans>& resource_spans,
+    std::vector<std::string_view>& encoded) {
+  if (!encoded.empty() && encoded.size() != static_cast<size_t>(resource_spans.size())) {
+    encoded.clear();  // not one per resource: not to be trusted
+  }
   TraceWriteResult result;
   std::vector<std::string> records;
   std::vector<std::vector<std::string>> span_bytes;  // of each kept resource
-  // Invalid spans are removed in place and the rest moved into the head: a request is never
-  // copied. `kept` counts the resources with spans left, compacted to the front.
-  size_t kept = 0;
-  for (size_t r = 0; r < resource_spans.size(); ++r) {
-    auto* scopes = resource_spans[r].mutable_scope_spans();
+  // Invalid spans are removed in place; the rest stay where they are (the head keeps their
+  // bytes). `kept` counts the resources with spans left, compacted to the front.
+  int kept = 0;
+  for (int r = 0; r < resource_spans.size(); ++r) {
+    auto* scopes = resource_spans.Mutable(r)->mutable_scope_spans();
+    const int64_t rejected_before = result.spans_rejected;
     int kept_scopes = 0;
     for (int s = 0; s < scopes->size(); ++s) {
       auto* spans = scopes->Mutable(s)->mutable_spans();
@@ -309,14 +328,28 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
     if (kept_scopes < scopes->size())
       scopes->DeleteSubrange(kept_scopes, scopes->size() - kept_scopes);
     if (kept_scopes == 0) continue;
-    if (kept != r) std::swap(resource_spans[kept], resource_spans[r]);
-    // One serialization: the WAL record is made of it, and the head keeps its span bytes.
-    const std::string serialized = resource_spans[kept].SerializeAsString();
-    span_bytes.push_back(SpanBytes(resource_spans[kept], serialized));
-    records.push_back(EncodeSerializedWalRecord(serialized));
+    if (kept != r) resource_spans.SwapElements(kept, r);
+    const ResourceSpans& rs = resource_spans.Get(kept);
+    // The resource as received when none of its spans was refused; otherwise one serialization.
+    // Either way the WAL record is made of it, and the head keeps its span bytes.
+    std::string serialized;
+    std::string_view bytes;
+    if (!encoded.empty() && result.spans_rejected == rejected_before &&
+        !encoded[static_cast<size_t>(r)].empty()) {
+      bytes = encoded[static_cast<size_t>(r)];
+    } else {
+      serialized = rs.SerializeAsString();
+      bytes = serialized;
+    }
+    span_bytes.push_back(SpanBytes(rs, bytes));
+    records.push_back(EncodeSerializedWalRecord(bytes));
+    if (!encoded.empty())
+      std::swap(encoded[static_cast<size_t>(kept)], encoded[static_cast<size_t>(r)]);
     ++kept;
   }
-  resource_spans.resize(kept);
+  if (kept < resource_spans.size())
+    resource_spans.DeleteSubrange(kept, resource_spans.size() - kept);
+  if (!encoded.empty()) encoded.resize(static_cast<size_t>(kept));
   if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
   if (records.empty()) return result;
   ORIEL_RETURN_IF_ERROR(WaitForHeadRoom());
@@ -331,8 +364,8 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
   bool flush = false;
   {
     absl::MutexLock lock(&mu_);
-    for (size_t r = 0; r < resource_spans.size(); ++r) {
-      IndexLocked(resource_spans[r], &span_bytes[r]);
+    for (int r = 0; r < resource_spans.size(); ++r) {
+      IndexLocked(resource_spans.Get(r), &span_bytes[static_cast<size_t>(r)]);
     }
     EnforceBoundsLocked();
     flush = FlushDueLocked();
@@ -371,33 +404,32 @@ absl::Status TraceDB::WaitForHeadRoom() {
                   memory_bytes_, stall_memory_bytes_));
 }
 
-std::shared_ptr<const ResourceEntry> TraceDB::ResourceLocked(ResourceSpans& rs) {
+std::shared_ptr<const ResourceEntry> TraceDB::ResourceLocked(const ResourceSpans& rs) {
   std::string key = ResourceKey(rs.resource(), rs.schema_url());
   auto it = resource_cache_.find(key);
   if (it != resource_cache_.end()) return it->second;
   // Bounded, as resources are client input; dropping the cache only costs the sharing.
   if (resource_cache_.size() >= kEntryCacheSize) resource_cache_.clear();
-  auto entry =
-      MakeResourceEntry(std::move(*rs.mutable_resource()), std::move(*rs.mutable_schema_url()));
+  auto entry = MakeResourceEntry(rs.resource(), rs.schema_url());
   resource_cache_.emplace(std::move(key), entry);
   return entry;
 }
 
-std::shared_ptr<const ScopeEntry> TraceDB::ScopeLocked(ScopeSpans& ss) {
+std::shared_ptr<const ScopeEntry> TraceDB::ScopeLocked(const ScopeSpans& ss) {
   std::string key = ScopeKey(ss.scope(), ss.schema_url());
   auto it = scope_cache_.find(key);
   if (it != scope_cache_.end()) return it->second;
   if (scope_cache_.size() >= kEntryCacheSize) scope_cache_.clear();
-  auto entry = MakeScopeEntry(std::move(*ss.mutable_scope()), std::move(*ss.mutable_schema_url()));
+  auto entry = MakeScopeEntry(ss.scope(), ss.schema_url());
   scope_cache_.emplace(std::move(key), entry);
   return entry;
 }
 
-size_t TraceDB::IndexLocked(ResourceSpans& rs, std::vector<std::string>* span_bytes) {
+size_t TraceDB::IndexLocked(const ResourceSpans& rs, std::vector<std::string>* span_bytes) {
   auto resource = ResourceLocked(rs);
   size_t added = 0;
   size_t next = 0;
-  for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
+  for (const ScopeSpans& ss : rs.scope_spans()) {
     auto scope = ScopeLocked(ss);
     for (const Span& span : ss.spans()) {
       std::string bytes;

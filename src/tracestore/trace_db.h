@@ -148,6 +148,10 @@ class TraceDB final : public TraceWriter, public TraceReader {
   // later writes fail until the store is reopened.
   [[nodiscard]] absl::StatusOr<TraceWriteResult> Write(
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
+  // As Write. A resource none of whose spans is refused is stored as its encoding in the batch
+  // (when the batch has it): the WAL record and the head's span bytes are made of those bytes,
+  // not of a new serialization.
+  [[nodiscard]] absl::StatusOr<TraceWriteResult> WriteBatch(SpanBatch& batch) override;
 
   // TraceReader. A span's service is its resource's service.name attribute, "unknown_service"
   // when missing. GetTrace merges the head and the segments and groups spans by resource and
@@ -220,19 +224,25 @@ class TraceDB final : public TraceWriter, public TraceReader {
   TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir);
 
   int64_t Now() const;
+  // Write and WriteBatch: `encoded` is empty or holds the encoding of each resource ("" when
+  // unknown).
+  absl::StatusOr<TraceWriteResult> WriteSpans(
+      google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>&
+          resource_spans,
+      std::vector<std::string_view>& encoded);
   // Adds the spans of `rs` to the indexes; returns how many were new. `span_bytes`: from Write,
   // which validated the spans, their serializations in order (moved out); null on replay, where
   // the spans are validated and serialized here.
-  size_t IndexLocked(opentelemetry::proto::trace::v1::ResourceSpans& rs,
+  size_t IndexLocked(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                      std::vector<std::string>* span_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IndexSpanLocked(const std::string& trace_id, HeadSpan span)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The shared entry of the resource (scope) of `rs` (`ss`), moved out of it when new: every
+  // The shared entry of the resource (scope) of `rs` (`ss`), copied from it when new: every
   // request of a service repeats the same resource, which is held once.
   std::shared_ptr<const ResourceEntry> ResourceLocked(
-      opentelemetry::proto::trace::v1::ResourceSpans& rs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::shared_ptr<const ScopeEntry> ScopeLocked(opentelemetry::proto::trace::v1::ScopeSpans& ss)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const opentelemetry::proto::trace::v1::ResourceSpans& rs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<const ScopeEntry> ScopeLocked(
+      const opentelemetry::proto::trace::v1::ScopeSpans& ss) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `flushed`: the trace moved to a segment (not counted as dropped, not dead in the WAL).
   // With `removed`, the entry is moved there rather than destroyed (so that the caller can free
   // its spans after releasing mu_).

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/repeated_ptr_field.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 namespace oriel::tracestore {
@@ -28,6 +30,18 @@ struct TraceWriteResult {
   std::string first_rejection;  // e.g. `span 3 of resource 0: trace_id must be 16 bytes`
 };
 
+// The spans of one export request as a receiver decoded them (on the request's arena, so that
+// they are freed at once, or on the heap), with the bytes each ResourceSpans was decoded from when
+// the receiver has them, so that the store can make its WAL record and head of those bytes instead
+// of serializing the spans again.
+struct SpanBatch {
+  google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>*
+      resource_spans = nullptr;  // not owned
+  // Empty, or one per element of resource_spans: the encoding that element was decoded from
+  // ("" when unknown). A stage that changes an element must clear its encoding.
+  std::vector<std::string_view> encoded;
+};
+
 class TraceWriter {
  public:
   virtual ~TraceWriter() = default;
@@ -38,6 +52,15 @@ class TraceWriter {
   // needs them.
   [[nodiscard]] virtual absl::StatusOr<TraceWriteResult> Write(
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) = 0;
+
+  // Stores the valid spans of `batch` as Write does. It may remove the refused spans from the
+  // batch, and leaves every stored span in it unchanged, so that the caller can read them
+  // afterwards. Thread-safe. This default copies the spans into Write; stages on the ingest path
+  // pass the batch on instead.
+  [[nodiscard]] virtual absl::StatusOr<TraceWriteResult> WriteBatch(SpanBatch& batch) {
+    return Write(std::vector<opentelemetry::proto::trace::v1::ResourceSpans>(
+        batch.resource_spans->begin(), batch.resource_spans->end()));
+  }
 };
 
 // A search like Jaeger's /api/traces: every given condition must hold for one span of a trace

@@ -1,5 +1,6 @@
 // The trace store's WAL record format: one record holds the stored spans of one resource
-// (an opentelemetry.proto.trace.v1.ResourceSpans with only accepted spans).
+// (an opentelemetry.proto.trace.v1.ResourceSpans with only accepted spans: the encoding the
+// receiver got when none of its spans was refused, otherwise a serialization).
 //
 //   'R' <serialized ResourceSpans>            uncompressed
 //   'Z' <zstd frame of the serialized ResourceSpans, with its content size>

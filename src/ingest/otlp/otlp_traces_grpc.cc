@@ -19,8 +19,8 @@ class TraceService final : public collector::TraceService::Service {
   grpc::Status Export(grpc::ServerContext* context,
                       const collector::ExportTraceServiceRequest* request,
                       collector::ExportTraceServiceResponse* response) override {
-    // gRPC owns the request and is done with it once Export returns; the ingester moves the
-    // spans out instead of copying them.
+    // gRPC owns the request and is done with it once Export returns; the engine may remove
+    // refused spans from it in place instead of copying the rest.
     absl::Status st =
         ingester_.Export(const_cast<collector::ExportTraceServiceRequest&>(*request), *response);
     if (st.ok()) return grpc::Status::OK;

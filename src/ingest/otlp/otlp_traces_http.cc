@@ -1,7 +1,10 @@
 #include "ingest/otlp/otlp_traces_http.h"
 
+#include <algorithm>
 #include <optional>
+#include <string_view>
 
+#include "google/protobuf/arena.h"
 #include "ingest/otlp/otlp_http.h"
 #include "ingest/otlp/traces_ingester.h"
 #include "net/router.h"
@@ -15,14 +18,23 @@ void HandleOtlpTraces(OtlpTracesIngester& ingester, net::HttpRequest& request,
                       net::HttpResponse& response) {
   std::optional<OtlpEncoding> encoding = AcceptOtlpRequest(request, response);
   if (!encoding) return;
-  collector::ExportTraceServiceRequest export_request;
-  if (absl::Status st = DecodeOtlpRequest(request, *encoding, OtlpSignal::kTraces, export_request);
+  // The decoded request lives on an arena: its thousands of attribute messages are a few block
+  // allocations, freed at once, instead of one allocation and one destructor call each.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = std::clamp<size_t>(request.body.size(), 4 << 10, 1 << 20);
+  arena_options.max_block_size = 1 << 20;
+  google::protobuf::Arena arena(arena_options);
+  auto* export_request =
+      google::protobuf::Arena::CreateMessage<collector::ExportTraceServiceRequest>(&arena);
+  if (absl::Status st = DecodeOtlpRequest(request, *encoding, OtlpSignal::kTraces, *export_request);
       !st.ok()) {
     WriteOtlpError(st, *encoding, response);
     return;
   }
   collector::ExportTraceServiceResponse export_response;
-  if (absl::Status st = ingester.Export(export_request, export_response); !st.ok()) {
+  const std::string_view encoded =
+      *encoding == OtlpEncoding::kProtobuf ? std::string_view(request.body) : std::string_view();
+  if (absl::Status st = ingester.Export(*export_request, encoded, export_response); !st.ok()) {
     WriteOtlpError(st, *encoding, response);
     return;
   }

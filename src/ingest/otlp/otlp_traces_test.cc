@@ -2,6 +2,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,18 @@ class FakeTraceWriter : public tracestore::TraceWriter {
     writes_.push_back(resource_spans);
     return result;
   }
+  // Records the batch's encodings, then writes a copy as the default does.
+  absl::StatusOr<tracestore::TraceWriteResult> WriteBatch(tracestore::SpanBatch& batch) override {
+    {
+      absl::MutexLock lock(&mu_);
+      encodings_.emplace_back(batch.encoded.begin(), batch.encoded.end());
+    }
+    return TraceWriter::WriteBatch(batch);
+  }
+  std::vector<std::vector<std::string>> encodings() const {
+    absl::MutexLock lock(&mu_);
+    return encodings_;
+  }
   void SetResult(absl::StatusOr<tracestore::TraceWriteResult> result) {
     absl::MutexLock lock(&mu_);
     next_ = std::move(result);
@@ -53,6 +66,7 @@ class FakeTraceWriter : public tracestore::TraceWriter {
   mutable absl::Mutex mu_;
   absl::StatusOr<tracestore::TraceWriteResult> next_ = tracestore::TraceWriteResult{};
   std::vector<std::vector<ResourceSpans>> writes_;
+  std::vector<std::vector<std::string>> encodings_;
 };
 
 constexpr std::string_view kTraceJson = R"({"resourceSpans":[{"resource":{"attributes":[
@@ -114,6 +128,25 @@ TEST_F(OtlpTracesHttpTest, ProtobufRoundTrip) {
   EXPECT_EQ(HexEncode(span.parent_span_id()), "eee19b7ec3c1b173");
   EXPECT_EQ(span.start_time_unix_nano(), 1544712660000000000u);
   EXPECT_THAT(registry_.Expose(), HasSubstr("oriel_otlp_spans_accepted_total 2\n"));
+}
+
+TEST_F(OtlpTracesHttpTest, ProtobufBodyGivesTheWriterEachResourceAsReceived) {
+  collector::ExportTraceServiceRequest sent = TraceRequest();
+  *sent.add_resource_spans() = sent.resource_spans(0);
+  sent.mutable_resource_spans(1)->mutable_scope_spans(0)->mutable_spans(0)->set_name("other");
+  net::HttpResponse resp = Post("application/x-protobuf", sent.SerializeAsString());
+  EXPECT_EQ(resp.status, 200);
+  auto encodings = writer_.encodings();
+  ASSERT_EQ(encodings.size(), 1u);
+  ASSERT_EQ(encodings[0].size(), 2u);
+  EXPECT_EQ(encodings[0][0], sent.resource_spans(0).SerializeAsString());
+  EXPECT_EQ(encodings[0][1], sent.resource_spans(1).SerializeAsString());
+  // JSON has no protobuf bytes to keep.
+  resp = Post("application/json", std::string(kTraceJson));
+  EXPECT_EQ(resp.status, 200);
+  encodings = writer_.encodings();
+  ASSERT_EQ(encodings.size(), 2u);
+  EXPECT_TRUE(encodings[1].empty());
 }
 
 TEST_F(OtlpTracesHttpTest, JsonRoundTripAnswersJson) {

@@ -1,16 +1,49 @@
 #include "ingest/otlp/traces_ingester.h"
 
-#include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace oriel::ingest::otlp {
 
 namespace collector = opentelemetry::proto::collector::trace::v1;
 using opentelemetry::proto::trace::v1::ResourceSpans;
+
+namespace {
+
+// ExportTraceServiceRequest.resource_spans.
+constexpr int kResourceSpansField = 1;
+
+// The encodings of the resource_spans of the serialized request `encoded`, in order, or none when
+// there are not `count` of them (which bytes that decoded as the request always have).
+std::vector<std::string_view> ResourceSpansEncodings(std::string_view encoded, int count) {
+  using google::protobuf::internal::WireFormatLite;
+  std::vector<std::string_view> out;
+  out.reserve(static_cast<size_t>(count));
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(encoded.data()),
+                                            static_cast<int>(encoded.size()));
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (tag !=
+        WireFormatLite::MakeTag(kResourceSpansField, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      if (!WireFormatLite::SkipField(&in, tag)) return {};
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) return {};
+    const int offset = in.CurrentPosition();
+    if (!in.Skip(static_cast<int>(length))) return {};
+    out.push_back(encoded.substr(static_cast<size_t>(offset), length));
+  }
+  if (out.size() != static_cast<size_t>(count)) return {};
+  return out;
+}
+
+}  // namespace
 
 OtlpTracesIngester::OtlpTracesIngester(tracestore::TraceWriter& writer, metrics::Registry* registry)
     : writer_(writer) {
@@ -22,6 +55,7 @@ OtlpTracesIngester::OtlpTracesIngester(tracestore::TraceWriter& writer, metrics:
 }
 
 absl::Status OtlpTracesIngester::Export(collector::ExportTraceServiceRequest& request,
+                                        std::string_view encoded,
                                         collector::ExportTraceServiceResponse& response) {
   response.Clear();
   int64_t spans = 0;
@@ -30,12 +64,10 @@ absl::Status OtlpTracesIngester::Export(collector::ExportTraceServiceRequest& re
   }
   // Exporters send empty requests as keep-alives; the engine need not see them.
   if (spans == 0) return absl::OkStatus();
-  std::vector<ResourceSpans> resource_spans(
-      std::make_move_iterator(request.mutable_resource_spans()->begin()),
-      std::make_move_iterator(request.mutable_resource_spans()->end()));
-  request.clear_resource_spans();
-  ORIEL_ASSIGN_OR_RETURN(tracestore::TraceWriteResult written,
-                         writer_.Write(std::move(resource_spans)));
+  tracestore::SpanBatch batch{.resource_spans = request.mutable_resource_spans(), .encoded = {}};
+  if (!encoded.empty())
+    batch.encoded = ResourceSpansEncodings(encoded, request.resource_spans_size());
+  ORIEL_ASSIGN_OR_RETURN(tracestore::TraceWriteResult written, writer_.WriteBatch(batch));
   if (accepted_ != nullptr) {
     accepted_->Inc(static_cast<double>(written.spans_written));
     rejected_->Inc(static_cast<double>(written.spans_rejected));

@@ -2,6 +2,8 @@
 // trace engine and report what it refused as the response's partial success.
 #pragma once
 
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "base/metrics.h"
 #include "tracestore/trace_store.h"
@@ -20,16 +22,23 @@ class OtlpTracesIngester {
   explicit OtlpTracesIngester(tracestore::TraceWriter& writer,
                               metrics::Registry* registry = nullptr);
 
-  // Writes the spans of `request`, moving them out of it (the request is left without spans:
-  // copying every attribute again would cost more than decoding them did). On success fills
-  // `response`: its partial_success holds the
-  // number of spans the engine refused and its first reason (left unset when none was refused).
-  // Otherwise returns the writer's error unchanged (kResourceExhausted, kUnavailable, ...), in
-  // which case nothing was stored. An empty request is accepted without calling the writer.
-  // Thread-safe.
+  // Writes the spans of `request` through the writer's WriteBatch. On success fills `response`:
+  // its partial_success holds the number of spans the engine refused and its first reason (left
+  // unset when none was refused). Otherwise returns the writer's error unchanged
+  // (kResourceExhausted, kUnavailable, ...), in which case nothing was stored. An empty request
+  // is accepted without calling the writer. The request keeps the spans that were stored (the
+  // writer may remove the refused ones). `encoded`: the bytes `request` was decoded from, or ""
+  // (e.g. for JSON); with them the engine stores the spans as received instead of serializing
+  // them again. Thread-safe.
   [[nodiscard]] absl::Status Export(
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request,
+      std::string_view encoded,
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response);
+  [[nodiscard]] absl::Status Export(
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request,
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response) {
+    return Export(request, "", response);
+  }
 
  private:
   tracestore::TraceWriter& writer_;

@@ -29,6 +29,10 @@ class SamplingWriter final : public tracestore::TraceWriter {
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override {
     return entry_->Write(std::move(resource_spans));
   }
+  [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> WriteBatch(
+      tracestore::SpanBatch& batch) override {
+    return entry_->WriteBatch(batch);
+  }
 
   // The tail sampler, or null when tail sampling is off (e.g. to Flush before stopping storage).
   TailSampler* tail() { return tail_.get(); }

@@ -117,6 +117,23 @@ absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::Write(
   // Spans are counted whether or not a sampler below keeps them (metrics describe all traffic);
   // only those the store refuses as invalid are not.
   if (!result.ok()) return result;
+  Consume(view);
+  return result;
+}
+
+absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::WriteBatch(
+    tracestore::SpanBatch& batch) {
+  absl::StatusOr<tracestore::TraceWriteResult> result = next_.WriteBatch(batch);
+  if (!result.ok() || (span_metrics_ == nullptr && service_graph_ == nullptr)) return result;
+  std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*> view;
+  view.reserve(static_cast<size_t>(batch.resource_spans->size()));
+  for (const auto& rs : *batch.resource_spans) view.push_back(&rs);
+  Consume(view);
+  return result;
+}
+
+void SpanMetricsWriter::Consume(
+    std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> view) {
   int64_t now_ns = clock_();
   absl::MutexLock lock(&mu_);
   int64_t dropped = 0;
@@ -135,7 +152,6 @@ absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::Write(
   }
   series_dropped_.Inc(static_cast<double>(dropped));
   series_.Set(static_cast<double>(series));
-  return result;
 }
 
 absl::Status SpanMetricsWriter::Flush(int64_t now_ms) {

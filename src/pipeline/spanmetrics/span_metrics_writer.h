@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,6 +74,10 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
   // Thread-safe.
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
+  // As Write, but nothing is copied: the aggregators read the spans `next` leaves in the batch
+  // once it has stored them.
+  [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> WriteBatch(
+      tracestore::SpanBatch& batch) override;
 
   // Expires service-graph edges at `now_ms`, then hands every series' cumulative value to the
   // sink with time `now_ms` (kept after the previous flush's, so that a clock stepping back
@@ -82,6 +87,8 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
 
  private:
   void FlushLoop();
+  // Feeds the spans of a successful write to the aggregators.
+  void Consume(std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> view);
   // The copy of `resource_spans` the aggregators are fed (see Write), allocated on `arena`.
   std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*> AggregatorView(
       const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
