@@ -1,35 +1,76 @@
 #include "ingest/otlp/otlp_traces_grpc.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/method_handler.h>
 
+#include <algorithm>
+#include <climits>
 #include <string>
+#include <string_view>
 
+#include "fmt/format.h"
+#include "google/protobuf/arena.h"
 #include "ingest/otlp/traces_ingester.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace oriel::ingest::otlp {
 namespace {
 
 namespace collector = opentelemetry::proto::collector::trace::v1;
 
-class TraceService final : public collector::TraceService::Service {
- public:
-  explicit TraceService(OtlpTracesIngester& ingester) : ingester_(ingester) {}
+constexpr char kExportMethod[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-  grpc::Status Export(grpc::ServerContext* context,
-                      const collector::ExportTraceServiceRequest* request,
-                      collector::ExportTraceServiceResponse* response) override {
-    // gRPC owns the request and is done with it once Export returns; the engine may remove
-    // refused spans from it in place instead of copying the rest.
-    absl::Status st =
-        ingester_.Export(const_cast<collector::ExportTraceServiceRequest&>(*request), *response);
-    if (st.ok()) return grpc::Status::OK;
-    // absl and gRPC status codes share their numbering.
-    return grpc::Status(static_cast<grpc::StatusCode>(st.code()),
-                        std::string(st.message().data(), st.message().size()));
+// TraceService/Export registered with the request and response as bytes (the generated service
+// would decode the request itself): the request is decoded here on an arena, and its bytes go on
+// to the engine, which stores them instead of serializing the spans again (see
+// OtlpTracesIngester::Export).
+class TraceService final : public grpc::Service {
+ public:
+  explicit TraceService(OtlpTracesIngester& ingester) : ingester_(ingester) {
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kExportMethod, grpc::internal::RpcMethod::NORMAL_RPC,
+        new grpc::internal::RpcMethodHandler<TraceService, grpc::ByteBuffer, grpc::ByteBuffer>(
+            [](TraceService* service, grpc::ServerContext*, const grpc::ByteBuffer* request,
+               grpc::ByteBuffer* response) { return service->Export(*request, *response); },
+            this)));
   }
 
  private:
+  grpc::Status Export(const grpc::ByteBuffer& request, grpc::ByteBuffer& response) {
+    // One copy only when gRPC holds the message in several slices.
+    grpc::Slice slice;
+    if (grpc::Status st = request.DumpToSingleSlice(&slice); !st.ok()) return st;
+    const std::string_view encoded(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = std::clamp<size_t>(encoded.size(), 4 << 10, 1 << 20);
+    arena_options.max_block_size = 1 << 20;
+    google::protobuf::Arena arena(arena_options);
+    auto* export_request =
+        google::protobuf::Arena::CreateMessage<collector::ExportTraceServiceRequest>(&arena);
+    if (encoded.size() > static_cast<size_t>(INT_MAX) ||
+        !export_request->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          fmt::format("cannot parse OTLP protobuf ExportTraceServiceRequest: malformed "
+                      "message of {} bytes",
+                      encoded.size()));
+    }
+    collector::ExportTraceServiceResponse export_response;
+    absl::Status st = ingester_.Export(*export_request, encoded, export_response);
+    if (!st.ok()) {
+      // absl and gRPC status codes share their numbering.
+      return grpc::Status(static_cast<grpc::StatusCode>(st.code()),
+                          std::string(st.message().data(), st.message().size()));
+    }
+    const std::string body = export_response.SerializeAsString();
+    grpc::Slice out(body);
+    response = grpc::ByteBuffer(&out, 1);
+    return grpc::Status::OK;
+  }
+
   OtlpTracesIngester& ingester_;
 };
 

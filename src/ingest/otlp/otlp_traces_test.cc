@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -243,8 +244,9 @@ class OtlpTracesGrpcTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
-    stub_ = collector::TraceService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = collector::TraceService::NewStub(channel_);
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
@@ -259,6 +261,7 @@ class OtlpTracesGrpcTest : public ::testing::Test {
   OtlpTracesIngester ingester_{writer_};
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<collector::TraceService::Stub> stub_;
 };
 
@@ -275,6 +278,32 @@ TEST_F(OtlpTracesGrpcTest, ExportWritesAndReportsPartialSuccess) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(resp.partial_success().rejected_spans(), 2);
   EXPECT_EQ(resp.partial_success().error_message(), "empty");
+}
+
+TEST_F(OtlpTracesGrpcTest, ExportGivesTheWriterEachResourceAsReceived) {
+  collector::ExportTraceServiceResponse resp;
+  grpc::Status st = Export(&resp);  // gzip: the service sees the message inflated
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  auto encodings = writer_.encodings();
+  ASSERT_EQ(encodings.size(), 1u);
+  ASSERT_EQ(encodings[0].size(), 1u);
+  EXPECT_EQ(encodings[0][0], TraceRequest().resource_spans(0).SerializeAsString());
+}
+
+TEST_F(OtlpTracesGrpcTest, MalformedMessageIsInvalidArgument) {
+  const std::string garbage = "\x0a\xff\xff\x01";  // resource_spans longer than the message
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext ctx;
+  grpc::Status st = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(),
+      grpc::internal::RpcMethod("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                                grpc::internal::RpcMethod::NORMAL_RPC),
+      &ctx, request, &response);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("malformed message of 4 bytes"));
+  EXPECT_TRUE(writer_.writes().empty());
 }
 
 TEST_F(OtlpTracesGrpcTest, WriterErrorsBecomeGrpcCodes) {
