@@ -109,20 +109,21 @@ class Labels {
   std::strong_ordering operator<=>(const Labels& o) const;
 
  private:
-  // The buffer: this header, then 2 * count end offsets (u16, or u32 when the text is longer
-  // than 65535 bytes) of each name and value in the text, then the text (names and values
-  // back to back, no separators). The header's tail padding is where the offsets start, so
-  // the layout is spelled out by kHeaderBytes rather than sizeof.
+  // The buffer: this header, then 2 * count end offsets of each name and value in the text, as
+  // narrow as the text's length allows (u8 up to 255 bytes, which most series' sets are, else
+  // u16 up to 65535, else u32), then the text (names and values back to back, no separators).
+  // The header's tail padding is where the offsets start, so the layout is spelled out by
+  // kHeaderBytes rather than sizeof.
   struct Rep {
     std::atomic<uint32_t> refs;
     std::atomic<uint32_t> slot;
     // The set's hash, filled in by the first Hash() call (any thread may; every thread computes
     // the same value, so a relaxed race is harmless).
     std::atomic<uint64_t> hash;
-    uint32_t count_and_width;  // count << 1 | (1 if the offsets are u32)
+    uint32_t count_and_width;  // count << 2 | log2 of the offset width in bytes (0, 1 or 2)
 
-    size_t count() const { return count_and_width >> 1; }
-    bool wide() const { return (count_and_width & 1) != 0; }
+    size_t count() const { return count_and_width >> 2; }
+    size_t offset_bytes() const { return size_t{1} << (count_and_width & 3); }
     // End offset of field f (2i: name i, 2i+1: value i) in the text.
     size_t End(size_t f) const;
     size_t TextBytes() const { return count() == 0 ? 0 : End(2 * count() - 1); }
@@ -192,14 +193,19 @@ inline Labels::Iterator Labels::begin() const { return Iterator(rep_, 0); }
 inline Labels::Iterator Labels::end() const { return Iterator(rep_, size()); }
 
 inline const char* Labels::Rep::Text() const {
-  return reinterpret_cast<const char*>(this) + kHeaderBytes +
-         2 * count() * (wide() ? sizeof(uint32_t) : sizeof(uint16_t));
+  return reinterpret_cast<const char*>(this) + kHeaderBytes + 2 * count() * offset_bytes();
 }
 
 inline size_t Labels::Rep::End(size_t f) const {
   const char* offsets = reinterpret_cast<const char*>(this) + kHeaderBytes;
-  if (wide()) return reinterpret_cast<const uint32_t*>(offsets)[f];
-  return reinterpret_cast<const uint16_t*>(offsets)[f];
+  switch (count_and_width & 3) {
+    case 0:
+      return reinterpret_cast<const uint8_t*>(offsets)[f];
+    case 1:
+      return reinterpret_cast<const uint16_t*>(offsets)[f];
+    default:
+      return reinterpret_cast<const uint32_t*>(offsets)[f];
+  }
 }
 
 inline LabelRef Labels::Rep::At(size_t i) const {

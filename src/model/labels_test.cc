@@ -85,9 +85,9 @@ TEST(LabelsTest, CopiesShareOneBuffer) {
   EXPECT_EQ(b, a);
   b = b;  // self-assignment keeps the set alive
   EXPECT_EQ(b.Get("job"), "a");
-  // Header, four 2-byte offsets and 14 bytes of text: far below the strings and vector it used
+  // Header, four 1-byte offsets and 14 bytes of text: far below the strings and vector it used
   // to take.
-  EXPECT_EQ(a.BufferBytes(), 20u + 8u + 14u);
+  EXPECT_EQ(a.BufferBytes(), 20u + 4u + 14u);
 }
 
 TEST(LabelsTest, ComparesLikeItsLabelsInOrder) {
@@ -117,6 +117,24 @@ TEST(LabelsTest, LongTextUsesWideOffsets) {
   EXPECT_EQ(l[2].name, "c");
   EXPECT_EQ(l, Labels::FromUnsorted({{"c", long_value}, {"b", "x"}, {"a", long_value}}));
   EXPECT_EQ(l.BufferBytes(), 20u + 6u * 4u + 3u + 2u * 70000u + 1u);
+}
+
+TEST(LabelsTest, OffsetsAreAsNarrowAsTheTextAllows) {
+  // 255 bytes of text fit 8-bit offsets, 256 need 16 bits (and 65535 still fit them).
+  for (size_t text : {size_t{255}, size_t{256}, size_t{65535}, size_t{65536}}) {
+    std::string value(text - 3, 'v');  // "a", "b", "x" and the value
+    Labels l = Labels::FromUnsorted({{"a", value}, {"b", "x"}});
+    const size_t offset_bytes = text <= 255 ? 1 : text <= 65535 ? 2 : 4;
+    EXPECT_EQ(l.BufferBytes(), 20u + 4u * offset_bytes + text) << text;
+    ASSERT_EQ(l.size(), 2u);
+    EXPECT_EQ(l[0].name, "a");
+    EXPECT_EQ(l[0].value, value);
+    EXPECT_EQ(l[1].name, "b");
+    EXPECT_EQ(l.Get("b"), "x");
+    EXPECT_EQ(l, Labels::FromUnsorted({{"b", "x"}, {"a", value}}));
+    // A set one byte longer has other offsets, and is another set.
+    EXPECT_NE(l, Labels::FromUnsorted({{"a", value + "v"}, {"b", "x"}}));
+  }
 }
 
 TEST(LabelsTest, IndexSlotIsSharedByCopiesAndUnsetOnNewSets) {
