@@ -41,6 +41,27 @@ void AppendEscaped(std::string& out, std::string_view v) {
   }
 }
 
+// Labels::Hash of a range of LabelRef: the set's or a decoder's views of one.
+template <typename Range>
+uint64_t HashLabels(const Range& labels) {
+  // Names and values separated by a byte that cannot occur in UTF-8 text. One-shot XXH3 over
+  // the concatenation gives the same value as streaming it, without allocating a hash state
+  // per call (this runs for every new series of every write).
+  static constexpr char kSep = '\xff';
+  thread_local std::string buf;
+  buf.clear();
+  for (const LabelRef& l : labels) {
+    buf.append(l.name);
+    buf.push_back(kSep);
+    buf.append(l.value);
+    buf.push_back(kSep);
+  }
+  uint64_t h = XXH3_64bits(buf.data(), buf.size());
+  // A rare huge label set must not pin its buffer for the thread's lifetime.
+  if (buf.capacity() > 64 * 1024) std::string().swap(buf);
+  return h;
+}
+
 }  // namespace
 
 Labels Labels::FromUnsorted(std::vector<Label> labels) {
@@ -124,23 +145,16 @@ uint64_t Labels::Hash() const {
   return h;
 }
 
-uint64_t Labels::ComputeHash(const Labels& labels) {
-  // Names and values separated by a byte that cannot occur in UTF-8 text. One-shot XXH3 over
-  // the concatenation gives the same value as streaming it, without allocating a hash state
-  // per call (this runs for every new series of every write).
-  static constexpr char kSep = '\xff';
-  thread_local std::string buf;
-  buf.clear();
-  for (const LabelRef& l : labels) {
-    buf.append(l.name);
-    buf.push_back(kSep);
-    buf.append(l.value);
-    buf.push_back(kSep);
+uint64_t Labels::ComputeHash(const Labels& labels) { return HashLabels(labels); }
+
+uint64_t Labels::HashOf(std::span<const LabelRef> labels) { return HashLabels(labels); }
+
+bool Labels::Equals(std::span<const LabelRef> labels) const {
+  if (size() != labels.size()) return false;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if ((*this)[i] != labels[i]) return false;
   }
-  uint64_t h = XXH3_64bits(buf.data(), buf.size());
-  // A rare huge label set must not pin its buffer for the thread's lifetime.
-  if (buf.capacity() > 64 * 1024) std::string().swap(buf);
-  return h;
+  return true;
 }
 
 bool Labels::operator==(const Labels& o) const {

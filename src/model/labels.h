@@ -78,6 +78,11 @@ class Labels {
   // A stable 64-bit hash of the whole set (xxh3), the same on every run and machine. Computed
   // once per shared set and remembered: the head hashes every series of every write.
   uint64_t Hash() const;
+  // What Hash() gives the set of these labels, without building it. REQUIRES: `labels` as a
+  // set holds them (sorted by name, names unique, no empty values).
+  static uint64_t HashOf(std::span<const LabelRef> labels);
+  // Whether the set holds exactly `labels`, in order.
+  bool Equals(std::span<const LabelRef> labels) const;
 
   // Prometheus notation: `name{a="b", c="d"}`, or `{a="b"}` without a metric name.
   std::string ToString() const;
@@ -216,6 +221,13 @@ inline LabelRef Labels::Rep::At(size_t i) const {
   return {std::string_view(text + name_begin, name_end - name_begin),
           std::string_view(text + name_end, value_end - name_end)};
 }
+
+// A label set as views (e.g. into a request body) with its Labels::HashOf, for finding a stored
+// set equal to it without building one. The views must outlive the lookup.
+struct LabelViews {
+  std::span<const LabelRef> labels;  // sorted by name, names unique, no empty values
+  uint64_t hash = 0;
+};
 
 // Builds a label set by edits on top of a base (used by relabelling, PromQL, translators).
 class LabelsBuilder {

@@ -137,6 +137,20 @@ TEST(LabelsTest, OffsetsAreAsNarrowAsTheTextAllows) {
   }
 }
 
+TEST(LabelsTest, ViewsHashAndCompareAsTheSetOfThem) {
+  std::vector<LabelRef> views = {{"__name__", "up"}, {"instance", "host:9100"}, {"job", "node"}};
+  Labels set = Labels::FromSortedViews(views);
+  EXPECT_EQ(Labels::HashOf(views), set.Hash());
+  EXPECT_TRUE(set.Equals(views));
+  EXPECT_FALSE(set.Equals(std::span<const LabelRef>(views).first(2)));
+  std::vector<LabelRef> other = views;
+  other[2].value = "nodes";
+  EXPECT_NE(Labels::HashOf(other), set.Hash());
+  EXPECT_FALSE(set.Equals(other));
+  EXPECT_TRUE(Labels().Equals({}));
+  EXPECT_EQ(Labels::HashOf({}), Labels().Hash());
+}
+
 TEST(LabelsTest, IndexSlotIsSharedByCopiesAndUnsetOnNewSets) {
   Labels a = Labels::FromUnsorted({{"__name__", "up"}});
   EXPECT_EQ(a.IndexSlot(), Labels::kNoIndexSlot);

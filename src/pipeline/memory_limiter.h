@@ -40,7 +40,9 @@ class MemoryLimitedWriter final : public tsdb::MetricsWriter {
   MemoryLimitedWriter(tsdb::MetricsWriter& next, MemoryLimiter& limiter)
       : next_(next), limiter_(limiter) {}
   [[nodiscard]] absl::StatusOr<tsdb::WriteResult> Write(model::MetricBatch batch) override;
-  void ShareLabels(std::span<model::Labels> labels) override { next_.ShareLabels(labels); }
+  void FindLabels(std::span<const model::LabelViews> sets, std::span<model::Labels> out) override {
+    next_.FindLabels(sets, out);
+  }
 
  private:
   tsdb::MetricsWriter& next_;

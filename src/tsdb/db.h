@@ -105,7 +105,9 @@ class DB final : public MetricsWriter, public MetricsReader {
   // (see Head), logs the accepted ones (plus series records for new series, exemplars and
   // metadata) in one WAL append, and only then makes them visible.
   [[nodiscard]] absl::StatusOr<WriteResult> Write(model::MetricBatch batch) override;
-  void ShareLabels(std::span<model::Labels> labels) override { head_->ShareLabels(labels); }
+  void FindLabels(std::span<const model::LabelViews> sets, std::span<model::Labels> out) override {
+    head_->FindLabels(sets, out);
+  }
 
   // MetricsReader.
   std::unique_ptr<SeriesSet> Select(int64_t mint_ms, int64_t maxt_ms,

@@ -169,9 +169,10 @@ class Head {
   [[nodiscard]] absl::StatusOr<std::vector<MemSeries*>> GetOrCreate(
       std::span<const model::Labels* const> labels, size_t max_series, std::vector<bool>* created);
 
-  // Replaces each label set of a series in the head with the head's own copy (see
-  // MetricsWriter::ShareLabels). Thread-safe.
-  void ShareLabels(std::span<model::Labels> labels) const;
+  // The head's own label set for each of `sets` it holds a series for (see
+  // MetricsWriter::FindLabels); the others' entries of `out` are left as they are. Thread-safe.
+  // REQUIRES: out.size() == sets.size().
+  void FindLabels(std::span<const model::LabelViews> sets, std::span<model::Labels> out) const;
 
   // Recreates series `ref` during WAL replay; an existing series `ref` must have `labels`.
   [[nodiscard]] absl::Status CreateWithRef(uint32_t ref, const model::Labels& labels);
@@ -290,11 +291,17 @@ class Head {
     const model::Labels* labels;
     uint64_t hash;  // HashOf(*labels)
   };
+  // A label set as views, hashed as HashOf would hash the set.
+  struct ViewsKey {
+    std::span<const model::LabelRef> labels;
+    uint64_t hash;
+  };
   struct SeriesRefHash {
     using is_transparent = void;
     const Head* head;
     size_t operator()(uint32_t ref) const { return head->HashOf(head->series_[ref]->labels); }
     size_t operator()(const LabelsKey& key) const { return key.hash; }
+    size_t operator()(const ViewsKey& key) const { return key.hash; }
   };
   struct SeriesRefEq {
     using is_transparent = void;
@@ -304,6 +311,10 @@ class Head {
       return head->series_[ref]->labels == *key.labels;
     }
     bool operator()(const LabelsKey& key, uint32_t ref) const { return (*this)(ref, key); }
+    bool operator()(uint32_t ref, const ViewsKey& key) const {
+      return head->series_[ref]->labels.Equals(key.labels);
+    }
+    bool operator()(const ViewsKey& key, uint32_t ref) const { return (*this)(ref, key); }
   };
   absl::flat_hash_set<uint32_t, SeriesRefHash, SeriesRefEq> by_labels_;
   PostingsIndex postings_;

@@ -110,16 +110,44 @@ TEST(HeadTest, AStaleIndexSlotIsOnlyAHint) {
   head.FreeRetired();
 }
 
-TEST(HeadTest, ShareLabelsHandsOutTheHeadsCopyOfKnownSeries) {
+// Views of `labels`, which must outlive them.
+model::LabelViews ViewsOf(const std::vector<model::LabelRef>& labels) {
+  return {labels, model::Labels::HashOf(labels)};
+}
+
+TEST(HeadTest, FindLabelsHandsOutTheHeadsCopyOfKnownSeries) {
   Head head(HeadOptions{});
   MemSeries& up = Series(head, L({{"__name__", "up"}, {"job", "a"}}));
-  std::vector<model::Labels> labels = {L({{"__name__", "up"}, {"job", "a"}}),
-                                       L({{"__name__", "up"}, {"job", "b"}})};
-  const void* unknown = labels[1].BufferAddress();
-  head.ShareLabels(std::span<model::Labels>(labels));
-  EXPECT_TRUE(labels[0].SharesBufferWith(up.labels));  // the head's own set now
-  EXPECT_EQ(labels[1].BufferAddress(), unknown);       // not in the head: left alone
-  EXPECT_EQ(labels[1].ToString(), R"(up{job="b"})");
+  std::vector<model::LabelRef> known = {{"__name__", "up"}, {"job", "a"}};
+  std::vector<model::LabelRef> unknown = {{"__name__", "up"}, {"job", "b"}};
+  std::vector<model::LabelRef> longer = {{"__name__", "up"}, {"job", "a"}, {"x", "y"}};
+  std::vector<model::LabelViews> sets = {ViewsOf(known), ViewsOf(unknown), ViewsOf(longer)};
+  // A wrong hash finds nothing either: the caller's hash is what the lookup goes by.
+  sets.push_back({known, sets[0].hash + 1});
+  std::vector<model::Labels> out(sets.size());
+  out[1] = L({{"__name__", "left"}});
+  head.FindLabels(sets, std::span<model::Labels>(out));
+  EXPECT_TRUE(out[0].SharesBufferWith(up.labels));  // the head's own set, with the series' ref
+  EXPECT_EQ(out[0].IndexSlot(), up.ref);
+  EXPECT_EQ(out[1].ToString(), "left");  // not in the head: left alone
+  EXPECT_TRUE(out[2].empty());
+  EXPECT_TRUE(out[3].empty());
+}
+
+TEST(HeadTest, FindLabelsTellsCollidingSetsApart) {
+  HeadOptions options;
+  options.label_hash = [](const model::Labels&) -> uint64_t { return 42; };
+  Head head(options);
+  MemSeries& a = Series(head, L({{"__name__", "up"}, {"job", "a"}}));
+  MemSeries& b = Series(head, L({{"__name__", "up"}, {"job", "b"}}));
+  std::vector<model::LabelRef> want_b = {{"__name__", "up"}, {"job", "b"}};
+  std::vector<model::LabelRef> want_c = {{"__name__", "up"}, {"job", "c"}};
+  std::vector<model::LabelViews> sets = {ViewsOf(want_b), ViewsOf(want_c)};
+  std::vector<model::Labels> out(sets.size());
+  head.FindLabels(sets, std::span<model::Labels>(out));
+  EXPECT_TRUE(out[0].SharesBufferWith(b.labels));
+  EXPECT_FALSE(out[0].SharesBufferWith(a.labels));
+  EXPECT_TRUE(out[1].empty());
 }
 
 TEST(HeadTest, InOrderSamplesAreCutIntoChunksOf120) {

@@ -40,11 +40,16 @@ class MetricsWriter {
   //   kUnavailable       storage cannot write now (disk full, shutting down): retry (HTTP 503)
   [[nodiscard]] virtual absl::StatusOr<WriteResult> Write(model::MetricBatch batch) = 0;
 
-  // Replaces each label set the engine holds a series for with the engine's own (equal) copy,
-  // leaving the others as they are, so that a caller keeping label sets around (a decoder's
-  // cache of known series) shares the engine's memory instead of holding a second copy, e.g.
-  // after a restart rebuilt the engine's from its WAL. The default does nothing. Thread-safe.
-  virtual void ShareLabels(std::span<model::Labels> labels) { (void)labels; }
+  // For each label set of `sets` the engine holds a series for, sets `out[i]` to the engine's
+  // own copy of it, leaving the others as they are: a decoder then hands the engine its very
+  // set (found without a second lookup) instead of building an equal one for every sample of a
+  // known series. The sets handed out are valid series (a non-empty __name__, as Write
+  // requires). The default finds nothing. Thread-safe.
+  // REQUIRES: out.size() == sets.size().
+  virtual void FindLabels(std::span<const model::LabelViews> sets, std::span<model::Labels> out) {
+    (void)sets;
+    (void)out;
+  }
 };
 
 // Iterates the samples of one series in time order. Float and histogram samples may alternate.

@@ -10,6 +10,9 @@
 namespace oriel::ingest {
 namespace {
 
+// A label as it lies in the request: views into the decoded body.
+using LabelView = model::LabelRef;
+
 // Protobuf wire types used by the schema.
 constexpr uint32_t kVarint = 0;
 constexpr uint32_t kFixed64 = 1;
@@ -145,8 +148,20 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-// Reads one Label message into views of the body. Its strings are checked (UTF-8) only when
-// the series is not found in the cache: a cached series was checked when it was first seen.
+bool IsAscii(std::string_view s) {
+  uint64_t high_bits = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    high_bits |= word;
+  }
+  for (; i < s.size(); ++i) high_bits |= static_cast<uint8_t>(s[i]);
+  return (high_bits & 0x8080808080808080ULL) == 0;
+}
+
+// Reads one Label message into views of the body; false when it is malformed or a string is
+// not UTF-8 (which protobuf refuses in proto3 strings).
 bool ParseLabel(std::string_view msg, LabelView* out) {
   WireReader r(msg);
   std::string_view name, value;  // the last occurrence wins, as in protobuf
@@ -159,29 +174,34 @@ bool ParseLabel(std::string_view msg, LabelView* out) {
       return false;
     }
   }
+  // Nearly always the whole message is ASCII (its tags and short lengths are), and so are both
+  // strings: one pass instead of two.
+  if (!IsAscii(msg) && (!IsValidUtf8(name) || !IsValidUtf8(value))) return false;
   out->name = name;
   out->value = value;
   return true;
 }
 
-// The label set of a series not found in the cache, or nullopt when it is not a valid one.
-std::optional<model::Labels> BuildLabels(std::span<const LabelView> views) {
-  // The series rules of DecodeV1, for the sorted case only: names strictly increasing (so unique
-  // and, past the first, non-empty), a non-empty __name__. Empty values are dropped.
-  if (views.empty() || views.front().name.empty()) return std::nullopt;
+// Whether `views` make a valid series by the rules of DecodeV1, for the sorted case only: names
+// strictly increasing (so unique and, past the first, non-empty) and a non-empty __name__.
+bool IsValidSortedSeries(std::span<const LabelView> views) {
+  if (views.empty() || views.front().name.empty()) return false;
   bool has_name = false;
   for (size_t i = 0; i < views.size(); ++i) {
-    if (i > 0 && !(views[i - 1].name < views[i].name)) return std::nullopt;
+    if (i > 0 && !(views[i - 1].name < views[i].name)) return false;
     if (views[i].name == model::kMetricName) has_name = !views[i].value.empty();
-    // Protobuf requires proto3 strings to be UTF-8.
-    if (!IsValidUtf8(views[i].name) || !IsValidUtf8(views[i].value)) return std::nullopt;
   }
-  if (!has_name) return std::nullopt;
-  // Usually no value is empty and the views are the set as they are.
-  if (std::none_of(views.begin(), views.end(),
-                   [](const LabelView& v) { return v.value.empty(); })) {
-    return model::Labels::FromSortedViews(views);
-  }
+  return has_name;
+}
+
+bool HasEmptyValue(std::span<const LabelView> views) {
+  return std::any_of(views.begin(), views.end(),
+                     [](const LabelView& v) { return v.value.empty(); });
+}
+
+// The label set of valid views: empty values are dropped, as Labels does.
+model::Labels BuildLabels(std::span<const LabelView> views) {
+  if (!HasEmptyValue(views)) return model::Labels::FromSortedViews(views);
   std::vector<LabelView> labels;
   labels.reserve(views.size());
   for (const LabelView& v : views) {
@@ -209,28 +229,17 @@ bool ParseSample(std::string_view msg, model::Sample* out) {
   return true;
 }
 
-// What decoding one request needs besides the body: the cache (may be null), with its lookup
-// lock held, and what to add to it afterwards.
-struct SeriesLookup {
-  const SeriesLabelsCache* cache = nullptr;
-  std::vector<LabelView> views;  // scratch, reused from series to series
-  SeriesLabelsCache::Entries inserts;
-};
-
-// Builds the series into `out`; false when the series is anything but a valid float series.
-// REQUIRES: `key` is SeriesKey(msg).
-bool ParseSeries(std::string_view msg, uint64_t key, SeriesLookup& lookup, model::SeriesData* out) {
+// Reads a series message: its labels appended to `views`, its samples into `out`; false when
+// it is anything but a float series.
+bool ParseSeries(std::string_view msg, std::vector<LabelView>& views, model::SeriesData* out) {
   WireReader r(msg);
-  lookup.views.clear();
   while (!r.done()) {
     uint32_t field, wt;
     if (!r.Tag(&field, &wt)) return false;
     std::string_view sub;
     switch (field) {
       case kSeriesLabels:
-        if (wt != kLen || !r.Bytes(&sub) || !ParseLabel(sub, &lookup.views.emplace_back())) {
-          return false;
-        }
+        if (wt != kLen || !r.Bytes(&sub) || !ParseLabel(sub, &views.emplace_back())) return false;
         break;
       case kSeriesSamples:
         if (wt != kLen || !r.Bytes(&sub) || !ParseSample(sub, &out->samples.emplace_back())) {
@@ -244,49 +253,13 @@ bool ParseSeries(std::string_view msg, uint64_t key, SeriesLookup& lookup, model
         if (!r.Skip(wt)) return false;
     }
   }
-  if (lookup.cache != nullptr) {
-    SeriesLabelsCache::Hit hit = lookup.cache->Find(key, lookup.views);
-    if (hit.labels != nullptr) {
-      out->labels = *hit.labels;
-      if (hit.from_previous) lookup.inserts.emplace_back(key, out->labels);
-      return true;
-    }
-  }
-  std::optional<model::Labels> labels = BuildLabels(lookup.views);
-  if (!labels.has_value()) return false;
-  out->labels = *std::move(labels);
-  if (lookup.cache != nullptr) lookup.inserts.emplace_back(key, out->labels);
   return true;
 }
 
-// The cache key of a series message: its label fields' bytes, chained in order; false when the
-// message is malformed.
-bool SeriesKey(std::string_view msg, uint64_t* key) {
-  WireReader r(msg);
-  *key = kSeriesKeySeed;
-  while (!r.done()) {
-    uint32_t field, wt;
-    if (!r.Tag(&field, &wt)) return false;
-    if (field == kSeriesLabels && wt == kLen) {
-      std::string_view sub;
-      if (!r.Bytes(&sub)) return false;
-      *key = ChainSeriesKey(*key, sub);
-    } else if (!r.Skip(wt)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-struct SeriesMessage {
-  std::string_view msg;
-  uint64_t key = 0;
-};
-
-// The request's series messages with their cache keys, or nullopt for what the fast path leaves
-// to the full one (metadata, a malformed message).
-std::optional<std::vector<SeriesMessage>> SplitSeries(std::string_view body) {
-  std::vector<SeriesMessage> out;
+// The request's series messages, or nullopt for what the fast path leaves to the full one
+// (metadata, a malformed message).
+std::optional<std::vector<std::string_view>> SplitSeries(std::string_view body) {
+  std::vector<std::string_view> out;
   WireReader r(body);
   while (!r.done()) {
     uint32_t field, wt;
@@ -296,48 +269,59 @@ std::optional<std::vector<SeriesMessage>> SplitSeries(std::string_view body) {
       if (field == kRequestMetadata || !r.Skip(wt)) return std::nullopt;
       continue;
     }
-    SeriesMessage& s = out.emplace_back();
-    if (wt != kLen || !r.Bytes(&s.msg) || !SeriesKey(s.msg, &s.key)) return std::nullopt;
+    std::string_view& msg = out.emplace_back();
+    if (wt != kLen || !r.Bytes(&msg)) return std::nullopt;
   }
   return out;
 }
 
 }  // namespace
 
-std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, const SeriesLabelsCache* cache,
-                                            SeriesLabelsCache::Entries* to_cache) {
-  // Two passes: the keys first, so that the cache lookups can ask for their slots a few series
-  // ahead (on a big cache nearly every lookup misses the CPU cache otherwise).
-  std::optional<std::vector<SeriesMessage>> messages = SplitSeries(body);
+std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body, tsdb::MetricsWriter* known) {
+  std::optional<std::vector<std::string_view>> messages = SplitSeries(body);
   if (!messages.has_value()) return std::nullopt;
   DecodedWrite out;
   out.batch.series.resize(messages->size());
-  SeriesLookup lookup;
-  lookup.cache = cache;
-  {
-    std::shared_lock<std::shared_mutex> lock;
-    if (cache != nullptr) lock = cache->LockForLookups();
-    constexpr size_t kPrefetchAhead = 8;
+  // Every series' label views, back to back; series i's are [label_end[i - 1], label_end[i]).
+  std::vector<LabelView> views;
+  std::vector<size_t> label_end(messages->size());
+  for (size_t i = 0; i < messages->size(); ++i) {
+    model::SeriesData& series = out.batch.series[i];
+    if (!ParseSeries((*messages)[i], views, &series)) return std::nullopt;
+    label_end[i] = views.size();
+    out.samples += static_cast<int64_t>(series.samples.size());
+  }
+  auto labels_of = [&](size_t i) {
+    size_t begin = i == 0 ? 0 : label_end[i - 1];
+    return std::span<const LabelView>(views).subspan(begin, label_end[i] - begin);
+  };
+  // The sets the engine already holds are taken from it rather than built anew (as senders send
+  // the same series every scrape, that is nearly all of them); being the engine's, they are
+  // valid series (Labels are sorted with unique names, and the engine refuses sets without a
+  // metric name), so only the others are checked. Sets with an empty value are not the views
+  // as they are, so they are always built.
+  std::vector<model::LabelViews> lookups;
+  std::vector<size_t> looked_up;  // series index of each lookup
+  if (known != nullptr) {
+    lookups.reserve(messages->size());
+    looked_up.reserve(messages->size());
     for (size_t i = 0; i < messages->size(); ++i) {
-      if (cache != nullptr) {
-        if (i == 0) {
-          for (size_t j = 0; j < kPrefetchAhead && j < messages->size(); ++j) {
-            cache->Prefetch((*messages)[j].key);
-          }
-        } else if (i + kPrefetchAhead < messages->size()) {
-          cache->Prefetch((*messages)[i + kPrefetchAhead].key);
-        }
-      }
-      model::SeriesData& series = out.batch.series[i];
-      if (!ParseSeries((*messages)[i].msg, (*messages)[i].key, lookup, &series)) {
-        return std::nullopt;
-      }
-      out.samples += static_cast<int64_t>(series.samples.size());
+      std::span<const LabelView> labels = labels_of(i);
+      if (HasEmptyValue(labels)) continue;
+      lookups.push_back({labels, model::Labels::HashOf(labels)});
+      looked_up.push_back(i);
+    }
+    std::vector<model::Labels> found(lookups.size());
+    known->FindLabels(lookups, std::span<model::Labels>(found));
+    for (size_t k = 0; k < looked_up.size(); ++k) {
+      out.batch.series[looked_up[k]].labels = std::move(found[k]);
     }
   }
-  // Only once the whole request decoded: a request the full path handles teaches nothing.
-  if (cache != nullptr) {
-    for (auto& entry : lookup.inserts) to_cache->push_back(std::move(entry));
+  for (size_t i = 0; i < messages->size(); ++i) {
+    model::SeriesData& series = out.batch.series[i];
+    if (!series.labels.empty()) continue;
+    if (!IsValidSortedSeries(labels_of(i))) return std::nullopt;
+    series.labels = BuildLabels(labels_of(i));
   }
   return out;
 }

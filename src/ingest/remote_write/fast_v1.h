@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "ingest/remote_write/decoder.h"
-#include "ingest/remote_write/series_labels_cache.h"
+#include "tsdb/metrics_store.h"
 
 namespace oriel::ingest {
 
@@ -17,12 +17,10 @@ namespace oriel::ingest {
 // would return for such a request, and nullopt for anything else: exemplars, histograms,
 // metadata, an invalid series, invalid UTF-8, a wire type that does not match the schema, or a
 // malformed message. The caller then takes the full path, which accepts or explains it.
-// With a `cache` (shared by requests; may be null), series found in it reuse its label sets
-// instead of building them, and the others (and those found in its previous generation) are
-// appended to `to_cache` for the caller to insert, e.g. once the engine shared its copies of
-// them. REQUIRES: `to_cache` not null when `cache` is not.
-[[nodiscard]] std::optional<DecodedWrite> TryDecodeV1Fast(
-    std::string_view body, const SeriesLabelsCache* cache = nullptr,
-    SeriesLabelsCache::Entries* to_cache = nullptr);
+// With `known` (may be null), the label sets that engine already holds are its own copies
+// (MetricsWriter::FindLabels) instead of new ones: no allocation per known series, and the
+// engine finds its series by the set without a lookup of its own.
+[[nodiscard]] std::optional<DecodedWrite> TryDecodeV1Fast(std::string_view body,
+                                                          tsdb::MetricsWriter* known = nullptr);
 
 }  // namespace oriel::ingest

@@ -153,7 +153,6 @@ TEST(FastV1Test, LeavesEverythingElseToTheFullPath) {
   }
 }
 
-// The fast path with a cache, adding what it did not find to the cache right away.
 // Corrupts `body` in 1-3 random bytes, 20000 times: whatever `fast` accepts, the full path must
 // accept and decode alike.
 void ExpectFastAgreesOnCorruptions(
@@ -175,56 +174,97 @@ void ExpectFastAgreesOnCorruptions(
   EXPECT_GT(accepted, 100);  // the property was exercised, not vacuously true
 }
 
-std::optional<DecodedWrite> DecodeCaching(std::string_view body, SeriesLabelsCache& cache) {
-  SeriesLabelsCache::Entries to_cache;
-  std::optional<DecodedWrite> out = TryDecodeV1Fast(body, &cache, &to_cache);
-  if (!out.has_value()) EXPECT_TRUE(to_cache.empty());
-  cache.Insert(std::move(to_cache));
+// An engine that holds the series it was given, found as a head finds them (see
+// MetricsWriter::FindLabels).
+class KnownSeries : public tsdb::MetricsWriter {
+ public:
+  absl::StatusOr<tsdb::WriteResult> Write(model::MetricBatch batch) override {
+    for (model::SeriesData& s : batch.series) held.push_back(std::move(s.labels));
+    return tsdb::WriteResult{};
+  }
+  void FindLabels(std::span<const model::LabelViews> sets, std::span<model::Labels> out) override {
+    for (size_t i = 0; i < sets.size(); ++i) {
+      for (const model::Labels& mine : held) {
+        if (mine.Hash() == sets[i].hash && mine.Equals(sets[i].labels)) out[i] = mine;
+      }
+    }
+  }
+  std::vector<model::Labels> held;
+};
+
+// The fast path looking up `known`, which then holds the series of what it decoded.
+std::optional<DecodedWrite> DecodeKnown(std::string_view body, KnownSeries& known) {
+  std::optional<DecodedWrite> out = TryDecodeV1Fast(body, &known);
+  if (out.has_value()) (void)known.Write(out->batch);
   return out;
 }
 
-// A request of node-like series without empty label values (which a cache can hold).
-std::string CacheableRequest(std::mt19937_64& rng, int num_series) {
+// A request of node-like series without empty label values (whose sets are the views).
+std::string RequestWithoutEmptyValues(std::mt19937_64& rng, int num_series) {
   prometheus::WriteRequest req = NodeLikeRequest(rng, num_series);
   for (auto& ts : *req.mutable_timeseries()) ts.mutable_labels()->DeleteSubrange(2, 1);
   return req.SerializeAsString();
 }
 
-TEST(FastV1Test, ReusesCachedLabelSetsAndStillMatchesTheFullPath) {
+TEST(FastV1Test, TakesTheLabelSetsTheEngineHoldsAndStillMatchesTheFullPath) {
   std::mt19937_64 rng(5);
-  std::string body = CacheableRequest(rng, 40);
-  SeriesLabelsCache cache(1000);
-  std::optional<DecodedWrite> first = DecodeCaching(body, cache);
+  std::string body = RequestWithoutEmptyValues(rng, 40);
+  KnownSeries known;
+  std::optional<DecodedWrite> first = DecodeKnown(body, known);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(cache.size(), 40u);
-  std::optional<DecodedWrite> second = DecodeCaching(body, cache);
+  ASSERT_EQ(known.held.size(), 40u);
+  std::optional<DecodedWrite> second = DecodeKnown(body, known);
   ASSERT_TRUE(second.has_value());
   std::optional<DecodedWrite> full = FullPath(body);
   ASSERT_TRUE(full.has_value());
   ExpectSame(*full, *second);
   for (size_t i = 0; i < second->batch.series.size(); ++i) {
-    // The same shared label set as the first request's, not a rebuilt copy.
-    EXPECT_TRUE(first->batch.series[i].labels.SharesBufferWith(second->batch.series[i].labels));
+    // The engine's set, not a rebuilt copy.
+    EXPECT_TRUE(known.held[i].SharesBufferWith(second->batch.series[i].labels));
   }
 
-  // Series with an empty label value are decoded right, just never from the cache.
+  // Series with an empty label value are decoded right, just never looked up.
   std::string with_empty = NodeLikeRequest(rng, 10).SerializeAsString();
   for (int round = 0; round < 2; ++round) {
-    std::optional<DecodedWrite> fast = DecodeCaching(with_empty, cache);
+    const std::vector<model::Labels> held_before = known.held;
+    std::optional<DecodedWrite> fast = DecodeKnown(with_empty, known);
     ASSERT_TRUE(fast.has_value());
     ExpectSame(*FullPath(with_empty), *fast);
+    for (const model::SeriesData& s : fast->batch.series) {
+      for (const model::Labels& mine : held_before) EXPECT_FALSE(s.labels.SharesBufferWith(mine));
+    }
   }
 
-  // A request that the fast path refuses adds nothing to the cache.
+  // Unknown series are still checked: an unsorted one is left to the full path (which sorts).
   prometheus::WriteRequest unsorted;
-  unsorted.ParseFromString(CacheableRequest(rng, 3));
+  unsorted.ParseFromString(body);
   unsorted.mutable_timeseries(2)->mutable_labels()->SwapElements(0, 1);
-  size_t before = cache.size();
-  EXPECT_FALSE(DecodeCaching(unsorted.SerializeAsString(), cache).has_value());
-  EXPECT_EQ(cache.size(), before);
+  EXPECT_FALSE(DecodeKnown(unsorted.SerializeAsString(), known).has_value());
 }
 
-TEST(FastV1Test, CachedSeriesWithSamplesBetweenTheirLabels) {
+// Valid UTF-8 beyond ASCII in label values and names is decoded as the full path does; invalid
+// is refused also where the rest of the label message is ASCII.
+TEST(FastV1Test, ChecksUtf8BeyondAscii) {
+  prometheus::WriteRequest req;
+  auto* ts = req.add_timeseries();
+  auto* name = ts->add_labels();
+  name->set_name("__name__");
+  name->set_value("up");
+  auto* city = ts->add_labels();
+  city->set_name("city");
+  city->set_value("Z\xc3\xbcrich");
+  ts->add_samples()->set_value(1);
+  KnownSeries known;
+  for (int round = 0; round < 2; ++round) {  // unknown, then known
+    std::optional<DecodedWrite> fast = DecodeKnown(req.SerializeAsString(), known);
+    ASSERT_TRUE(fast.has_value());
+    ExpectSame(*FullPath(req.SerializeAsString()), *fast);
+  }
+  city->set_value("Z\xfcrich");  // Latin-1
+  EXPECT_FALSE(DecodeKnown(req.SerializeAsString(), known).has_value());
+}
+
+TEST(FastV1Test, KnownSeriesWithSamplesBetweenTheirLabels) {
   // Concatenated messages merge, so this series reads: label __name__, a sample, label job.
   prometheus::TimeSeries head, tail;
   auto* name = head.add_labels();
@@ -237,24 +277,26 @@ TEST(FastV1Test, CachedSeriesWithSamplesBetweenTheirLabels) {
   std::string series = head.SerializeAsString() + tail.SerializeAsString();
   std::string body = std::string("\x0a", 1) + static_cast<char>(series.size()) + series;
   ASSERT_LT(series.size(), 128u);  // a one-byte length
-  SeriesLabelsCache cache(10);
+  KnownSeries known;
   for (int round = 0; round < 2; ++round) {
-    std::optional<DecodedWrite> fast = DecodeCaching(body, cache);
+    std::optional<DecodedWrite> fast = DecodeKnown(body, known);
     ASSERT_TRUE(fast.has_value());
     ExpectSame(*FullPath(body), *fast);
     EXPECT_EQ(fast->batch.series[0].labels.Get("job"), "a");
   }
+  EXPECT_TRUE(known.held[1].SharesBufferWith(known.held[0]));  // found the second time
 }
 
-// With a cache primed by the intact request, a corrupted one must still decode exactly as the
-// full path does: a cached label set is handed out only for the very same labels.
-TEST(FastV1Test, CacheNeverHidesCorruptedLabels) {
+// With an engine that holds the intact request's series, a corrupted request must still decode
+// exactly as the full path does: the engine's set is handed out only for the very same labels.
+TEST(FastV1Test, KnownSeriesNeverHideCorruptedLabels) {
   std::mt19937_64 rng(13);
-  std::string body = CacheableRequest(rng, 5);
-  SeriesLabelsCache cache(1000);
-  ASSERT_TRUE(DecodeCaching(body, cache).has_value());
-  ExpectFastAgreesOnCorruptions(rng, body,
-                                [&](std::string_view b) { return DecodeCaching(b, cache); });
+  std::string body = RequestWithoutEmptyValues(rng, 5);
+  KnownSeries known;
+  ASSERT_TRUE(DecodeKnown(body, known).has_value());
+  ExpectFastAgreesOnCorruptions(rng, body, [&](std::string_view b) {
+    return TryDecodeV1Fast(b, &known);  // not remembering the corrupted series
+  });
 }
 
 // Hostile input: whatever the fast path accepts, the full path must accept alike.

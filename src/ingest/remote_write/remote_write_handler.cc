@@ -11,7 +11,6 @@
 #include "google/protobuf/arena.h"
 #include "ingest/remote_write/decoder.h"
 #include "ingest/remote_write/fast_v1.h"
-#include "ingest/remote_write/series_labels_cache.h"
 #include "net/compression.h"
 
 namespace oriel::ingest {
@@ -80,7 +79,6 @@ class RemoteWriteHandler {
                      RemoteWriteOptions options)
       : writer_(writer),
         options_(options),
-        series_cache_(options.series_cache_capacity),
         requests_(registry.AddCounterFamily("oriel_remote_write_requests_total",
                                             "Remote write requests by protocol version and "
                                             "HTTP status code.",
@@ -146,8 +144,6 @@ class RemoteWriteHandler {
 
     // One arena for the whole message: thousands of label strings are freed at once.
     google::protobuf::Arena arena;
-    // Series of a 1.0 request that the label cache did not hold; added after the write.
-    SeriesLabelsCache::Entries to_cache;
     absl::StatusOr<DecodedWrite> decoded;
     if (v2) {
       auto* msg =
@@ -158,7 +154,7 @@ class RemoteWriteHandler {
         return;
       }
       decoded = DecodeV2(*msg);
-    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body, &series_cache_, &to_cache);
+    } else if (std::optional<DecodedWrite> fast = TryDecodeV1Fast(*body, &writer_);
                fast.has_value()) {
       decoded = *std::move(fast);
     } else {
@@ -181,7 +177,6 @@ class RemoteWriteHandler {
 
     if (!decoded->batch.series.empty() || !decoded->batch.metadata.empty()) {
       auto result = writer_.Write(std::move(decoded->batch));
-      CacheSeries(std::move(to_cache));
       if (!result.ok()) {
         samples_rejected_.Inc(static_cast<double>(all_samples));
         const absl::Status& st = result.status();
@@ -231,21 +226,8 @@ class RemoteWriteHandler {
     finish(204, "");
   }
 
-  // Adds new series to the label cache, holding the engine's copies of their label sets where
-  // it has them (after a restart the engine's come from its WAL, not from this cache).
-  void CacheSeries(SeriesLabelsCache::Entries entries) {
-    if (entries.empty()) return;
-    std::vector<model::Labels> labels;
-    labels.reserve(entries.size());
-    for (auto& [key, l] : entries) labels.push_back(std::move(l));
-    writer_.ShareLabels(std::span<model::Labels>(labels));
-    for (size_t i = 0; i < entries.size(); ++i) entries[i].second = std::move(labels[i]);
-    series_cache_.Insert(std::move(entries));
-  }
-
   tsdb::MetricsWriter& writer_;
   const RemoteWriteOptions options_;
-  SeriesLabelsCache series_cache_;
   metrics::CounterFamily& requests_;
   metrics::Counter& samples_received_;
   metrics::Counter& histograms_received_;

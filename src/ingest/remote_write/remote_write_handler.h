@@ -15,9 +15,6 @@ struct RemoteWriteOptions {
   size_t max_decoded_bytes = 64 << 20;
   // Sent as Retry-After with a 429 (the engine is over its series or memory limit).
   int retry_after_seconds = 5;
-  // Label sets of recently sent 1.0 series kept for reuse (see SeriesLabelsCache), per
-  // generation: twice this many at most. 0 disables the cache.
-  size_t series_cache_capacity = 1 << 20;
 };
 
 // Registers POST /api/v1/write. `writer` and `registry` must outlive the router; call once per

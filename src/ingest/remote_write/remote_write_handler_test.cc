@@ -33,10 +33,10 @@ class FakeWriter : public tsdb::MetricsWriter {
     return r;
   }
   // Hands out `engine_labels` for the label sets equal to one of them.
-  void ShareLabels(std::span<model::Labels> labels) override {
-    for (model::Labels& l : labels) {
+  void FindLabels(std::span<const model::LabelViews> sets, std::span<model::Labels> out) override {
+    for (size_t i = 0; i < sets.size(); ++i) {
       for (const model::Labels& mine : engine_labels) {
-        if (l == mine) l = mine;
+        if (mine.Equals(sets[i].labels) && mine.Hash() == sets[i].hash) out[i] = mine;
       }
     }
   }
@@ -109,19 +109,18 @@ class RemoteWriteHandlerTest : public ::testing::Test {
   net::Router router_;
 };
 
-TEST_F(RemoteWriteHandlerTest, V1SeriesReuseCachedLabelSetsSharedWithTheEngine) {
-  // The engine already holds host0 (as after a restart); host1 is new to it.
+TEST_F(RemoteWriteHandlerTest, V1SeriesTheEngineHoldsGetItsLabelSets) {
+  // The engine holds host0; host1 is new to it.
   writer_.engine_labels.push_back(
       model::Labels::FromSorted({{"__name__", "up"}, {"instance", "host0"}}));
   ASSERT_EQ(Post(V1Body(2), "").status, 204);
-  ASSERT_EQ(Post(V1Body(2), "").status, 204);
-  ASSERT_EQ(writer_.batches.size(), 2u);
-  const model::MetricBatch& second = writer_.batches[1];
-  EXPECT_EQ(second.series[0].labels.ToString(), R"(up{instance="host0"})");
-  EXPECT_EQ(second.series[1].labels.ToString(), R"(up{instance="host1"})");
-  // The same objects, not equal copies: the engine's for host0, the first request's for host1.
-  EXPECT_TRUE(second.series[0].labels.SharesBufferWith(writer_.engine_labels[0]));
-  EXPECT_TRUE(second.series[1].labels.SharesBufferWith(writer_.batches[0].series[1].labels));
+  ASSERT_EQ(writer_.batches.size(), 1u);
+  const model::MetricBatch& batch = writer_.batches[0];
+  EXPECT_EQ(batch.series[0].labels.ToString(), R"(up{instance="host0"})");
+  EXPECT_EQ(batch.series[1].labels.ToString(), R"(up{instance="host1"})");
+  // The engine's very set for host0, not an equal copy; a new one for host1.
+  EXPECT_TRUE(batch.series[0].labels.SharesBufferWith(writer_.engine_labels[0]));
+  EXPECT_FALSE(batch.series[1].labels.empty());
 }
 
 TEST_F(RemoteWriteHandlerTest, V1HappyPathWithAndWithoutContentType) {
