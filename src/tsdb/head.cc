@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <iterator>
+#include <memory>
 #include <set>
 
 #include "base/check.h"
@@ -112,13 +113,58 @@ std::string_view HeadChunk::bytes() const {
   return std::visit([](const auto& c) { return c.bytes(); }, data);
 }
 
+// Every series of the head is one of these: keep it in jemalloc's 80-byte size class.
+static_assert(sizeof(MemSeries) <= 80);
+
+HeadChunk& MemSeries::AddChunk() {
+  ORIEL_CHECK(num_chunks_ < UINT32_MAX);
+  const uint32_t capacity = num_chunks_ == 0 ? 0 : std::bit_ceil(num_chunks_);
+  if (num_chunks_ == capacity) {
+    HeadChunk* grown =
+        std::allocator<HeadChunk>().allocate(capacity == 0 ? 1 : size_t{capacity} * 2);
+    std::uninitialized_move_n(chunks_, num_chunks_, grown);
+    const uint32_t n = num_chunks_;
+    FreeChunks();
+    chunks_ = grown;
+    num_chunks_ = n;
+  }
+  return *std::construct_at(chunks_ + num_chunks_++);
+}
+
+void MemSeries::SetChunks(std::vector<HeadChunk> chunks) {
+  ORIEL_CHECK(chunks.size() < UINT32_MAX);
+  FreeChunks();
+  if (chunks.empty()) return;
+  chunks_ = std::allocator<HeadChunk>().allocate(std::bit_ceil(chunks.size()));
+  std::uninitialized_move(chunks.begin(), chunks.end(), chunks_);
+  num_chunks_ = static_cast<uint32_t>(chunks.size());
+}
+
+void MemSeries::FreeChunks() {
+  if (chunks_ == nullptr) return;
+  std::destroy_n(chunks_, num_chunks_);
+  // A non-null array holds at least one chunk, and its capacity is the count rounded up.
+  std::allocator<HeadChunk>().deallocate(chunks_, std::bit_ceil(size_t{num_chunks_}));
+  chunks_ = nullptr;
+  num_chunks_ = 0;
+}
+
+void MemSeries::SetLastHistogram(const model::HistogramSample& h) {
+  Rare& rare = MutableRare();
+  if (rare.last_histogram == nullptr) {
+    rare.last_histogram = std::make_unique<model::HistogramSample>(h);
+  } else {
+    *rare.last_histogram = h;
+  }
+}
+
 Staged Staged::Of(const MemSeries& s) {
   Staged st;
   st.has_last = s.has_in_order;
   st.last_time = s.last_time;
   st.last_is_float = s.last_is_float;
   st.last_bits = s.last_bits;
-  st.last_histogram = s.last_histogram.get();
+  st.last_histogram = s.last_histogram();
   return st;
 }
 
@@ -290,9 +336,10 @@ Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t 
       return {true, true, std::bit_cast<uint64_t>(x->value)};
     }
   }
-  auto chunk_it = std::lower_bound(s.chunks.begin(), s.chunks.end(), t,
+  std::span<const HeadChunk> chunks = s.chunks();
+  auto chunk_it = std::lower_bound(chunks.begin(), chunks.end(), t,
                                    [](const HeadChunk& c, int64_t t) { return c.max_time() < t; });
-  if (chunk_it == s.chunks.end() || chunk_it->min_time() > t) return {};
+  if (chunk_it == chunks.end() || chunk_it->min_time() > t) return {};
   if (!chunk_it->is_float()) {
     HistogramIterator it(chunk_it->bytes(), chunk_it->num_samples());
     if (it.Seek(t) && it.t() == t) return {true, false, 0};
@@ -403,12 +450,14 @@ void Head::RecordHistogram(Staged& staged, Verdict verdict, const model::Histogr
 }
 
 HeadChunk& Head::ChunkForAppend(MemSeries& s, bool is_float, int64_t t) {
-  if (s.chunks.empty() || s.chunks.back().is_float() != is_float ||
-      s.chunks.back().num_samples() >= options_.samples_per_chunk) {
-    s.chunks.emplace_back();
-    if (!is_float) s.chunks.back().data.emplace<HistogramChunk>();
+  std::span<HeadChunk> chunks = s.chunks();
+  if (chunks.empty() || chunks.back().is_float() != is_float ||
+      chunks.back().num_samples() >= options_.samples_per_chunk) {
+    HeadChunk& added = s.AddChunk();
+    if (!is_float) added.data.emplace<HistogramChunk>();
+    return added;
   }
-  return s.chunks.back();
+  return chunks.back();
 }
 
 void Head::UpdateTimeBounds(MemSeries& s, int64_t t) {
@@ -454,7 +503,7 @@ void Head::ApplyLateFloat(MemSeries& s, int64_t t, double v) {
 std::vector<model::Sample> Head::BeginPersistLate(MemSeries& s) {
   std::lock_guard lock(s.data_mu);
   if (s.late().empty() && s.late_persisting().empty()) return {};
-  MemSeries::OutOfOrderSamples& b = s.MutableOutOfOrder();
+  MemSeries::Rare& b = s.MutableOutOfOrder();
   size_t before = b.late.size() + b.late_persisting.size();
   MergeInRange(b.late_persisting, b.late, INT64_MIN, INT64_MAX);
   b.late.clear();
@@ -471,7 +520,7 @@ void Head::EndPersistLate(MemSeries& s) {
   persisting.clear();
   persisting.shrink_to_fit();
   s.min_time = INT64_MAX;
-  if (!s.chunks.empty()) s.min_time = s.chunks.front().min_time();
+  if (!s.chunks().empty()) s.min_time = s.chunks().front().min_time();
   if (!s.ooo().empty()) s.min_time = std::min(s.min_time, s.ooo().front().timestamp_ms);
   if (!s.late().empty()) s.min_time = std::min(s.min_time, s.late().front().timestamp_ms);
   if (s.min_time == INT64_MAX) s.max_time = INT64_MIN;
@@ -485,11 +534,7 @@ void Head::ApplyHistogram(MemSeries& s, const model::HistogramSample& h) {
   s.has_in_order = true;
   s.last_time = h.timestamp_ms;
   s.last_is_float = false;
-  if (s.last_histogram == nullptr) {
-    s.last_histogram = std::make_unique<model::HistogramSample>(h);
-  } else {
-    *s.last_histogram = h;
-  }
+  s.SetLastHistogram(h);
   UpdateTimeBounds(s, h.timestamp_ms);
 }
 
@@ -508,7 +553,7 @@ size_t Head::TruncateBefore(int64_t t) {
     // Series without any sample (all in blocks, or every write refused) go too.
     if (s->min_time < t || s->min_time == INT64_MAX) {
       std::vector<HeadChunk> kept;
-      for (HeadChunk& c : s->chunks) {
+      for (HeadChunk& c : s->chunks()) {
         if (c.max_time() < t) continue;
         if (c.min_time() >= t) {
           kept.push_back(std::move(c));
@@ -536,13 +581,13 @@ size_t Head::TruncateBefore(int64_t t) {
         }
         if (nc.num_samples() > 0) kept.push_back(std::move(nc));
       }
-      s->chunks = std::move(kept);
+      s->SetChunks(std::move(kept));
       if (!s->ooo().empty()) {
         std::erase_if(s->MutableOutOfOrder().ooo,
                       [t](const model::Sample& x) { return x.timestamp_ms < t; });
       }
       s->min_time = INT64_MAX;
-      if (!s->chunks.empty()) s->min_time = s->chunks.front().min_time();
+      if (!s->chunks().empty()) s->min_time = s->chunks().front().min_time();
       if (!s->ooo().empty()) s->min_time = std::min(s->min_time, s->ooo().front().timestamp_ms);
       // Late samples stay: they go into blocks of their own.
       for (const auto* late : {&s->late(), &s->late_persisting()}) {
@@ -554,7 +599,7 @@ size_t Head::TruncateBefore(int64_t t) {
       }
     }
     // The head's MinTime leaves the late samples out (see MemSeries::late).
-    if (!s->chunks.empty()) new_min = std::min(new_min, s->chunks.front().min_time());
+    if (!s->chunks().empty()) new_min = std::min(new_min, s->chunks().front().min_time());
     if (!s->ooo().empty()) new_min = std::min(new_min, s->ooo().front().timestamp_ms);
   }
   {
@@ -672,7 +717,7 @@ std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, i
   std::lock_guard lock(s.data_mu);
   if (s.min_time > maxt || s.max_time < mint) return std::nullopt;
   SeriesSnapshot snap;
-  for (const HeadChunk& c : s.chunks) {
+  for (const HeadChunk& c : s.chunks()) {
     if (c.max_time() < mint || c.min_time() > maxt) continue;
     snap.chunks.push_back(
         {c.is_float(), std::string(c.bytes()), c.num_samples(), c.min_time(), c.max_time(), {}});

@@ -75,11 +75,15 @@ struct HeadChunk {
 class MemSeries {
  public:
   MemSeries(uint32_t ref, model::Labels labels) : ref(ref), labels(std::move(labels)) {}
+  ~MemSeries() { FreeChunks(); }
+  MemSeries(const MemSeries&) = delete;
+  MemSeries& operator=(const MemSeries&) = delete;
 
-  // Samples that do not go into the in-order chunks. Only series written out of order (with an
-  // out-of-order window) have them, so a series holds them behind a pointer allocated on first
-  // use: three empty vectors in every series would cost 72 bytes each.
-  struct OutOfOrderSamples {
+  // What few series have: samples that do not go into the in-order chunks (only series written
+  // out of order, with an out-of-order window) and a last histogram (only histogram series).
+  // Held behind one pointer allocated on first use: three empty vectors and a pointer in every
+  // series would cost 80 bytes each.
+  struct Rare {
     std::vector<model::Sample> ooo;  // out-of-order floats, sorted, timestamps unique
     // Out-of-order floats older than the head's valid range when they came (their range was
     // already cut into blocks): they go into blocks of their own (see DB::PersistWindow), never
@@ -87,43 +91,62 @@ class MemSeries {
     // a block. Both sorted, timestamps unique; not counted in the head's MinTime/MaxTime.
     std::vector<model::Sample> late;
     std::vector<model::Sample> late_persisting;
+    std::unique_ptr<model::HistogramSample> last_histogram;
   };
 
-  // Fields are ordered so that the small ones share words: a head holds millions of series.
+  // Fields are ordered so that the small ones share words: a head holds millions of series, and
+  // at 80 bytes each jemalloc gives them 80 (96 was the next size class).
   const uint32_t ref;
   // Four bytes each (std::mutex takes 40).
   SmallMutex append_mu;
   mutable SmallMutex data_mu;
+
+ private:
+  // The in-order chunks: a count and an array (12 bytes, std::vector took 24) whose capacity is
+  // the count rounded up to a power of two. Allocated without new[]'s 8-byte element count,
+  // which would put an array of one 64-byte chunk in jemalloc's 80-byte size class.
+  uint32_t num_chunks_ = 0;
+  HeadChunk* chunks_ = nullptr;
+
+ public:
+  const model::Labels labels;
+
+  // In-order samples, ascending, non-overlapping.
+  std::span<HeadChunk> chunks() { return {chunks_, num_chunks_}; }
+  std::span<const HeadChunk> chunks() const { return {chunks_, num_chunks_}; }
+  // Appends an empty float chunk and returns it.
+  HeadChunk& AddChunk();
+  void SetChunks(std::vector<HeadChunk> chunks);
+
+  const std::vector<model::Sample>& ooo() const { return Rarely().ooo; }
+  const std::vector<model::Sample>& late() const { return Rarely().late; }
+  const std::vector<model::Sample>& late_persisting() const { return Rarely().late_persisting; }
+  // The out-of-order buffers for changing, allocated if the series had none.
+  Rare& MutableOutOfOrder() { return MutableRare(); }
+  // The last in-order histogram, or null (only series that have histograms have one).
+  const model::HistogramSample* last_histogram() const { return Rarely().last_histogram.get(); }
+  void SetLastHistogram(const model::HistogramSample& h);
+
+  int64_t last_time = 0;         // of the last in-order sample
+  uint64_t last_bits = 0;        // of the last in-order float
+  int64_t min_time = INT64_MAX;  // over all samples, late ones included
+  int64_t max_time = INT64_MIN;
   bool has_in_order = false;
   bool last_is_float = true;
   // Whether this series' record is durable in the WAL. Guarded by append_mu.
   bool logged = false;
 
-  const model::Labels labels;
-
-  std::vector<HeadChunk> chunks;  // in-order samples, ascending, non-overlapping
-  const std::vector<model::Sample>& ooo() const { return Buffers().ooo; }
-  const std::vector<model::Sample>& late() const { return Buffers().late; }
-  const std::vector<model::Sample>& late_persisting() const { return Buffers().late_persisting; }
-  // The buffers for changing, allocated if the series had none.
-  OutOfOrderSamples& MutableOutOfOrder() {
-    if (out_of_order_ == nullptr) out_of_order_ = std::make_unique<OutOfOrderSamples>();
-    return *out_of_order_;
-  }
-
-  int64_t last_time = 0;   // of the last in-order sample
-  uint64_t last_bits = 0;  // of the last in-order float
-  // Of the last in-order histogram; only allocated for series that have histograms.
-  std::unique_ptr<model::HistogramSample> last_histogram;
-  int64_t min_time = INT64_MAX;  // over all samples, late ones included
-  int64_t max_time = INT64_MIN;
-
  private:
-  const OutOfOrderSamples& Buffers() const {
-    static const OutOfOrderSamples kNone;
-    return out_of_order_ != nullptr ? *out_of_order_ : kNone;
+  const Rare& Rarely() const {
+    static const Rare kNone;
+    return rare_ != nullptr ? *rare_ : kNone;
   }
-  std::unique_ptr<OutOfOrderSamples> out_of_order_;  // null until the first one
+  void FreeChunks();  // leaves none
+  Rare& MutableRare() {
+    if (rare_ == nullptr) rare_ = std::make_unique<Rare>();
+    return *rare_;
+  }
+  std::unique_ptr<Rare> rare_;  // null until the first rare thing
 };
 
 // What one write has already accepted for a series but not yet applied (so the checks of its

@@ -154,9 +154,9 @@ TEST(HeadTest, InOrderSamplesAreCutIntoChunksOf120) {
   Head head({});
   MemSeries& s = Series(head, L({{"__name__", "up"}}));
   for (int i = 0; i < 300; ++i) ASSERT_EQ(AppendFloat(head, s, i * 15000, i), Verdict::kAppend);
-  ASSERT_EQ(s.chunks.size(), 3u);
-  EXPECT_EQ(s.chunks[0].num_samples(), 120);
-  EXPECT_EQ(s.chunks[2].num_samples(), 60);
+  ASSERT_EQ(s.chunks().size(), 3u);
+  EXPECT_EQ(s.chunks()[0].num_samples(), 120);
+  EXPECT_EQ(s.chunks()[2].num_samples(), 60);
   auto got = Read(head, s);
   ASSERT_EQ(got.size(), 300u);
   EXPECT_EQ(got[299], std::make_pair(int64_t{299 * 15000}, B(299)));
@@ -279,7 +279,7 @@ TEST(HeadTest, HistogramRulesAndAlternationWithFloats) {
   EXPECT_EQ(AppendFloat(head, s, 1000, 4), Verdict::kRejectDuplicate) << "another type";
   ASSERT_EQ(AppendFloat(head, s, 2000, 7), Verdict::kAppend);
   ASSERT_EQ(AppendHistogram(head, s, H(3000, 8)), Verdict::kAppend);
-  EXPECT_EQ(s.chunks.size(), 3u) << "a type change cuts a chunk";
+  EXPECT_EQ(s.chunks().size(), 3u) << "a type change cuts a chunk";
   auto got = Read(head, s);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0], std::make_pair(int64_t{1000}, B(4)));
