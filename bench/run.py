@@ -74,6 +74,22 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def wait_until_idle(pid, at_least=2.0, at_most=60.0, window=0.5, busy_share=0.05):
+    """Waits until the process has used under `busy_share` of a core over `window` seconds (its
+    flushes and background merges done), at least `at_least` and at most `at_most` seconds. The
+    same rule for every system: queries then meet a settled server, and the ingest's CPU
+    includes the work it left behind."""
+    start = time.time()
+    time.sleep(at_least)
+    before = proc_cpu_seconds(pid)
+    while time.time() - start < at_most:
+        time.sleep(window)
+        now = proc_cpu_seconds(pid)
+        if now - before < busy_share * window:
+            return
+        before = now
+
+
 def proc_memory(pid):
     """(VmHWM, VmRSS) in bytes."""
     hwm = rss = 0
@@ -398,7 +414,7 @@ def measure(system, scenario, loadgen, keep, timeout):
         cpu0 = proc_cpu_seconds(pid)
         report, wall, cmd = run_loadgen(loadgen, system, scenario,
                                         scenario.loadgen_timeout or timeout, extra)
-        time.sleep(2)  # let acknowledged work settle (flushes, background merges)
+        wait_until_idle(pid)  # acknowledged work settles (flushes, background merges)
         cpu1 = proc_cpu_seconds(pid)
         hwm, rss = proc_memory(pid)
         stats = signal_report(report, scenario)
@@ -1010,6 +1026,8 @@ def render(results, scenario_list, systems, command, started, notes):
                      (f" (skipped: {s.skip_reason})" if s.skip_reason else ""))
     lines += ["",
               "Measured from outside: CPU seconds of the server process during the load "
+              "and until it is idle again afterwards (under 5% of a core over 0.5 s: its "
+              "flushes and merges done; queries start then) "
               "(/proc/<pid>/stat utime+stime), peak RSS (VmHWM) and RSS at the end (VmRSS), "
               "bytes in its data directory after the clean stop that ends the run (in metrics "
               "scenarios that is after the compaction below), bytes once compacted (metrics scenarios: "
