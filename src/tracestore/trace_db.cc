@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -35,17 +36,22 @@ constexpr std::string_view kSegmentDir = "segments";
 constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr std::string_view kTmpSuffix = ".tmp";
 
-// What the head's indexes hold beside the spans, for its memory estimate: a 16-byte trace id is
-// a heap string wherever it is a key; tree nodes carry a 32-byte header; hash tables are 7/8 full.
-constexpr size_t kTraceIdBytes = sizeof(std::string) + MallocChunkBytes(17);
-constexpr size_t kTreeNodeBytes =
-    MallocChunkBytes(32 + sizeof(std::pair<int64_t, std::string>)) + MallocChunkBytes(17);
+// What the head's indexes hold beside the spans, for its memory estimate: trace ids are inline
+// keys (TraceKey); tree nodes carry a 32-byte header; hash tables are 7/8 full.
+constexpr size_t kTreeNodeBytes = MallocChunkBytes(32 + sizeof(std::pair<int64_t, TraceKey>));
 // Per span: its HeadSpan in the trace's vector (grown by doubling, so ~1.5x on average) and
 // its span id in the trace's set.
-constexpr size_t kSpanIndexBytes = sizeof(HeadSpan) * 3 / 2 + (sizeof(std::string) + 1) * 8 / 7;
+constexpr size_t kSpanIndexBytes = sizeof(HeadSpan) * 3 / 2 + (sizeof(uint64_t) + 1) * 8 / 7;
 // Per service of a trace: its entry in the service's time-ordered set and in newest_start.
 constexpr size_t kServiceOfTraceBytes =
-    kTreeNodeBytes + (sizeof(std::string) + sizeof(int64_t) + 1) * 8 / 7 + MallocChunkBytes(17);
+    kTreeNodeBytes + (sizeof(TraceKey) + sizeof(int64_t) + 1) * 8 / 7;
+
+// A span id (8 bytes, as validated) as the word the head's span id sets hold.
+uint64_t SpanIdWord(std::string_view span_id) {
+  uint64_t word = 0;
+  std::memcpy(&word, span_id.data(), std::min(span_id.size(), sizeof(word)));
+  return word;
+}
 
 // A decimal number made of digits only (no sign, no overflow).
 std::optional<uint64_t> ParseNumber(std::string_view s) {
@@ -427,6 +433,8 @@ std::shared_ptr<const ScopeEntry> TraceDB::ScopeLocked(const ScopeSpans& ss) {
 
 size_t TraceDB::IndexLocked(const ResourceSpans& rs, std::vector<std::string>* span_bytes) {
   auto resource = ResourceLocked(rs);
+  // Every span of a resource is of its service: one lookup for all of them.
+  ServiceEntry& service = services_[resource->service];
   size_t added = 0;
   size_t next = 0;
   for (const ScopeSpans& ss : rs.scope_spans()) {
@@ -440,26 +448,32 @@ size_t TraceDB::IndexLocked(const ResourceSpans& rs, std::vector<std::string>* s
         if (!ValidateSpan(span).empty()) continue;
         bytes = span.SerializeAsString();
       }
-      if (IndexSpanLocked(span.trace_id(), MakeHeadSpan(resource, scope, span, std::move(bytes)))) {
+      // Validated: 16 bytes.
+      const std::optional<TraceKey> trace_id = TraceKey::From(span.trace_id());
+      if (!trace_id.has_value()) continue;
+      if (IndexSpanLocked(*trace_id, MakeHeadSpan(resource, scope, span, std::move(bytes)),
+                          service)) {
         ++added;
       }
     }
   }
+  // None of the spans was stored (duplicates, or invalid on replay): no service to list.
+  if (service.traces.empty() && service.operations.empty()) services_.erase(resource->service);
   UpdateGaugesLocked();
   return added;
 }
 
-bool TraceDB::IndexSpanLocked(const std::string& trace_id, HeadSpan span) {
+bool TraceDB::IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEntry& service) {
   const size_t bytes = span.bytes.size();
   auto [it, inserted] = traces_.try_emplace(trace_id);
   TraceEntry& trace = it->second;
   size_t memory = 0;
   if (inserted) {
     trace.generation = ++next_generation_;
-    memory +=
-        sizeof(std::pair<const std::string, TraceEntry>) * 8 / 7 + kTraceIdBytes + kTreeNodeBytes;
+    memory += sizeof(std::pair<const TraceKey, TraceEntry>) * 8 / 7 + kTreeNodeBytes;
   }
-  if (!inserted && trace.span_ids.contains(span.span_id)) {
+  const uint64_t span_id = SpanIdWord(span.span_id);
+  if (!inserted && trace.span_ids.contains(span_id)) {
     bool duplicate = std::any_of(trace.spans.begin(), trace.spans.end(),
                                  [&](const HeadSpan& s) { return SameHeadSpan(s, span); });
     if (duplicate) {
@@ -467,7 +481,6 @@ bool TraceDB::IndexSpanLocked(const std::string& trace_id, HeadSpan span) {
       return false;
     }
   }
-  ServiceEntry& service = services_[span.resource->service];
   const int64_t end = span.end;
   const int64_t start = span.start;
   if (inserted || end > trace.newest_end) {
@@ -490,7 +503,7 @@ bool TraceDB::IndexSpanLocked(const std::string& trace_id, HeadSpan span) {
     op = service.operations.emplace(std::pair(std::string(op_key.first), op_key.second), 0).first;
   }
   ++op->second;
-  trace.span_ids.insert(span.span_id);
+  trace.span_ids.insert(span_id);
   trace.bytes += bytes;
   memory += kSpanIndexBytes + HeadSpanHeapBytes(span);
   trace.memory += memory;
@@ -502,7 +515,7 @@ bool TraceDB::IndexSpanLocked(const std::string& trace_id, HeadSpan span) {
   return true;
 }
 
-void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
+void TraceDB::DropTraceLocked(const TraceKey& trace_id, bool flushed,
                               std::vector<TraceEntry>* removed) {
   auto it = traces_.find(trace_id);
   if (it == traces_.end()) return;
@@ -548,7 +561,7 @@ void TraceDB::DropTraceLocked(const std::string& trace_id, bool flushed,
 void TraceDB::EnforceBoundsLocked() {
   while (!by_end_.empty() && ((options_.max_traces != 0 && traces_.size() > options_.max_traces) ||
                               (options_.max_bytes != 0 && bytes_ > options_.max_bytes))) {
-    std::string oldest = by_end_.begin()->second;
+    const TraceKey oldest = by_end_.begin()->second;
     DropTraceLocked(oldest);
   }
   UpdateGaugesLocked();
@@ -558,20 +571,20 @@ void TraceDB::EnforceRetentionLocked() {
   if (options_.retention_nano <= 0) return;
   const int64_t cutoff = Now() - options_.retention_nano;
   while (!by_end_.empty() && by_end_.begin()->first < cutoff) {
-    std::string oldest = by_end_.begin()->second;
+    const TraceKey oldest = by_end_.begin()->second;
     DropTraceLocked(oldest);
   }
   UpdateGaugesLocked();
 }
 
-Trace TraceDB::BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry) {
+Trace TraceDB::BuildTraceLocked(const TraceKey& trace_id, const TraceEntry& entry) {
   std::vector<StoredSpan> parsed(entry.spans.size());
   std::vector<StoredSpan*> spans;
   spans.reserve(entry.spans.size());
   for (size_t i = 0; i < entry.spans.size(); ++i) {
     if (ParseHeadSpan(entry.spans[i], &parsed[i])) spans.push_back(&parsed[i]);
   }
-  return BuildTrace(trace_id, spans);
+  return BuildTrace(trace_id.view(), spans);
 }
 
 std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
@@ -581,10 +594,11 @@ std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
     // One lock for both: a flush moves spans from the head into a new segment atomically.
     absl::ReaderMutexLock lock(&mu_);
     segments = segments_;
-    auto it = traces_.find(std::string(trace_id));
+    const std::optional<TraceKey> key = TraceKey::From(trace_id);
+    auto it = key.has_value() ? traces_.find(*key) : traces_.end();
     if (it != traces_.end()) {
       const std::vector<HeadSpan>& head = it->second.spans;
-      spans.assign(head.begin() + static_cast<ptrdiff_t>(DrainingSpansLocked(trace_id, it->second)),
+      spans.assign(head.begin() + static_cast<ptrdiff_t>(DrainingSpansLocked(*key, it->second)),
                    head.end());
     }
   }
@@ -684,7 +698,7 @@ absl::StatusOr<std::vector<Trace>> TraceDB::FindTraces(const TraceQuery& query) 
               return s.resource->service == query.service && HeadSpanMatches(query, s, &scratch);
             });
         if (match) {
-          matches[it->second] = it->first;
+          matches[std::string(it->second.view())] = it->first;
           ++found;
         }
       }
@@ -739,8 +753,7 @@ std::vector<DependencyLink> TraceDB::Dependencies(int64_t end_unix_nano, int64_t
     absl::ReaderMutexLock lock(&mu_);
     segments = segments_;
     absl::flat_hash_map<std::string, std::string_view> service_of;
-    for (auto it = by_end_.upper_bound({after, std::string(64, '\xff')}); it != by_end_.end();
-         ++it) {
+    for (auto it = by_end_.upper_bound({after, TraceKey::Max()}); it != by_end_.end(); ++it) {
       const TraceEntry& trace = traces_.at(it->second);
       // Spans a published segment holds are counted there, as after the flush.
       const std::span<const HeadSpan> head =
@@ -874,7 +887,7 @@ absl::Status TraceDB::FlushLocked() {
         spans.clear();
         flushed.spans = std::min(flushed.spans, it->second.spans.size());
         for (size_t i = 0; i < flushed.spans; ++i) spans.push_back(&it->second.spans[i]);
-        writer->AddTrace(flushed.id, spans);
+        writer->AddTrace(flushed.id.view(), spans);
       }
     }
     ORIEL_RETURN_IF_ERROR(writer->CloseBlock());
@@ -923,7 +936,8 @@ void TraceDB::DrainFlushedLocked(const std::vector<FlushedTrace>& flushed) {
         // Spans written during the flush stay in the head.
         std::vector<HeadSpan>& spans = removed.back().spans;
         for (size_t i = trace.spans; i < spans.size(); ++i) {
-          IndexSpanLocked(trace.id, std::move(spans[i]));
+          ServiceEntry& service = services_[spans[i].resource->service];
+          IndexSpanLocked(trace.id, std::move(spans[i]), service);
         }
       }
       UpdateGaugesLocked();
@@ -932,10 +946,10 @@ void TraceDB::DrainFlushedLocked(const std::vector<FlushedTrace>& flushed) {
   }
 }
 
-size_t TraceDB::DrainingSpansLocked(std::string_view trace_id, const TraceEntry& entry) const {
+size_t TraceDB::DrainingSpansLocked(const TraceKey& trace_id, const TraceEntry& entry) const {
   if (draining_ == nullptr) return 0;
   auto it = std::lower_bound(draining_->begin(), draining_->end(), trace_id,
-                             [](const FlushedTrace& t, std::string_view id) { return t.id < id; });
+                             [](const FlushedTrace& t, const TraceKey& id) { return t.id < id; });
   // A trace dropped and written again since is a new generation the segment does not hold.
   if (it == draining_->end() || it->id != trace_id || it->generation != entry.generation) return 0;
   return std::min(it->spans, entry.spans.size());
@@ -943,7 +957,7 @@ size_t TraceDB::DrainingSpansLocked(std::string_view trace_id, const TraceEntry&
 
 absl::Status TraceDB::CompactLocked() {
   uint64_t first_live = 0;
-  std::vector<std::string> live;
+  std::vector<TraceKey> live;
   size_t dead_at_cut = 0;
   {
     // With no write between its WAL append and its indexing, the traces in memory now hold

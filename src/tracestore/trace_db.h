@@ -58,6 +58,7 @@
 #include "tracestore/head_span.h"
 #include "tracestore/segment.h"
 #include "tracestore/stored_span.h"
+#include "tracestore/trace_key.h"
 #include "tracestore/trace_store.h"
 
 namespace oriel::tracestore {
@@ -191,7 +192,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
  private:
   struct TraceEntry {
     std::vector<HeadSpan> spans;
-    absl::flat_hash_set<std::string> span_ids;
+    absl::flat_hash_set<uint64_t>
+        span_ids;  // the 8 bytes of each span id, as SpanIdWord reads them
     int64_t newest_end = 0;
     size_t bytes = 0;
     size_t memory = 0;        // estimated, of the spans and their index entries
@@ -209,7 +211,7 @@ class TraceDB final : public TraceWriter, public TraceReader {
   };
   // A head trace as a flush wrote it: its first `spans` spans are in the flush's segment.
   struct FlushedTrace {
-    std::string id;
+    TraceKey id;
     uint64_t generation = 0;
     size_t spans = 0;
   };
@@ -217,8 +219,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
     // (name, kind) -> stored spans with it, so that operations go away with their traces.
     std::map<std::pair<std::string, int32_t>, int64_t, OperationLess> operations;
     // (newest span start of this service in the trace, trace id), and that start by trace id.
-    std::set<std::pair<int64_t, std::string>> traces;
-    absl::flat_hash_map<std::string, int64_t> newest_start;
+    std::set<std::pair<int64_t, TraceKey>> traces;
+    absl::flat_hash_map<TraceKey, int64_t> newest_start;
   };
 
   TraceDB(std::unique_ptr<storage::Wal> wal, TraceDBOptions options, std::string dir);
@@ -235,7 +237,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
   // the spans are validated and serialized here.
   size_t IndexLocked(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                      std::vector<std::string>* span_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool IndexSpanLocked(const std::string& trace_id, HeadSpan span)
+  // `service`: the entry of span.resource->service (looked up once per resource by the caller).
+  bool IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEntry& service)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The shared entry of the resource (scope) of `rs` (`ss`), copied from it when new: every
   // request of a service repeats the same resource, which is held once.
@@ -246,7 +249,7 @@ class TraceDB final : public TraceWriter, public TraceReader {
   // `flushed`: the trace moved to a segment (not counted as dropped, not dead in the WAL).
   // With `removed`, the entry is moved there rather than destroyed (so that the caller can free
   // its spans after releasing mu_).
-  void DropTraceLocked(const std::string& trace_id, bool flushed = false,
+  void DropTraceLocked(const TraceKey& trace_id, bool flushed = false,
                        std::vector<TraceEntry>* removed = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool FlushDueLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -262,12 +265,12 @@ class TraceDB final : public TraceWriter, public TraceReader {
   void EnforceRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How many spans at the front of the head trace `entry` (with id `trace_id`) a published
   // segment holds that the flush has not dropped from the head yet; reads skip them.
-  size_t DrainingSpansLocked(std::string_view trace_id, const TraceEntry& entry) const
+  size_t DrainingSpansLocked(const TraceKey& trace_id, const TraceEntry& entry) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Drops the traces of the published segment from the head, a batch per lock hold.
   void DrainFlushedLocked(const std::vector<FlushedTrace>& flushed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  Trace BuildTraceLocked(const std::string& trace_id, const TraceEntry& entry)
+  Trace BuildTraceLocked(const TraceKey& trace_id, const TraceEntry& entry)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The trace from the head and every segment; a segment read error is logged and skipped.
   std::optional<Trace> GetMergedTrace(std::string_view trace_id) ABSL_LOCKS_EXCLUDED(mu_);
@@ -284,9 +287,9 @@ class TraceDB final : public TraceWriter, public TraceReader {
   absl::Mutex write_mu_;
   absl::Mutex compact_mu_;  // one Maintain at a time
   absl::Mutex mu_;          // guards the indexes below
-  absl::flat_hash_map<std::string, TraceEntry> traces_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TraceKey, TraceEntry> traces_ ABSL_GUARDED_BY(mu_);
   // (newest span end, trace id) of every trace: retention, bounds and Dependencies walk it.
-  std::set<std::pair<int64_t, std::string>> by_end_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<int64_t, TraceKey>> by_end_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ServiceEntry, std::less<>> services_ ABSL_GUARDED_BY(mu_);
   // Shared resource and scope entries by key (ResourceKey, ScopeKey); cleared when full.
   static constexpr size_t kEntryCacheSize = 4096;

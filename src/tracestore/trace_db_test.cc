@@ -567,6 +567,15 @@ TEST_F(TraceDBTest, DuplicateSpansAreStoredOnce) {
   EXPECT_EQ(db->Stats().spans, 2u);
 }
 
+TEST_F(TraceDBTest, AResourceWhoseSpansAreAllDuplicatesAddsNoService) {
+  auto db = MustOpen();
+  MustWrite(*db, {Resource("a", {MakeSpan(1, 1, 0, "op", kBase, 10)})}, 1);
+  // The same span again under another service: stored once, so "b" has no span in the store.
+  MustWrite(*db, {Resource("b", {MakeSpan(1, 1, 0, "op", kBase, 10)})}, 1);
+  EXPECT_EQ(db->Services(), std::vector<std::string>{"a"});
+  EXPECT_TRUE(db->Operations("b", std::nullopt).empty());
+}
+
 TEST_F(TraceDBTest, RetentionDropsOldTracesAndCompactionRemovesThem) {
   options_.retention_nano = 3600 * kSecond;
   now_ = kBase;
