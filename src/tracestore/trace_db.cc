@@ -592,7 +592,9 @@ std::optional<Trace> TraceDB::GetMergedTrace(std::string_view trace_id) {
   std::vector<std::shared_ptr<Segment>> segments;
   {
     // One lock for both: a flush moves spans from the head into a new segment atomically.
+    lookups_waiting_.fetch_add(1, std::memory_order_relaxed);
     absl::ReaderMutexLock lock(&mu_);
+    lookups_waiting_.fetch_sub(1, std::memory_order_relaxed);
     segments = segments_;
     const std::optional<TraceKey> key = TraceKey::From(trace_id);
     auto it = key.has_value() ? traces_.find(*key) : traces_.end();
@@ -943,6 +945,12 @@ void TraceDB::DrainFlushedLocked(const std::vector<FlushedTrace>& flushed) {
       UpdateGaugesLocked();
     }
     removed.clear();
+    // A waiter woken by the unlock above is rarely scheduled before this thread takes the lock
+    // again, so lookups used to wait for many batches (10-80 ms per lookup during a drain).
+    // Let them in, for a bounded time so that a stream of lookups cannot stall the drain.
+    for (int i = 0; i < 20 && lookups_waiting_.load(std::memory_order_relaxed) > 0; ++i) {
+      absl::SleepFor(absl::Microseconds(50));
+    }
   }
 }
 

@@ -287,6 +287,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
   absl::Mutex write_mu_;
   absl::Mutex compact_mu_;  // one Maintain at a time
   absl::Mutex mu_;          // guards the indexes below
+  // Lookups by trace id waiting for mu_: the flush's drain lets them in between its batches.
+  std::atomic<int> lookups_waiting_{0};
   absl::flat_hash_map<TraceKey, TraceEntry> traces_ ABSL_GUARDED_BY(mu_);
   // (newest span end, trace id) of every trace: retention, bounds and Dependencies walk it.
   std::set<std::pair<int64_t, TraceKey>> by_end_ ABSL_GUARDED_BY(mu_);
