@@ -72,7 +72,7 @@ absl::StatusOr<BlockMeta> ParseBlockMeta(std::string_view json) {
   ORIEL_RETURN_IF_ERROR(get("num_chunks", &chunks));
   ORIEL_RETURN_IF_ERROR(get("num_samples", &samples));
   ORIEL_RETURN_IF_ERROR(get("level", &level));
-  if (version != 1 && version != kBlockFormatVersion) {
+  if (version < 1 || version > kBlockFormatVersion) {
     return absl::DataLossError(
         fmt::format("cannot parse block meta: unsupported format version {}", version));
   }

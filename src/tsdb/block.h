@@ -25,7 +25,10 @@ inline constexpr std::string_view kChunksMagic = "ORCHK001";
 inline constexpr std::string_view kIndexMagic = "ORIDX001";
 inline constexpr std::string_view kChunksMagicV2 = "ORCHK002";
 inline constexpr std::string_view kIndexMagicV2 = "ORIDX002";
-inline constexpr int kBlockFormatVersion = 2;
+// Version 3: as version 2, and delta chunks may lay their values out packed (delta_chunk.h).
+inline constexpr std::string_view kChunksMagicV3 = "ORCHK003";
+inline constexpr std::string_view kIndexMagicV3 = "ORIDX003";
+inline constexpr int kBlockFormatVersion = 3;
 // Uncompressed bytes of chunk records per page of a version 2 chunks file (a page holds at
 // least one record, so a bigger record makes a bigger page).
 inline constexpr size_t kChunkPageSize = 64 * 1024;
@@ -35,7 +38,7 @@ inline constexpr uint64_t kMaxDecompressedSize = uint64_t{1} << 32;
 // Chunk encodings in the chunks file.
 inline constexpr uint8_t kChunkXor = 1;
 inline constexpr uint8_t kChunkHistogram = 2;
-inline constexpr uint8_t kChunkDelta = 3;  // version 2 only; see delta_chunk.h
+inline constexpr uint8_t kChunkDelta = 3;  // versions 2 and 3; see delta_chunk.h
 
 // What meta.json says. The time range is inclusive and is the range the block was cut for: every
 // sample of the block lies in it.

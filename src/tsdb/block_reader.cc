@@ -278,7 +278,7 @@ absl::StatusOr<std::shared_ptr<BlockReader>> BlockReader::Open(const std::string
   }
   b->chunks_ = static_cast<const char*>(p);
   std::string_view magic(b->chunks_, kChunksMagic.size());
-  if (magic == kChunksMagicV2) {
+  if (magic == kChunksMagicV2 || magic == kChunksMagicV3) {
     b->paged_ = true;
     if (absl::Status s = b->LoadPages(); !s.ok()) {
       return absl::DataLossError(fmt::format("cannot open {}: {}", chunks_path, s.message()));
@@ -369,8 +369,9 @@ absl::Status BlockReader::CheckChunkRef(uint64_t ref) const {
 }
 
 absl::Status BlockReader::LoadIndex(std::string_view data) {
-  const bool compressed =
-      data.size() >= kIndexMagicV2.size() && data.substr(0, kIndexMagicV2.size()) == kIndexMagicV2;
+  const bool compressed = data.size() >= kIndexMagicV2.size() &&
+                          (data.substr(0, kIndexMagicV2.size()) == kIndexMagicV2 ||
+                           data.substr(0, kIndexMagicV3.size()) == kIndexMagicV3);
   if (data.size() < kIndexMagic.size() + 4 ||
       (!compressed && data.substr(0, kIndexMagic.size()) != kIndexMagic)) {
     return absl::DataLossError("bad magic or too short");

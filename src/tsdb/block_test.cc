@@ -146,7 +146,7 @@ class BlockFormatTest : public BlockTest, public ::testing::WithParamInterface<i
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Formats, BlockFormatTest, ::testing::Values(1, kBlockFormatVersion));
+INSTANTIATE_TEST_SUITE_P(Formats, BlockFormatTest, ::testing::Values(1, 2, kBlockFormatVersion));
 
 TEST_P(BlockFormatTest, RoundTripEqualsHead) {
   Head head(HeadOptions{});
@@ -156,8 +156,10 @@ TEST_P(BlockFormatTest, RoundTripEqualsHead) {
   auto block = BlockReader::Open(path);
   ASSERT_TRUE(block.ok()) << block.status();
   EXPECT_EQ((*block)->meta().version, GetParam());
-  EXPECT_EQ(ReadFile(fs::path(path) / kBlockChunksFile).substr(0, 8),
-            GetParam() == 1 ? kChunksMagic : kChunksMagicV2);
+  EXPECT_EQ(ReadFile(fs::path(path) / kBlockChunksFile).substr(0, 8), GetParam() == 1 ? kChunksMagic
+                                                                      : GetParam() == 2
+                                                                          ? kChunksMagicV2
+                                                                          : kChunksMagicV3);
   EXPECT_EQ((*block)->meta().num_series, 4u);
   EXPECT_EQ((*block)->meta().num_samples, 4u * 143);
 

@@ -100,7 +100,7 @@ absl::Status SyncDir(const std::string& dir) {
 absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
                                        std::vector<BlockSeries> series, int format_version,
                                        bool unique_name) {
-  if (format_version != 1 && format_version != kBlockFormatVersion) {
+  if (format_version < 1 || format_version > kBlockFormatVersion) {
     return absl::InvalidArgumentError(
         fmt::format("cannot write block: unknown format version {}", format_version));
   }
@@ -119,7 +119,7 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
 
   // Chunks file: records packed into pages, each page one zstd frame. A chunk's reference is
   // its page number (high 32 bits) and its offset in the uncompressed page (low 32 bits).
-  std::string chunks(v1 ? kChunksMagic : kChunksMagicV2);
+  std::string chunks(v1 ? kChunksMagic : format_version == 2 ? kChunksMagicV2 : kChunksMagicV3);
   std::string page;
   uint64_t page_number = 0;
   auto flush_page = [&]() -> absl::Status {
@@ -173,7 +173,8 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
               fmt::format("cannot write block: chunk [{}, {}] of series {} does not decode",
                           c.min_time, c.max_time, series[i].labels.ToString()));
         }
-        delta = EncodeDeltaChunk(samples);
+        delta = EncodeDeltaChunk(
+            samples, format_version == 2 ? DeltaLayout::kBytePlanes : DeltaLayout::kPacked);
         encoding = kChunkDelta;
       }
       if (page.size() >= kChunkPageSize) ORIEL_RETURN_IF_ERROR(flush_page());
@@ -237,7 +238,7 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
     // Stored as one zstd frame: symbols, label ids and chunk references compress well.
     ORIEL_ASSIGN_OR_RETURN(std::string frame, ZstdCompress(index, kZstdLevel));
     std::string body = std::move(index);
-    index.assign(kIndexMagicV2);
+    index.assign(format_version == 2 ? kIndexMagicV2 : kIndexMagicV3);
     PutUvarint(index, body.size());
     index += frame;
   }

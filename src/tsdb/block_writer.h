@@ -33,7 +33,7 @@ struct BlockSeries {
 // block already exists, unless `unique_name`: then a taken name gets the first free suffix
 // "-<n>" (blocks of the same time range exist side by side once out-of-order blocks overlap the
 // others). `format_version` 1 writes the legacy uncompressed format (kept for comparisons and
-// compatibility tests); 2 compresses (see docs/formats/tsdb_block.md).
+// compatibility tests); 2 compresses, 3 also packs integer values (see docs/formats/tsdb_block.md).
 [[nodiscard]] absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta meta,
                                                      std::vector<BlockSeries> series,
                                                      int format_version = kBlockFormatVersion,

@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "base/check.h"
@@ -16,6 +17,11 @@ namespace {
 constexpr int kMaxScale = 9;
 constexpr uint8_t kSecondOrder = 0x10;
 constexpr uint8_t kFloatMode = 0x20;
+constexpr uint8_t kPacked = 0x40;
+// An exception (a value not exact at the chunk's scale) costs its 8 raw bytes and a position;
+// a decimal digit of scale costs log2(10) bits on every other sample.
+constexpr double kExceptionBits = 72;
+constexpr double kBitsPerDigit = 3.33;
 constexpr std::array<double, kMaxScale + 1> kPow10 = {1,   1e1, 1e2, 1e3, 1e4,
                                                       1e5, 1e6, 1e7, 1e8, 1e9};
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
@@ -52,6 +58,47 @@ int64_t Add(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
 
+// Appends `values` packed LSB-first at `width` bits each (0..64).
+void PutPacked(std::string& out, const std::vector<uint64_t>& values, int width) {
+  uint64_t acc = 0;
+  int used = 0;
+  for (uint64_t v : values) {
+    for (int done = 0; done < width;) {
+      int take = std::min(width - done, 64 - used);
+      uint64_t part = (v >> done) & (take == 64 ? ~uint64_t{0} : (uint64_t{1} << take) - 1);
+      acc |= part << used;
+      used += take;
+      done += take;
+      if (used == 64) {
+        for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>(acc >> (8 * b)));
+        acc = 0;
+        used = 0;
+      }
+    }
+  }
+  for (int b = 0; b < used; b += 8) out.push_back(static_cast<char>(acc >> b));
+}
+
+size_t PackedBytes(size_t count, int width) { return (count * static_cast<size_t>(width) + 7) / 8; }
+
+// Reads value `i` of a packed array of `width`-bit values. REQUIRES: the array holds it.
+uint64_t GetPacked(const uint8_t* in, size_t size, size_t i, int width) {
+  const size_t bit = i * static_cast<size_t>(width);
+  size_t byte = bit / 8;
+  const int shift = static_cast<int>(bit % 8);
+  uint64_t v = 0;
+  if (width <= 56 && byte + 8 <= size) {
+    std::memcpy(&v, in + byte, 8);  // little-endian hosts only, as the rest of the format
+    v >>= shift;
+  } else {
+    for (int got = -shift; got < width && byte < size; got += 8, ++byte) {
+      uint64_t b = in[byte];
+      v |= got < 0 ? b >> -got : b << got;
+    }
+  }
+  return width == 64 ? v : v & ((uint64_t{1} << width) - 1);
+}
+
 bool OnGrid(int64_t r, int64_t d) {
   // |r| < d / 2 without overflow for any r.
   return r > INT64_MIN && (r < 0 ? -r : r) < d / 2;
@@ -59,8 +106,127 @@ bool OnGrid(int64_t r, int64_t d) {
 
 }  // namespace
 
-std::string EncodeDeltaChunk(std::span<const model::Sample> samples) {
+namespace {
+
+// The packed value layout: the scale that minimizes the estimated size, the values not exact at
+// it kept as exceptions; nullopt when no scale leaves at least half of the values exact.
+struct PackedPlan {
+  int scale = 0;
+  std::vector<int64_t> ints;       // the exact values, in order
+  std::vector<size_t> exceptions;  // positions of the others
+};
+
+std::optional<PackedPlan> PlanPacked(std::span<const model::Sample> samples) {
+  std::optional<PackedPlan> best;
+  double best_bits = 0;
+  const size_t n = samples.size();
+  for (int k = 0; k <= kMaxScale; ++k) {
+    PackedPlan p;
+    p.scale = k;
+    for (size_t i = 0; i < n && p.exceptions.size() * 2 <= n; ++i) {
+      std::optional<int64_t> v = ScaledInteger(samples[i].value, k);
+      if (v.has_value()) {
+        p.ints.push_back(*v);
+      } else {
+        p.exceptions.push_back(i);
+      }
+    }
+    if (p.exceptions.size() * 2 > n || p.ints.empty()) continue;
+    const double e = static_cast<double>(p.exceptions.size());
+    const double bits = e * kExceptionBits + (static_cast<double>(n) - e) * kBitsPerDigit * k;
+    if (!best.has_value() || bits < best_bits) {
+      best_bits = bits;
+      best = std::move(p);
+    }
+    if (best->exceptions.empty()) break;  // a higher scale only costs more
+  }
+  return best;
+}
+
+// Differences of `ints` of order 1 or 2, zig-zag free: returned as (base, offsets from base).
+struct Offsets {
+  int64_t base = 0;
+  int width = 0;
+  std::vector<uint64_t> values;
+};
+Offsets FrameOfReference(const std::vector<int64_t>& diffs) {
+  Offsets o;
+  o.base = *std::min_element(diffs.begin(), diffs.end());
+  uint64_t max = 0;
+  for (int64_t d : diffs) {
+    o.values.push_back(static_cast<uint64_t>(d) - static_cast<uint64_t>(o.base));
+    max = std::max(max, o.values.back());
+  }
+  o.width = std::bit_width(max);
+  return o;
+}
+
+void PutTimestamps(std::string& out, std::span<const model::Sample> samples, int64_t grid) {
+  PutVarint(out, samples[0].timestamp_ms);
+  PutUvarint(out, static_cast<uint64_t>(grid));
+  int64_t g = samples[0].timestamp_ms;
+  for (size_t i = 1; i < samples.size(); ++i) {
+    int64_t pred = Add(g, grid);
+    int64_t r = Sub(samples[i].timestamp_ms, pred);
+    PutVarint(out, r);
+    g = OnGrid(r, grid) ? pred : samples[i].timestamp_ms;
+  }
+}
+
+int64_t GridOf(std::span<const model::Sample> samples) {
+  if (samples.size() < 2) return 0;
+  std::vector<int64_t> deltas;
+  deltas.reserve(samples.size() - 1);
+  for (size_t i = 1; i < samples.size(); ++i) {
+    deltas.push_back(Sub(samples[i].timestamp_ms, samples[i - 1].timestamp_ms));
+  }
+  std::nth_element(deltas.begin(), deltas.begin() + deltas.size() / 2, deltas.end());
+  return std::max<int64_t>(deltas[deltas.size() / 2], 0);
+}
+
+std::optional<std::string> EncodePacked(std::span<const model::Sample> samples) {
+  std::optional<PackedPlan> plan = PlanPacked(samples);
+  if (!plan.has_value()) return std::nullopt;
+  const std::vector<int64_t>& ints = plan->ints;
+  Offsets values;
+  bool second_order = false;
+  if (ints.size() > 1) {
+    std::vector<int64_t> first, second;
+    for (size_t i = 1; i < ints.size(); ++i) {
+      first.push_back(Sub(ints[i], ints[i - 1]));
+      second.push_back(i == 1 ? first.back() : Sub(first.back(), first[first.size() - 2]));
+    }
+    values = FrameOfReference(first);
+    Offsets by_second = FrameOfReference(second);
+    second_order = by_second.width < values.width;
+    if (second_order) values = std::move(by_second);
+  }
+  std::string out;
+  out.push_back(static_cast<char>(kPacked | plan->scale | (second_order ? kSecondOrder : 0)));
+  PutTimestamps(out, samples, GridOf(samples));
+  PutUvarint(out, plan->exceptions.size());
+  size_t next = 0;
+  for (size_t pos : plan->exceptions) {
+    PutUvarint(out, pos - next);
+    PutFixed64(out, std::bit_cast<uint64_t>(samples[pos].value));
+    next = pos + 1;
+  }
+  PutVarint(out, ints[0]);
+  if (ints.size() > 1) {
+    PutVarint(out, values.base);
+    out.push_back(static_cast<char>(values.width));
+    PutPacked(out, values.values, values.width);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EncodeDeltaChunk(std::span<const model::Sample> samples, DeltaLayout layout) {
   ORIEL_CHECK(!samples.empty());
+  if (layout == DeltaLayout::kPacked) {
+    if (std::optional<std::string> packed = EncodePacked(samples)) return *std::move(packed);
+  }
   // The smallest scale at which every value is exact: no sample needs less than its own minimum,
   // and exactness at one scale need not carry over to a higher one, so the candidate is checked.
   std::vector<int64_t> ints(samples.size());
@@ -144,6 +310,60 @@ std::string EncodeDeltaChunk(std::span<const model::Sample> samples) {
   return out;
 }
 
+namespace {
+
+// The values of a packed chunk (header bit kPacked), from `r` on, into s[0..n).
+absl::Status DecodePackedValues(std::string_view bytes, ByteReader& r, uint8_t header,
+                                model::Sample* s, size_t n) {
+  auto bad = [&](std::string_view what, size_t offset) {
+    return absl::DataLossError(
+        fmt::format("cannot decode delta chunk: {} at offset {}", what, offset));
+  };
+  uint64_t count = 0;
+  if (!r.Uvarint(&count) || count >= n) return bad("bad exception count", r.offset());
+  std::vector<std::pair<size_t, uint64_t>> exceptions(count);
+  size_t next = 0;
+  for (auto& [pos, bits] : exceptions) {
+    uint64_t gap = 0;
+    if (!r.Uvarint(&gap) || gap >= n - next || !r.Fixed64(&bits)) {
+      return bad("bad exception", r.offset());
+    }
+    pos = next + gap;
+    next = pos + 1;
+  }
+  const size_t m = n - count;  // >= 1
+  int64_t v = 0, base = 0;
+  uint8_t width = 0;
+  if (!r.Varint(&v)) return bad("truncated first value", r.offset());
+  if (m > 1 && (!r.Varint(&base) || !r.Byte(&width) || width > 64)) {
+    return bad("bad value width", r.offset());
+  }
+  const size_t packed_size = m > 1 ? PackedBytes(m - 1, width) : 0;
+  if (r.remaining() != packed_size) return bad("packed values do not fill the chunk", r.offset());
+  const auto* in = reinterpret_cast<const uint8_t*>(bytes.data() + r.offset());
+  const double div = kPow10[header & 0x0f];
+  const bool second = (header & kSecondOrder) != 0;
+  auto exception = exceptions.begin();
+  int64_t d1 = 0;
+  for (size_t i = 0, j = 0; i < n; ++i) {
+    if (exception != exceptions.end() && exception->first == i) {
+      s[i].value = std::bit_cast<double>(exception->second);
+      ++exception;
+      continue;
+    }
+    if (j > 0) {
+      int64_t x = Add(base, static_cast<int64_t>(GetPacked(in, packed_size, j - 1, width)));
+      d1 = second && j > 1 ? Add(d1, x) : x;
+      v = Add(v, d1);
+    }
+    s[i].value = static_cast<double>(v) / div;
+    ++j;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<model::Sample>> DecodeDeltaChunk(std::string_view bytes,
                                                             int num_samples) {
   std::vector<model::Sample> out;
@@ -161,13 +381,16 @@ absl::Status DecodeDeltaChunkInto(std::string_view bytes, int num_samples,
   uint8_t header = 0;
   if (!r.Byte(&header)) return bad("missing header", 0);
   const bool float_mode = header == kFloatMode;
+  const bool packed = (header & kPacked) != 0;
   const int scale = header & 0x0f;
-  if (!float_mode && (scale > kMaxScale || (header & ~(0x0f | kSecondOrder)) != 0)) {
+  if (!float_mode && (scale > kMaxScale || (header & ~(0x0f | kSecondOrder | kPacked)) != 0)) {
     return bad("bad header", 0);
   }
-  // Every sample takes at least two bytes, so the count cannot ask for more memory than the
+  // Every sample takes at least two bytes (packed: one, its timestamp residual; the first
+  // sample's timestamp and value take more), so the count cannot ask for more memory than the
   // input justifies.
-  if (num_samples <= 0 || static_cast<size_t>(num_samples) > bytes.size() / 2) {
+  if (num_samples <= 0 ||
+      static_cast<size_t>(num_samples) > (packed ? bytes.size() : bytes.size() / 2)) {
     return bad(fmt::format("sample count {} does not fit {} bytes", num_samples, bytes.size()), 0);
   }
   const size_t n = static_cast<size_t>(num_samples);
@@ -210,6 +433,10 @@ absl::Status DecodeDeltaChunkInto(std::string_view bytes, int num_samples,
     pos += count * static_cast<size_t>(width);
     return true;
   };
+  if (packed) {
+    if (absl::Status st = DecodePackedValues(bytes, r, header, s, n); !st.ok()) return fail(st);
+    return absl::OkStatus();
+  }
   if (float_mode) {
     if (!gather(s, n, 8)) return fail(bad("truncated values", pos));
     uint64_t prev = 0;

@@ -18,6 +18,14 @@
 //           first) of each
 //   values, float mode: 8 byte planes of the n values' IEEE bits, each XORed with the previous
 //           value's (the first with 0)
+//   values, packed mode (header bit 0x40, block format 3; bits 0-4 as in integer mode): values
+//           not exact at the scale are exceptions, kept whole: uvarint e (< n), then e x
+//           (uvarint gap to the previous exception's position + 1, fixed64 IEEE bits); of the
+//           m = n - e other values: varint integer value of the first; if m > 1, varint base,
+//           byte w (0..64), then the m - 1 differences minus base, w bits each, packed
+//           LSB-first into ceil((m - 1) * w / 8) bytes. A counter or gauge thus costs what its
+//           increments' range needs, a stale marker or an odd value does not push the chunk into
+//           float mode, and a steady rate costs nothing.
 // varints are zig-zag LEB128; integer arithmetic wraps (uint64), so hostile input cannot
 // overflow. Float mode keeps every bit, NaN payloads (stale markers) included.
 #pragma once
@@ -32,8 +40,12 @@
 
 namespace oriel::tsdb {
 
+// How the values of an integer-mode chunk are laid out: byte planes (block format 2) or packed
+// (block format 3).
+enum class DeltaLayout { kBytePlanes, kPacked };
+
 // REQUIRES: samples non-empty, timestamps strictly increasing.
-std::string EncodeDeltaChunk(std::span<const model::Sample> samples);
+std::string EncodeDeltaChunk(std::span<const model::Sample> samples, DeltaLayout layout);
 
 // Decodes exactly `num_samples` samples; kDataLoss on malformed, short or trailing input.
 [[nodiscard]] absl::StatusOr<std::vector<model::Sample>> DecodeDeltaChunk(std::string_view bytes,
