@@ -515,6 +515,9 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> Segment::Find(const
   auto service = std::find(services_.begin(), services_.end(), query.service);
   if (service == services_.end() || limit == 0) return found;
   const auto service_index = static_cast<uint32_t>(service - services_.begin());
+  if (!query.operation.empty() && !HasOperation(query.service, query.operation, query.span_kind)) {
+    return found;
+  }
   // Candidate blocks: those holding spans of the service that started in the range.
   std::vector<std::pair<int64_t, size_t>> candidates;  // (newest start of the service, block)
   for (size_t i = 0; i < blocks_.size(); ++i) {
@@ -562,6 +565,17 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> Segment::Find(const
   std::sort(found.rbegin(), found.rend());
   if (found.size() > limit) found.resize(limit);
   return found;
+}
+
+bool Segment::HasOperation(std::string_view service, std::string_view operation,
+                           std::optional<int32_t> span_kind) const {
+  auto it = std::find(services_.begin(), services_.end(), service);
+  if (it == services_.end()) return false;
+  const auto index = static_cast<uint32_t>(it - services_.begin());
+  return std::any_of(operations_.begin(), operations_.end(), [&](const SegmentOperation& op) {
+    return op.service == index && op.name == operation &&
+           (!span_kind.has_value() || op.kind == *span_kind);
+  });
 }
 
 std::optional<int64_t> Segment::NewestStart(std::string_view service) const {

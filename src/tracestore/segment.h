@@ -130,6 +130,11 @@ class Segment {
       size_t block, std::optional<std::string_view> only = std::nullopt,
       const SpanFilter* filter = nullptr) const;
 
+  // Whether a span named `operation` of `service` (with `span_kind`, when set) is here, from the
+  // index's operation list: a search for an operation a segment lacks reads none of its blocks.
+  bool HasOperation(std::string_view service, std::string_view operation,
+                    std::optional<int32_t> span_kind = std::nullopt) const;
+
   // The newest start of a span of `service` here, if it has any.
   std::optional<int64_t> NewestStart(std::string_view service) const;
 

@@ -694,6 +694,21 @@ TEST_F(SegmentFileTest, WritesIndexesAndReadsBack) {
       has = has || (s.span.name() == "op2" && s.resource->service == "one");
     EXPECT_TRUE(has);
   }
+  // The operation list answers without reading blocks: spans of "one" are even, so op2 has
+  // kind 2 there (s % 6 for s = 2, 8, 14, ...).
+  EXPECT_TRUE((*segment)->HasOperation("one", "op2"));
+  EXPECT_TRUE((*segment)->HasOperation("one", "op2", 2));
+  EXPECT_FALSE((*segment)->HasOperation("one", "op2", 3));
+  EXPECT_FALSE((*segment)->HasOperation("one", "op9"));
+  EXPECT_FALSE((*segment)->HasOperation("three", "op2"));
+  EXPECT_TRUE((*segment)->HasOperation("two", "op2", 5));
+  auto none = (*segment)->Find({.service = "one", .operation = "op9", .limit = 3}, 3);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto wrong_kind =
+      (*segment)->Find({.service = "one", .operation = "op2", .span_kind = 3, .limit = 3}, 3);
+  ASSERT_TRUE(wrong_kind.ok());
+  EXPECT_TRUE(wrong_kind->empty());
 }
 
 TEST_F(SegmentFileTest, GarbageAndTruncatedFilesAreDataLoss) {
