@@ -414,6 +414,8 @@ absl::Status BlockReader::ParseIndexBody(std::string_view body, size_t base) {
   if (n != meta_.num_series) return bad("series count differs from meta.json");
   series_.resize(n);
   uint64_t total_labels = 0, total_chunks = 0;
+  const bool delta_refs = meta_.version >= 3;
+  uint64_t previous_ref = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t nl = 0;
     if (!r.Uvarint(&nl) || nl == 0 || nl > r.remaining()) return bad("bad label count");
@@ -429,12 +431,18 @@ absl::Status BlockReader::ParseIndexBody(std::string_view body, size_t base) {
     if (i > 0 && !(series_[i - 1].labels < series_[i].labels)) return bad("series not sorted");
     uint64_t nc = 0;
     if (!r.Uvarint(&nc) || nc > r.remaining()) return bad("bad chunk count");
+    // Version 3 stores each reference as the difference to the previous chunk's (wrapping; the
+    // result is checked like any reference).
     series_[i].chunks.resize(nc);
     for (uint64_t j = 0; j < nc; ++j) {
       ChunkMeta& c = series_[i].chunks[j];
       uint64_t span = 0;
       if (!r.Varint(&c.min_time) || !r.Uvarint(&span) || !r.Uvarint(&c.ref)) {
         return bad("truncated chunk meta");
+      }
+      if (delta_refs) {
+        c.ref += previous_ref;
+        previous_ref = c.ref;
       }
       c.max_time = static_cast<int64_t>(static_cast<uint64_t>(c.min_time) + span);
       if (c.max_time < c.min_time || c.min_time < meta_.min_time || c.max_time > meta_.max_time ||

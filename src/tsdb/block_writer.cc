@@ -207,6 +207,10 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
   PutUvarint(index, symbols.all().size());
   for (const auto& [s, id] : symbols.all()) PutString(index, s);
   PutUvarint(index, series.size());
+  // Version 3: references as differences to the previous chunk's (chunks are written in index
+  // order, so they grow: a difference is about a record's size, a byte or two).
+  const bool delta_refs = format_version >= 3;
+  uint64_t previous_ref = 0;
   for (size_t i = 0; i < series.size(); ++i) {
     PutUvarint(index, series[i].labels.size());
     for (const model::LabelRef& l : series[i].labels) {
@@ -218,7 +222,8 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
       const BlockChunk& c = series[i].chunks[j];
       PutVarint(index, c.min_time);
       PutUvarint(index, static_cast<uint64_t>(c.max_time) - static_cast<uint64_t>(c.min_time));
-      PutUvarint(index, refs[i][j]);
+      PutUvarint(index, delta_refs ? refs[i][j] - previous_ref : refs[i][j]);
+      previous_ref = refs[i][j];
     }
   }
   PutUvarint(index, postings.size());

@@ -12,6 +12,7 @@
 #include "base/check.h"
 #include "base/status.h"
 #include "tsdb/db.h"
+#include "tsdb/delta_chunk.h"
 #include "tsdb/xor_chunk.h"
 
 namespace oriel::tsdb {
@@ -41,6 +42,28 @@ void BM_XorChunk_Iterate120(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 120);
 }
 BENCHMARK(BM_XorChunk_Iterate120);
+
+// Decoding a block's delta chunk of a counter at two decimals: arg 0 byte planes (format 2),
+// 1 packed (format 3).
+void BM_DeltaChunk_Decode120(benchmark::State& state) {
+  std::mt19937_64 rng(1);
+  std::vector<model::Sample> samples;
+  int64_t units = 100000;
+  for (int i = 0; i < 120; ++i) {
+    units += 50 + static_cast<int64_t>(rng() % 100);
+    samples.push_back({1700000000000 + i * 15000LL, static_cast<double>(units) / 100});
+  }
+  const std::string bytes = EncodeDeltaChunk(
+      samples, state.range(0) == 0 ? DeltaLayout::kBytePlanes : DeltaLayout::kPacked);
+  std::vector<model::Sample> out;
+  for (auto _ : state) {
+    out.clear();
+    ORIEL_CHECK(DecodeDeltaChunkInto(bytes, 120, &out).ok());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 120);
+}
+BENCHMARK(BM_DeltaChunk_Decode120)->Arg(0)->Arg(1)->ArgName("packed");
 
 class NullWal : public storage::Wal {
  public:
