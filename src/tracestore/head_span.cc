@@ -23,16 +23,20 @@ size_t StringHeapBytes(const std::string& s) {
   return s.capacity() > kInlineCapacity ? MallocChunkBytes(s.capacity() + 1) : 0;
 }
 
-// Where the name is in a serialized span: its last occurrence, the one parsing keeps.
-std::string_view FindName(std::string_view span) {
-  std::string_view name;
+// Where the name `parsed` (the span's name as parsed) is in a serialized span. Parsing keeps the
+// last occurrence of the field, but any occurrence with the same bytes is as good, so the scan
+// stops at the first match: the name comes before the attributes in every usual encoding.
+std::string_view FindName(std::string_view span, std::string_view parsed) {
+  if (parsed.empty()) return {};
   ByteReader reader(span);
   WireField field;
   while (!reader.empty()) {
     if (!ReadWireField(reader, &field)) return {};
-    if (field.number == kSpanNameField && field.wire_type == kWireLength) name = field.bytes;
+    if (field.number == kSpanNameField && field.wire_type == kWireLength && field.bytes == parsed) {
+      return field.bytes;
+    }
   }
-  return name;
+  return {};
 }
 
 }  // namespace
@@ -48,7 +52,7 @@ HeadSpan MakeHeadSpan(std::shared_ptr<const ResourceEntry> resource,
                 .start = static_cast<int64_t>(span.start_time_unix_nano()),
                 .end = static_cast<int64_t>(span.end_time_unix_nano()),
                 .kind = static_cast<int32_t>(span.kind())};
-  const std::string_view name = FindName(head.bytes);
+  const std::string_view name = FindName(head.bytes, span.name());
   if (!name.empty()) {
     head.name_offset = static_cast<uint32_t>(name.data() - head.bytes.data());
     head.name_size = static_cast<uint32_t>(name.size());

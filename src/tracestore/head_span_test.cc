@@ -85,6 +85,14 @@ TEST(HeadSpanTest, KeepsIndexFieldsAndParsesBack) {
   unknown->AddGroup(1000)->AddVarint(1, 5);
   unknown->AddFixed64(1001, 9);
   EXPECT_EQ(MakeHeadSpan(resource, scope, future, future.SerializeAsString()).name(), span.name());
+  // A name given twice: parsing keeps the last one, and so does the head span.
+  Span first = span;
+  first.set_name("first");
+  const std::string twice = first.SerializeAsString() + span.SerializeAsString();
+  Span last_wins;
+  ASSERT_TRUE(last_wins.ParseFromString(twice));
+  const HeadSpan repeated = MakeHeadSpan(resource, scope, last_wins, twice);
+  EXPECT_EQ(repeated.name(), span.name());
 }
 
 TEST(HeadSpanTest, MatchesQueriesAsSpanMatches) {

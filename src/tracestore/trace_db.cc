@@ -459,7 +459,6 @@ size_t TraceDB::IndexLocked(const ResourceSpans& rs, std::vector<std::string>* s
   }
   // None of the spans was stored (duplicates, or invalid on replay): no service to list.
   if (service.traces.empty() && service.operations.empty()) services_.erase(resource->service);
-  UpdateGaugesLocked();
   return added;
 }
 

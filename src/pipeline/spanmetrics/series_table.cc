@@ -38,13 +38,12 @@ SeriesKey::SeriesKey(const common::KeyValueList& resource, const common::KeyValu
       longest_value_(std::max(LongestValue(resource), LongestValue(attributes))) {}
 
 bool SeriesTable::AddCounter(const std::string& name, const SeriesKey& key, int64_t delta) {
-  Key k{name, key.resource(), key.attributes()};
-  auto it = values_.find(k);
+  auto it = values_.find(KeyView(name, key));
   if (it == values_.end()) {
     if (series_ + 1 > max_series_ || key.longest_value() > max_label_value_length_) return false;
     Value v;
     v.start_ns = now_ns_;
-    it = values_.emplace(std::move(k), std::move(v)).first;
+    it = values_.emplace(Key{name, key.resource(), key.attributes()}, std::move(v)).first;
     series_ += 1;
   }
   it->second.counter += delta;
@@ -54,8 +53,7 @@ bool SeriesTable::AddCounter(const std::string& name, const SeriesKey& key, int6
 
 bool SeriesTable::Observe(const std::string& name, const SeriesKey& key,
                           const std::vector<double>& bounds, std::span<const double> values) {
-  Key k{name, key.resource(), key.attributes()};
-  auto it = values_.find(k);
+  auto it = values_.find(KeyView(name, key));
   if (it == values_.end()) {
     size_t cost = bounds.size() + 3;
     if (series_ + cost > max_series_ || key.longest_value() > max_label_value_length_) {
@@ -67,7 +65,7 @@ bool SeriesTable::Observe(const std::string& name, const SeriesKey& key,
     v.bounds = stored.get();
     v.buckets.assign(stored->size() + 1, 0);
     v.start_ns = now_ns_;
-    it = values_.emplace(std::move(k), std::move(v)).first;
+    it = values_.emplace(Key{name, key.resource(), key.attributes()}, std::move(v)).first;
     series_ += cost;
   }
   Value& v = it->second;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 
@@ -66,7 +67,7 @@ class SeriesTable {
 
   // Whether `name`{key} is held (so that recording into it cannot be refused).
   bool Contains(const std::string& name, const SeriesKey& key) const {
-    return values_.contains(Key{name, key.resource(), key.attributes()});
+    return values_.contains(KeyView(name, key));
   }
   // Whether `n` more Prometheus series fit under the bound.
   bool Fits(size_t n) const { return series_ + n <= max_series_; }
@@ -98,10 +99,26 @@ class SeriesTable {
     std::string attributes;
     bool operator==(const Key&) const = default;
     auto operator<=>(const Key&) const = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const Key& k) {
-      return H::combine(std::move(h), k.name, k.resource, k.attributes);
-    }
+  };
+  // A key to look up without copying its strings (every span's lookup would otherwise make
+  // three string copies, most of them allocations).
+  struct KeyView {
+    std::string_view name;
+    std::string_view resource;
+    std::string_view attributes;
+    // Implicit: the map hashes and compares its stored keys through it.
+    KeyView(const Key& k) : name(k.name), resource(k.resource), attributes(k.attributes) {}
+    KeyView(std::string_view n, const SeriesKey& key)
+        : name(n), resource(key.resource()), attributes(key.attributes()) {}
+    bool operator==(const KeyView&) const = default;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(KeyView k) const { return absl::HashOf(k.name, k.resource, k.attributes); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(KeyView a, KeyView b) const { return a == b; }
   };
   struct Value {
     int64_t counter = 0;
@@ -117,7 +134,7 @@ class SeriesTable {
   size_t max_label_value_length_;
   size_t series_ = 0;
   int64_t now_ns_ = 0;
-  absl::flat_hash_map<Key, Value> values_;
+  absl::flat_hash_map<Key, Value, KeyHash, KeyEq> values_;
   // One copy of each histogram's bounds, by metric name (stable addresses: node map).
   absl::flat_hash_map<std::string, std::unique_ptr<std::vector<double>>> bounds_;
   std::map<std::string, std::string> units_;
