@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include "net/body_buffer_pool.h"
 #include "net/url.h"
 
 namespace oriel::net {
@@ -55,6 +56,10 @@ void HttpResponse::SetBody(int status_code, std::string content_type, std::strin
   status = status_code;
   headers.Set("Content-Type", std::move(content_type));
   body = std::move(content);
+}
+
+std::string HttpResponse::NewBody() const {
+  return body_pool != nullptr ? body_pool->Take() : std::string();
 }
 
 std::vector<std::string> AllValues(const Params& params, std::string_view name) {

@@ -11,6 +11,8 @@
 
 namespace oriel::net {
 
+class BodyBufferPool;
+
 // An ordered list of header fields; names compare case-insensitively.
 class Headers {
  public:
@@ -63,6 +65,13 @@ struct HttpResponse {
   void SetJson(int status_code, std::string json) {
     SetBody(status_code, "application/json", std::move(json));
   }
+
+  // An empty string to build a large body in, with capacity kept from an earlier answer when the
+  // server has one (its pages are already mapped); pass it back with SetBody/SetJson.
+  std::string NewBody() const;
+
+  // Set by the server (may be null): where NewBody() takes buffers from.
+  BodyBufferPool* body_pool = nullptr;
 };
 
 // Handlers run on a worker thread, never on the network threads, and may block.

@@ -18,12 +18,14 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "fmt/format.h"
 #include "net/address.h"
+#include "net/body_buffer_pool.h"
 #include "net/compression.h"
 #include "net/url.h"
 
@@ -94,6 +96,10 @@ class HttpServer::Impl {
   metrics::CounterFamily& received_;
   metrics::Gauge& connections_;
   metrics::Gauge& inflight_gauge_;
+
+  // Large answers' buffers, back from the socket once written, for the next large answer. A few
+  // (about one per concurrent large query), bounded so that idle memory stays small.
+  BodyBufferPool body_buffers_{4, 64 << 20};
 
   asio::io_context ioc_;
   asio::thread_pool workers_;
@@ -247,6 +253,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::post(server_.workers_, [self = shared_from_this(), request] {
       auto start = absl::Now();
       HttpResponse response;
+      response.body_pool = &self->server_.body_buffers_;
       std::string_view handler = "other";
       if (self->DecodeBody(*request, response))
         handler = self->server_.router_.Dispatch(*request, response);
@@ -296,7 +303,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         response.body.size() >= server_.options_.gzip_min_bytes &&
                         response.status != 204 && response.status != 304;
     if (compressible) {
-      response.body = Gzip(response.body);
+      std::string plain = std::exchange(response.body, Gzip(response.body));
+      server_.body_buffers_.Give(std::move(plain));
       response.headers.Set("Content-Encoding", "gzip");
       response.headers.Add("Vary", "Accept-Encoding");
     }
@@ -304,10 +312,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res_->set(http::field::server, "Oriel");
     res_->keep_alive(keep_alive_);
     size_t length = response.body.size();
-    if (!head_) res_->body() = std::move(response.body);
+    if (head_) {
+      server_.body_buffers_.Give(std::move(response.body));
+    } else {
+      res_->body() = std::move(response.body);
+    }
     res_->content_length(length);
     stream_.expires_after(ToChrono(server_.options_.write_timeout));
     http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->server_.body_buffers_.Give(std::move(self->res_->body()));
       if (ec) return self->Close();
       if (!self->keep_alive_) return self->draining_ ? self->Drain() : self->Close();
       self->ReadHeader();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "base/metrics.h"
@@ -92,6 +93,40 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 2u) << out;
   EXPECT_NE(out.find("abc"), std::string::npos);
   EXPECT_NE(out.find("def"), std::string::npos);
+}
+
+// A large body, once written to the socket, is handed to the next answer that asks for a buffer
+// (NewBody) instead of being freed, also when it went out gzipped.
+TEST_F(HttpServerTest, LargeBodyBufferIsReusedByTheNextAnswer) {
+  std::vector<size_t> capacities;
+  std::mutex mu;
+  router_.Handle("GET", "/large", [&](HttpRequest&, HttpResponse& res) {
+    std::string body = res.NewBody();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      capacities.push_back(body.capacity());
+    }
+    body.assign(2 << 20, 'q');
+    res.SetText(200, std::move(body));
+  });
+  StartServer({});
+  auto fetch = [&](bool gzip) {
+    auto res = Fetch({.url = base_ + "/large", .decode_gzip = gzip});
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body, std::string(2 << 20, 'q'));
+    std::lock_guard<std::mutex> lock(mu);
+    return capacities.back();
+  };
+  EXPECT_LT(fetch(true), size_t{2} << 20);
+  // Gzipped, the plain body is given back before the write, so before the client has the answer.
+  EXPECT_GE(fetch(false), size_t{2} << 20);
+  // Plain, it is given back once written, which may be just after the client has read it.
+  bool reused = false;
+  for (int i = 0; i < 20 && !reused; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    reused = fetch(false) >= (size_t{2} << 20);
+  }
+  EXPECT_TRUE(reused);
 }
 
 TEST_F(HttpServerTest, OversizedBodyGets413) {

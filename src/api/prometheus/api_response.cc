@@ -66,7 +66,11 @@ void AppendLabelsJson(std::string& out, const model::Labels& labels) {
   out.push_back('}');
 }
 
-std::string BeginSuccess() { return "{\"status\":\"success\",\"data\":"; }
+std::string BeginSuccess(const net::HttpResponse& res) {
+  std::string body = res.NewBody();
+  body += "{\"status\":\"success\",\"data\":";
+  return body;
+}
 
 void FinishSuccess(net::HttpResponse& res, std::string body,
                    const std::vector<std::string>& warnings,
@@ -86,7 +90,7 @@ void FinishSuccess(net::HttpResponse& res, std::string body,
 void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
                     const std::vector<std::string>& warnings,
                     const std::vector<std::string>& infos) {
-  std::string body = BeginSuccess();
+  std::string body = BeginSuccess(res);
   body.append(data_json);
   FinishSuccess(res, std::move(body), warnings, infos);
 }

@@ -32,8 +32,9 @@ void RespondSuccess(net::HttpResponse& res, std::string_view data_json,
                     const std::vector<std::string>& infos = {});
 
 // The same in two halves, for large answers written straight into the body: BeginSuccess gives
-// the body's start, the caller appends the data, FinishSuccess closes the envelope and sends it.
-std::string BeginSuccess();
+// the body's start (in a buffer from res.NewBody()), the caller appends the data, FinishSuccess
+// closes the envelope and sends it.
+std::string BeginSuccess(const net::HttpResponse& res);
 void FinishSuccess(net::HttpResponse& res, std::string body,
                    const std::vector<std::string>& warnings = {},
                    const std::vector<std::string>& infos = {});

@@ -75,7 +75,7 @@ absl::StatusOr<promql::QueryOptions> Options(const net::Params& form) {
 void Respond(net::HttpResponse& res, absl::StatusOr<promql::QueryResult> result, size_t limit) {
   if (!result.ok()) return RespondError(res, EngineErrorType(result.status()), result.status());
   std::vector<std::string> warnings = result->warnings;
-  std::string body = BeginSuccess();
+  std::string body = BeginSuccess(res);
   AppendResultJson(body, *result, limit, warnings);
   FinishSuccess(res, std::move(body), warnings, result->infos);
 }
