@@ -44,8 +44,15 @@ constexpr size_t kMinSectionBytes = 4096;
 
 }  // namespace
 
-absl::StatusOr<std::string> CompressBlock(std::string_view body,
-                                          std::span<const size_t> section_ends, int level) {
+// Per thread, for block writes: the zstd context, whose tables a level-6 compression would
+// otherwise allocate and zero per block, and the output buffer of one section.
+struct CompressBuffers {
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx{ZSTD_createCCtx(), ZSTD_freeCCtx};
+  std::string scratch;  // grown, never shrunk within a flush: resizing zeroes the new bytes
+};
+
+absl::Status CompressBlockInto(std::string_view body, std::span<const size_t> section_ends,
+                               int level, std::string* frame_out) {
   std::vector<size_t> ends;
   size_t begin = 0;
   for (size_t end : section_ends) {
@@ -59,16 +66,19 @@ absl::StatusOr<std::string> CompressBlock(std::string_view body,
     }
   }
   if (begin < body.size() || ends.empty()) ends.push_back(body.size());
-  std::string frame;
+  thread_local CompressBuffers buffers;
+  if (buffers.ctx == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
+  std::string& frame = *frame_out;
+  frame.clear();
   PutVarint64(frame, ends.size());
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  std::string scratch;
+  std::string& scratch = buffers.scratch;
   begin = 0;
   for (size_t end : ends) {
     const std::string_view part = body.substr(begin, end - begin);
     begin = end;
-    scratch.resize(ZSTD_compressBound(part.size()));
-    const size_t n = ZSTD_compressCCtx(ctx.get(), scratch.data(), scratch.size(), part.data(),
+    const size_t bound = ZSTD_compressBound(part.size());
+    if (scratch.size() < bound) scratch.resize(bound);
+    const size_t n = ZSTD_compressCCtx(buffers.ctx.get(), scratch.data(), bound, part.data(),
                                        part.size(), level);
     if (ZSTD_isError(n)) {
       return absl::InternalError(
@@ -84,6 +94,15 @@ absl::StatusOr<std::string> CompressBlock(std::string_view body,
       frame.append(part);
     }
   }
+  // A rare huge block would otherwise pin its buffer for the thread's life.
+  if (scratch.size() > (8u << 20)) std::string().swap(scratch);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CompressBlock(std::string_view body,
+                                          std::span<const size_t> section_ends, int level) {
+  std::string frame;
+  ORIEL_RETURN_IF_ERROR(CompressBlockInto(body, section_ends, level, &frame));
   return frame;
 }
 
@@ -254,13 +273,12 @@ void SegmentWriter::AddTrace(std::string_view trace_id, std::span<const HeadSpan
 
 absl::Status SegmentWriter::CloseBlock() {
   if (block_.spans == 0) return absl::OkStatus();
-  std::vector<size_t> sections;
-  const std::string body = encoder_.Finish(&sections);
-  ORIEL_ASSIGN_OR_RETURN(std::string frame, CompressBlock(body, sections, options_.zstd_level));
+  encoder_.FinishInto(&body_, &sections_);
+  ORIEL_RETURN_IF_ERROR(CompressBlockInto(body_, sections_, options_.zstd_level, &frame_));
   block_.offset = offset_;
-  block_.length = frame.size();
-  block_.crc = storage::Crc32c(frame);
-  ORIEL_RETURN_IF_ERROR(WriteAll(frame));
+  block_.length = frame_.size();
+  block_.crc = storage::Crc32c(frame_);
+  ORIEL_RETURN_IF_ERROR(WriteAll(frame_));
   blocks_.push_back(std::move(block_));
   block_ = SegmentBlockInfo();
   block_services_.clear();

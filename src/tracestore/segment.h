@@ -92,6 +92,10 @@ class SegmentWriter {
   uint64_t spans_ = 0;
   bool finished_ = false;
   BlockEncoder encoder_;
+  // The body and frame of the block being closed, kept for their capacity.
+  std::string body_;
+  std::string frame_;
+  std::vector<size_t> sections_;
   SegmentBlockInfo block_;                                // summary of the block being built
   absl::flat_hash_map<uint32_t, size_t> block_services_;  // service -> index in block_.services
   std::vector<SegmentBlockInfo> blocks_;
@@ -178,6 +182,11 @@ class Segment {
 [[nodiscard]] absl::StatusOr<std::string> CompressBlock(std::string_view body,
                                                         std::span<const size_t> section_ends,
                                                         int level);
+// As CompressBlock, into `frame` (replacing its contents, reusing its capacity), with a zstd
+// context kept per thread: a fresh one per block cost its tables' allocation and zeroing.
+[[nodiscard]] absl::Status CompressBlockInto(std::string_view body,
+                                             std::span<const size_t> section_ends, int level,
+                                             std::string* frame);
 // The body of such a frame; kDataLoss when it is corrupt or its body exceeds `max_body_bytes`.
 [[nodiscard]] absl::StatusOr<std::string> DecompressBlock(std::string_view frame,
                                                           uint64_t max_body_bytes);

@@ -139,7 +139,13 @@ void BlockEncoder::AddAttributes(const WireSpan& span) {
     auto column = column_of_key_.find(key);
     if (column == column_of_key_.end()) {
       column = column_of_key_.emplace(std::string(key), value_cols_.size()).first;
-      value_cols_.emplace_back().key = Intern(attribute.key);
+      if (spare_cols_.empty()) {
+        value_cols_.emplace_back();
+      } else {
+        value_cols_.push_back(std::move(spare_cols_.back()));
+        spare_cols_.pop_back();
+      }
+      value_cols_.back().key = Intern(attribute.key);
     }
     PutVarint64(key_set_, column->second);
     ValueColumn& col = value_cols_[column->second];
@@ -342,6 +348,46 @@ size_t BlockEncoder::ApproximateBytes() const {
 
 std::string BlockEncoder::Finish(std::vector<size_t>* sections) {
   std::string out;
+  FinishInto(&out, sections);
+  return out;
+}
+
+void BlockEncoder::Reset() {
+  groups_.clear();
+  dict_index_.clear();
+  dict_.clear();
+  dict_bytes_ = 0;
+  by_entry_.clear();
+  resource_by_key_.clear();
+  scope_by_key_.clear();
+  resources_.clear();
+  scopes_.clear();
+  keep_alive_.clear();
+  column_of_key_.clear();
+  for (ValueColumn& col : value_cols_) {
+    col.types.clear();
+    col.values.clear();
+    col.numbers.clear();
+    col.previous.clear();
+    spare_cols_.push_back(std::move(col));
+  }
+  value_cols_.clear();
+  value_bytes_ = 0;
+  key_set_index_.clear();
+  key_sets_.clear();
+  key_set_bytes_ = 0;
+  for (std::string* col : {&traces_col_, &ids_col_, &parents_col_, &times_col_, &durations_col_,
+                           &names_col_, &meta_col_, &attrs_col_, &rest_col_}) {
+    col->clear();
+  }
+  previous_trace_start_ = 0;
+  traces_ = 0;
+  spans_ = 0;
+}
+
+void BlockEncoder::FinishInto(std::string* out_ptr, std::vector<size_t>* sections) {
+  std::string& out = *out_ptr;
+  out.clear();
   out.reserve(ApproximateBytes() + 64);
   std::vector<size_t> ends;
   PutVarint64(out, kBlockVersion);
@@ -390,8 +436,7 @@ std::string BlockEncoder::Finish(std::vector<size_t>* sections) {
   }
   ends.push_back(out.size());
   if (sections != nullptr) *sections = std::move(ends);
-  *this = BlockEncoder(group_bytes_);
-  return out;
+  Reset();
 }
 
 namespace {

@@ -50,6 +50,10 @@ class BlockEncoder {
   // body where its parts (tables, each column, each stream of a value column) end: parts of
   // different statistics that are worth compressing apart.
   std::string Finish(std::vector<size_t>* sections = nullptr);
+  // As Finish, into `out` (replacing its contents, reusing its capacity). The encoder keeps its
+  // columns' capacity for the next block: growing them anew per block (and the kernel's zeroing
+  // of the fresh pages) cost as much as copying the columns into the body.
+  void FinishInto(std::string* out, std::vector<size_t>* sections);
 
  private:
   uint64_t Intern(std::string_view value);
@@ -64,6 +68,8 @@ class BlockEncoder {
   // The bytes of every column so far: the span columns, then each value column's types,
   // values and numbers.
   std::vector<size_t> ColumnSizes() const;
+  // Empties the encoder for the next block, keeping the capacity of its buffers.
+  void Reset();
 
   size_t group_bytes_;
   struct Group {
@@ -96,6 +102,7 @@ class BlockEncoder {
   };
   absl::flat_hash_map<std::string, uint64_t> column_of_key_;
   std::vector<ValueColumn> value_cols_;
+  std::vector<ValueColumn> spare_cols_;  // emptied columns of earlier blocks, for their capacity
   size_t value_bytes_ = 0;
   // Attribute key sets: the value columns of a span's attributes, in order, stored once per block.
   absl::flat_hash_map<std::string, uint64_t> key_set_index_;

@@ -194,6 +194,27 @@ std::vector<StoredSpan> OddSpans(uint64_t trace) {
   return spans;
 }
 
+TEST(SegmentBlockTest, AReusedEncoderWritesWhatAFreshOneDoes) {
+  // The encoder keeps its buffers' capacity across blocks; nothing else may carry over (the
+  // dictionary, the value columns and their previous strings, the groups, the time bases).
+  const auto traces = MakeTraces(40);
+  const std::vector<std::vector<StoredSpan>> first(traces.begin(), traces.begin() + 25);
+  const std::vector<std::vector<StoredSpan>> second(traces.begin() + 25, traces.end());
+  BlockEncoder reused(/*group_bytes=*/2048);
+  for (const auto& block : {first, second}) {
+    for (const auto& trace : block) {
+      const HeadTrace head = ToHead(trace);
+      reused.AddTrace(trace[0].span.trace_id(), head.pointers);
+    }
+    std::string body;
+    std::vector<size_t> sections;
+    reused.FinishInto(&body, &sections);
+    EXPECT_EQ(reused.traces(), 0u);
+    EXPECT_EQ(reused.ApproximateBytes(), 0u);
+    EXPECT_EQ(body, Encode(block, 2048));
+  }
+}
+
 TEST(SegmentBlockTest, RoundTripsEveryValueTypeAndTimeReference) {
   // Twice: the second copy is coded against the first (previous strings, trace starts).
   const auto spans = OddSpans(9);
