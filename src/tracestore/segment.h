@@ -62,7 +62,7 @@ class SegmentWriter {
  public:
   struct Options {
     size_t block_bytes = 1 << 20;  // uncompressed body size at which a block is closed
-    int zstd_level = 6;
+    int zstd_level = 3;
   };
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(
       const std::string& path, uint64_t wal_checkpoint, Options options);

@@ -91,10 +91,11 @@ struct TraceDBOptions {
   // Size bound of the segments on disk (0 = unbounded): past it, Maintain drops the oldest.
   uint64_t max_disk_bytes = 0;
   // Uncompressed size of a segment block and its zstd level: smaller blocks make GetTrace
-  // faster, larger ones and higher levels compress better (measured in trace_db_bench.cc: 1 MiB
-  // at level 6 gives ~57 bytes/span, 256 KiB at level 3 ~71).
+  // faster, larger ones and higher levels compress better. At 11M loadgen spans (bench/run.py
+  // otlp-traces-10m): 1 MiB at level 6 gives 56.2 bytes/span, level 3 58.0 for 21% less server
+  // CPU per span in all (the flush's zstd at level 6 was that costly); 256 KiB at level 3 67.4.
   size_t segment_block_bytes = 1 << 20;
-  int segment_zstd_level = 6;
+  int segment_zstd_level = 3;
   // How often the background thread applies retention and compacts the WAL (0 = never; call
   // Maintain() yourself).
   int64_t maintenance_interval_nano = int64_t{60} * 1'000'000'000;
