@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "base/status.h"
 #include "fmt/format.h"
 #include "storage/crc32c.h"
@@ -108,20 +109,72 @@ absl::StatusOr<std::string> CompressBlock(std::string_view body,
 
 namespace {
 
-// Per thread, for block reads: a lookup reads a frame of a few hundred KiB and decompresses about
-// 1 MiB. Fresh buffers would be zeroed, faulted in and handed back to the OS (madvise, a TLB
-// shootdown across cores) on every read, and a fresh zstd context allocated.
+// For block reads: a lookup reads a frame of a few hundred KiB and decompresses about 1 MiB.
+// Fresh buffers would be zeroed, faulted in and handed back to the OS (madvise, a TLB shootdown
+// across cores) on every read, and a fresh zstd context allocated.
 struct BlockBuffers {
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx{ZSTD_createDCtx(), ZSTD_freeDCtx};
   std::string frame;
   std::string body;
 
-  // A rare huge block would otherwise pin its buffers for the thread's life.
+  // A rare huge block would otherwise pin its buffers for the process's life.
   void Trim() {
     constexpr size_t kKeepBytes = 8 << 20;
     if (frame.size() > kKeepBytes) std::string().swap(frame);
     if (body.size() > kKeepBytes) std::string().swap(body);
   }
+};
+
+// The warm BlockBuffers, shared by every reading thread. They were per thread: each of the HTTP
+// server's 8 workers then faulted in its own ~1.5 MiB on its first lookups (about 8 us a page on
+// the benchmark VM: about 5 ms more on each of those lookups, which were the slowest of 200
+// sequential GET /api/traces/{id}). From a pool, sequential lookups reuse one warm set whatever
+// thread serves them; concurrent ones take more.
+class BlockBufferPool {
+ public:
+  // Process-wide, never destroyed: segments of every store read through it.
+  static BlockBufferPool& Get() {
+    static BlockBufferPool* const pool = new BlockBufferPool();
+    return *pool;
+  }
+
+  // A set of buffers, returned to the pool when the lease ends.
+  class Lease {
+   public:
+    explicit Lease(BlockBufferPool& pool) : pool_(pool), buffers_(pool.Take()) {}
+    ~Lease() { pool_.Return(std::move(buffers_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    BlockBuffers& operator*() const { return *buffers_; }
+
+   private:
+    BlockBufferPool& pool_;
+    std::unique_ptr<BlockBuffers> buffers_;
+  };
+
+ private:
+  // Sets kept idle at most: concurrent reads beyond them allocate and free their own.
+  static constexpr size_t kMaxIdle = 4;
+
+  std::unique_ptr<BlockBuffers> Take() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        std::unique_ptr<BlockBuffers> b = std::move(idle_.back());
+        idle_.pop_back();
+        return b;
+      }
+    }
+    return std::make_unique<BlockBuffers>();
+  }
+  void Return(std::unique_ptr<BlockBuffers> b) {
+    b->Trim();
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(b));
+  }
+
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<BlockBuffers>> idle_ ABSL_GUARDED_BY(mu_);
 };
 
 // DecompressBlock into `*buffer`, which is grown as needed and never shrunk (so not zeroed
@@ -163,7 +216,9 @@ absl::StatusOr<std::string_view> DecompressBlockInto(std::string_view frame,
   }
   if (!in.empty()) return corrupt("trailing bytes");
   if (ctx == nullptr) return absl::ResourceExhaustedError("cannot allocate a zstd context");
-  if (buffer->size() < total) buffer->resize(total);
+  // With a quarter of headroom: blocks differ by a few percent, and each regrowth faults in a
+  // fresh copy.
+  if (buffer->size() < total) buffer->resize(total + total / 4);
   char* body = buffer->data();
   size_t offset = 0;
   for (uint64_t i = 0; i < n_sections; ++i) {
@@ -472,8 +527,9 @@ absl::StatusOr<std::vector<DecodedTrace>> Segment::ReadBlock(size_t block,
                                                              std::optional<std::string_view> only,
                                                              const SpanFilter* filter) const {
   const SegmentBlockInfo& b = blocks_.at(block);
-  thread_local BlockBuffers buffers;
-  if (buffers.frame.size() < b.length) buffers.frame.resize(b.length);
+  BlockBufferPool::Lease lease(BlockBufferPool::Get());
+  BlockBuffers& buffers = *lease;
+  if (buffers.frame.size() < b.length) buffers.frame.resize(b.length + b.length / 4);
   const std::string_view frame(buffers.frame.data(), b.length);
   const ssize_t n = ::pread(fd_, buffers.frame.data(), b.length, static_cast<off_t>(b.offset));
   if (n != static_cast<ssize_t>(frame.size())) {
@@ -493,7 +549,6 @@ absl::StatusOr<std::vector<DecodedTrace>> Segment::ReadBlock(size_t block,
     if (!body.ok()) return corrupt(fmt::format("{}", body.status().message()));
     // The spans decoded are copies: the buffers are free again after this.
     auto traces = DecodeBlock(*body, only, filter);
-    buffers.Trim();
     if (!traces.ok()) return corrupt(fmt::format("{}", traces.status().message()));
     return traces;
   }

@@ -3,10 +3,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "fmt/format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -730,6 +732,50 @@ TEST_F(SegmentFileTest, WritesIndexesAndReadsBack) {
       (*segment)->Find({.service = "one", .operation = "op2", .span_kind = 3, .limit = 3}, 3);
   ASSERT_TRUE(wrong_kind.ok());
   EXPECT_TRUE(wrong_kind->empty());
+}
+
+// Lookups and block reads from several threads at once (they share the pool of read buffers):
+// every one gets its own trace, whole.
+TEST_F(SegmentFileTest, ConcurrentReadsGetTheirOwnTraces) {
+  // Ids that differ in their first 8 bytes: each lookup reads one block.
+  auto traces = MakeTraces(150);
+  for (size_t t = 0; t < traces.size(); ++t) {
+    for (StoredSpan& s : traces[t]) s.span.set_trace_id(Bytes(t + 1, 8) + std::string(8, '\x07'));
+  }
+  const std::string path = dir_ + "/1-3.seg";
+  auto writer = SegmentWriter::Create(path, 3, {.block_bytes = 16 << 10});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (const auto& trace : traces) {
+    const HeadTrace head = ToHead(trace);
+    (*writer)->AddTrace(trace[0].span.trace_id(), head.pointers);
+    if ((*writer)->BlockFull()) {
+      ASSERT_TRUE((*writer)->CloseBlock().ok());
+    }
+  }
+  ASSERT_TRUE((*writer)->Finish().ok());
+  writer->reset();
+  auto segment = Segment::Open(path);
+  ASSERT_TRUE(segment.ok()) << segment.status();
+  ASSERT_GT((*segment)->blocks().size(), 4u);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int round = 0; round < 3; ++round) {
+        for (size_t t = static_cast<size_t>(k); t < traces.size(); t += 2) {
+          auto spans = (*segment)->ReadTrace(traces[t][0].span.trace_id());
+          if (!spans.ok() || spans->size() != traces[t].size() ||
+              !MessageDifferencer::Equals(spans->back().span, traces[t].back().span)) {
+            ++wrong;
+          }
+        }
+        auto block = (*segment)->ReadBlock(static_cast<size_t>(k));
+        if (!block.ok() || block->empty()) ++wrong;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(SegmentFileTest, GarbageAndTruncatedFilesAreDataLoss) {
