@@ -144,7 +144,10 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
     for (const BlockChunk& c : series[i].chunks) {
       if (c.min_time < meta.min_time || c.max_time > meta.max_time || c.min_time > c.max_time ||
           c.num_samples <= 0 || (prev_max != INT64_MIN && c.min_time <= prev_max) ||
-          (c.encoding != kChunkXor && c.encoding != kChunkHistogram)) {
+          (c.encoding != kChunkXor && c.encoding != kChunkHistogram &&
+           !(c.encoding == kChunkDelta && format_version == kBlockFormatVersion)) ||
+          (!c.samples.empty() &&
+           (c.encoding != kChunkXor || c.samples.size() != static_cast<size_t>(c.num_samples)))) {
         return absl::InvalidArgumentError(fmt::format(
             "cannot write block [{}, {}]: chunk [{}, {}] of series {} is out of range, out of "
             "order or malformed",
@@ -152,11 +155,18 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
       }
       prev_max = c.max_time;
       if (v1) {
+        std::string_view bytes = c.bytes;
+        std::optional<XorChunk> xc;
+        if (!c.samples.empty()) {
+          xc.emplace();
+          for (const model::Sample& s : c.samples) xc->Append(s.timestamp_ms, s.value);
+          bytes = xc->bytes();
+        }
         refs[i].push_back(chunks.size());
         size_t start = chunks.size();
         chunks.push_back(static_cast<char>(c.encoding));
         PutUvarint(chunks, static_cast<uint64_t>(c.num_samples));
-        PutString(chunks, c.bytes);
+        PutString(chunks, bytes);
         PutFixed32(chunks, storage::Crc32c(std::string_view(chunks).substr(start)));
         ++meta.num_chunks;
         meta.num_samples += static_cast<uint64_t>(c.num_samples);
@@ -165,16 +175,20 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
       uint8_t encoding = c.encoding;
       std::string delta;
       if (c.encoding == kChunkXor) {
-        samples.clear();
-        XorIterator it(c.bytes, c.num_samples);
-        while (it.Next()) samples.push_back({it.t(), it.v()});
-        if (!it.status().ok() || samples.size() != static_cast<size_t>(c.num_samples)) {
-          return absl::InvalidArgumentError(
-              fmt::format("cannot write block: chunk [{}, {}] of series {} does not decode",
-                          c.min_time, c.max_time, series[i].labels.ToString()));
+        std::span<const model::Sample> decoded = c.samples;
+        if (decoded.empty()) {
+          samples.clear();
+          XorIterator it(c.bytes, c.num_samples);
+          while (it.Next()) samples.push_back({it.t(), it.v()});
+          if (!it.status().ok() || samples.size() != static_cast<size_t>(c.num_samples)) {
+            return absl::InvalidArgumentError(
+                fmt::format("cannot write block: chunk [{}, {}] of series {} does not decode",
+                            c.min_time, c.max_time, series[i].labels.ToString()));
+          }
+          decoded = samples;
         }
         delta = EncodeDeltaChunk(
-            samples, format_version == 2 ? DeltaLayout::kBytePlanes : DeltaLayout::kPacked);
+            decoded, format_version == 2 ? DeltaLayout::kBytePlanes : DeltaLayout::kPacked);
         encoding = kChunkDelta;
       }
       if (page.size() >= kChunkPageSize) ORIEL_RETURN_IF_ERROR(flush_page());
@@ -182,7 +196,7 @@ absl::StatusOr<std::string> WriteBlock(const std::string& parent_dir, BlockMeta 
       page.push_back(static_cast<char>(encoding));
       PutUvarint(page, static_cast<uint64_t>(c.num_samples));
       PutString(page,
-                encoding == kChunkDelta ? std::string_view(delta) : std::string_view(c.bytes));
+                c.encoding == kChunkXor ? std::string_view(delta) : std::string_view(c.bytes));
       if (page.size() > UINT32_MAX) {
         return absl::InvalidArgumentError("cannot write block: a chunk exceeds 4 GiB");
       }
@@ -286,29 +300,38 @@ absl::StatusOr<std::vector<BlockSeries>> CollectSeries(SeriesSet& set, int64_t m
     BlockSeries bs;
     bs.labels = set.labels();
     std::unique_ptr<SampleIterator> it = set.Samples();
-    std::optional<XorChunk> xc;
+    // Floats stay decoded: the block writer encodes them its own way.
+    std::vector<model::Sample> floats;
     std::optional<HistogramChunk> hc;
     auto flush = [&] {
-      if (xc.has_value() && xc->num_samples() > 0) {
-        bs.chunks.push_back({kChunkXor, xc->num_samples(), xc->min_time(), xc->max_time(),
-                             std::string(xc->bytes())});
+      if (!floats.empty()) {
+        BlockChunk& c = bs.chunks.emplace_back();
+        c.encoding = kChunkXor;
+        c.num_samples = static_cast<int>(floats.size());
+        c.min_time = floats.front().timestamp_ms;
+        c.max_time = floats.back().timestamp_ms;
+        c.samples = std::move(floats);
+        floats = {};
+        floats.reserve(static_cast<size_t>(samples_per_chunk));
       }
       if (hc.has_value() && hc->num_samples() > 0) {
-        bs.chunks.push_back({kChunkHistogram, hc->num_samples(), hc->min_time(), hc->max_time(),
-                             std::string(hc->bytes())});
+        bs.chunks.push_back({kChunkHistogram,
+                             hc->num_samples(),
+                             hc->min_time(),
+                             hc->max_time(),
+                             std::string(hc->bytes()),
+                             {}});
       }
-      xc.reset();
       hc.reset();
     };
     for (auto vt = it->Seek(mint); vt != SampleIterator::ValueType::kNone; vt = it->Next()) {
       int64_t t = it->AtTime();
       if (t > maxt) break;
       if (vt == SampleIterator::ValueType::kFloat) {
-        if (hc.has_value() || (xc.has_value() && xc->num_samples() >= samples_per_chunk)) flush();
-        if (!xc.has_value()) xc.emplace();
-        xc->Append(t, it->AtFloat());
+        if (hc.has_value() || floats.size() >= static_cast<size_t>(samples_per_chunk)) flush();
+        floats.push_back({t, it->AtFloat()});
       } else {
-        if (xc.has_value() || (hc.has_value() && hc->num_samples() >= samples_per_chunk)) flush();
+        if (!floats.empty() || (hc.has_value() && hc->num_samples() >= samples_per_chunk)) flush();
         if (!hc.has_value()) hc.emplace();
         hc->Append(it->AtHistogram());
       }

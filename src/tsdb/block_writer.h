@@ -8,17 +8,23 @@
 
 #include "absl/status/statusor.h"
 #include "model/labels.h"
+#include "model/sample.h"
 #include "tsdb/block.h"
 #include "tsdb/metrics_store.h"
 
 namespace oriel::tsdb {
 
 struct BlockChunk {
-  uint8_t encoding = kChunkXor;  // kChunkXor or kChunkHistogram
+  // kChunkXor or kChunkHistogram; kChunkDelta for a chunk copied as stored from a block of the
+  // version being written (compaction), written as is.
+  uint8_t encoding = kChunkXor;
   int num_samples = 0;
   int64_t min_time = 0;
   int64_t max_time = 0;
-  std::string bytes;  // the XorChunk / HistogramChunk bytes
+  std::string bytes;  // the XorChunk / HistogramChunk / delta chunk bytes
+  // A float chunk may come decoded instead (`bytes` empty, encoding kChunkXor): the block's
+  // own encoding is made from the samples, without an XOR round trip.
+  std::vector<model::Sample> samples;
 };
 
 struct BlockSeries {
@@ -39,9 +45,10 @@ struct BlockSeries {
                                                      int format_version = kBlockFormatVersion,
                                                      bool unique_name = false);
 
-// Reads every series of `set` and re-encodes its samples within [mint, maxt] into chunks of at
-// most `samples_per_chunk` samples (a chunk holds floats or histograms, never both). Series
-// without samples in the range are left out. Fails with the set's status if it stopped early.
+// Reads every series of `set` and re-chunks its samples within [mint, maxt] into chunks of at
+// most `samples_per_chunk` samples (a chunk holds floats or histograms, never both; float chunks
+// hold their samples decoded, histogram chunks their bytes). Series without samples in the range
+// are left out. Fails with the set's status if it stopped early.
 [[nodiscard]] absl::StatusOr<std::vector<BlockSeries>> CollectSeries(SeriesSet& set, int64_t mint,
                                                                      int64_t maxt,
                                                                      int samples_per_chunk);

@@ -55,6 +55,58 @@ class LateSeriesSet final : public SeriesSet {
   size_t next_ = 0;
 };
 
+// Whether a compaction of `sources` may copy their chunks as stored instead of decoding and
+// re-encoding every sample: they are all in the format being written, and in order and apart in
+// time (no out-of-order block), so that a series' chunks from consecutive sources follow each
+// other and no timestamp is in two sources.
+bool CanCopyChunks(const std::vector<std::shared_ptr<BlockReader>>& sources, int format_version) {
+  int64_t previous_max = INT64_MIN;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const BlockMeta& m = sources[i]->meta();
+    if (m.version != format_version || format_version != kBlockFormatVersion || m.out_of_order ||
+        (i > 0 && m.min_time <= previous_max)) {
+      return false;
+    }
+    previous_max = m.max_time;
+  }
+  return true;
+}
+
+// The series of `sources` (see CanCopyChunks) with their chunks as stored, merged by labels;
+// kDataLoss when a source's chunk cannot be read (bad CRC or record).
+absl::StatusOr<std::vector<BlockSeries>> CopyStoredSeries(
+    const std::vector<std::shared_ptr<BlockReader>>& sources) {
+  std::vector<BlockSeries> out;
+  std::vector<uint32_t> next(sources.size(), 0);  // each source's next series id
+  std::vector<BlockReader::StoredChunk> stored;
+  while (true) {
+    const model::Labels* min = nullptr;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (next[i] >= sources[i]->meta().num_series) continue;
+      const model::Labels& l = sources[i]->series(next[i]).labels;
+      if (min == nullptr || l < *min) min = &l;
+    }
+    if (min == nullptr) return out;
+    BlockSeries& bs = out.emplace_back();
+    bs.labels = *min;
+    // Sources in time order: the series' chunks come out in time order.
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (next[i] >= sources[i]->meta().num_series ||
+          sources[i]->series(next[i]).labels != bs.labels) {
+        continue;
+      }
+      stored.clear();
+      ORIEL_RETURN_IF_ERROR(sources[i]->StoredChunks(next[i], INT64_MIN, INT64_MAX, &stored));
+      for (const BlockReader::StoredChunk& c : stored) {
+        bs.chunks.push_back(
+            {c.encoding, c.num_samples, c.min_time, c.max_time, std::string(c.data), {}});
+      }
+      ++next[i];
+    }
+    if (bs.chunks.empty()) out.pop_back();
+  }
+}
+
 }  // namespace
 
 std::vector<std::shared_ptr<BlockReader>> DB::Blocks() const {
@@ -528,18 +580,21 @@ absl::Status DB::Compact(bool include_current) {
         maxt = std::max(maxt, b->meta().max_time);
       }
     }
-    std::vector<std::unique_ptr<SeriesSet>> sets;
     BlockMeta meta;
     meta.min_time = mint;
     meta.max_time = maxt;
     meta.level = 1;
-    for (const auto& b : sources) {
-      sets.push_back(b->Select(mint, maxt, {}));
-      meta.level = std::max(meta.level, b->meta().level + 1);
+    for (const auto& b : sources) meta.level = std::max(meta.level, b->meta().level + 1);
+    std::vector<BlockSeries> series;
+    if (CanCopyChunks(sources, options_.block_format_version)) {
+      ORIEL_ASSIGN_OR_RETURN(series, CopyStoredSeries(sources));
+    } else {
+      std::vector<std::unique_ptr<SeriesSet>> sets;
+      for (const auto& b : sources) sets.push_back(b->Select(mint, maxt, {}));
+      MergeSeriesSet merged(std::move(sets));
+      ORIEL_ASSIGN_OR_RETURN(series,
+                             CollectSeries(merged, mint, maxt, options_.head.samples_per_chunk));
     }
-    MergeSeriesSet merged(std::move(sets));
-    ORIEL_ASSIGN_OR_RETURN(std::vector<BlockSeries> series,
-                           CollectSeries(merged, mint, maxt, options_.head.samples_per_chunk));
     // Unique name: with out-of-order blocks a window's merged block may have the range of one of
     // its sources.
     ORIEL_ASSIGN_OR_RETURN(std::string path,

@@ -267,6 +267,32 @@ TEST_F(DbBlocksTest, CompactionKeepsAnswers) {
   ExpectSameAnswers(*db, *ref);
 }
 
+TEST_F(DbBlocksTest, CompactionCopiesTheChunksOfInOrderBlocks) {
+  // 12 samples per series and window at 5 per chunk: 3 chunks per window as cut (5, 5, 2), where
+  // re-chunking the 36 samples of three windows would make 8.
+  DbOptions o = Options();
+  o.head.samples_per_chunk = 5;
+  auto plain = Open("plain", o);
+  WriteData(*plain, 0, 900000);
+  ASSERT_TRUE(plain->Maintain().ok());
+  ASSERT_EQ(plain->Blocks().size(), 6u);
+  uint64_t source_chunks = 0, source_samples = 0;
+  for (int i = 0; i < 3; ++i) {
+    source_chunks += plain->Blocks()[i]->meta().num_chunks;
+    source_samples += plain->Blocks()[i]->meta().num_samples;
+  }
+  o.compaction_factor = 3;
+  auto db = Open("db", o);
+  WriteData(*db, 0, 900000);
+  ASSERT_TRUE(db->Maintain().ok());
+  ASSERT_EQ(db->Blocks().size(), 2u);
+  EXPECT_EQ(db->Blocks()[0]->meta().num_chunks, source_chunks);
+  EXPECT_EQ(db->Blocks()[0]->meta().num_samples, source_samples);
+  for (int64_t mint : {INT64_MIN, int64_t{100000}, int64_t{250000}}) {
+    EXPECT_EQ(Dump(*db, mint, INT64_MAX), Dump(*plain, mint, INT64_MAX)) << mint;
+  }
+}
+
 TEST_F(DbBlocksTest, CorruptBlockFailsOpen) {
   auto db = Open("db", Options());
   WriteData(*db, 0, 600000);
