@@ -20,19 +20,21 @@ void BitWriter::PushByte(uint8_t b) {
   buf_[n] = static_cast<char>(b);
 }
 
-void BitWriter::WriteBit(bool bit) {
-  int used = static_cast<int>(bits_ % 8);
-  if (used == 0) {
-    PushByte(bit ? 0x80 : 0);
-  } else if (bit) {
-    buf_[bits_ / 8] = static_cast<char>(static_cast<uint8_t>(buf_[bits_ / 8]) | (0x80u >> used));
-  }
-  ++bits_;
-}
-
 void BitWriter::WriteBits(uint64_t v, int nbits) {
   if (nbits == 0) return;
   if (nbits < 64) v &= (uint64_t{1} << nbits) - 1;
+  const uint32_t used = bits_ % 8;
+  const size_t byte = bits_ / 8;
+  if (nbits <= 56 && byte + 8 <= capacity_) {
+    // One big-endian 64-bit store: the partial byte's bits, then the field (at most 7 + 56
+    // bits). The bytes past the new end get zeros, which later writes overwrite or OR into.
+    uint64_t w = v << (64 - used - static_cast<uint32_t>(nbits));
+    if (used != 0) w |= uint64_t{static_cast<uint8_t>(buf_[byte])} << 56;
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    std::memcpy(buf_.get() + byte, &w, 8);
+    bits_ += static_cast<uint32_t>(nbits);
+    return;
+  }
   // The head of the field fills the partial byte, whole bytes follow, the tail starts a byte.
   if (int free = (8 - static_cast<int>(bits_ % 8)) % 8; free > 0) {
     int take = nbits < free ? nbits : free;

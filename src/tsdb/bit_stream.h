@@ -26,7 +26,16 @@ class BitWriter {
     return *this;
   }
 
-  void WriteBit(bool bit);
+  // Inline: the XOR encoder writes a few single bits per sample, on every head append.
+  void WriteBit(bool bit) {
+    const uint32_t used = bits_ % 8;
+    if (used == 0) {
+      PushByte(bit ? 0x80 : 0);
+    } else if (bit) {
+      buf_[bits_ / 8] = static_cast<char>(static_cast<uint8_t>(buf_[bits_ / 8]) | (0x80u >> used));
+    }
+    ++bits_;
+  }
   // Writes the low `nbits` bits of `v`, most significant first. REQUIRES: 0 <= nbits <= 64.
   void WriteBits(uint64_t v, int nbits);
   void WriteUvarint(uint64_t v);
