@@ -60,6 +60,22 @@ HeadSpan MakeHeadSpan(std::shared_ptr<const ResourceEntry> resource,
   return head;
 }
 
+HeadSpan MakeHeadSpan(const EncodedSpan& span) {
+  HeadSpan head{.resource = nullptr,
+                .scope = nullptr,
+                .bytes = std::string(span.bytes),
+                .span_id = std::string(span.span_id),
+                .parent_span_id = std::string(span.parent_span_id),
+                .start = static_cast<int64_t>(span.start_time_unix_nano),
+                .end = static_cast<int64_t>(span.end_time_unix_nano),
+                .kind = span.kind};
+  if (!span.name.empty()) {
+    head.name_offset = static_cast<uint32_t>(span.name.data() - span.bytes.data());
+    head.name_size = static_cast<uint32_t>(span.name.size());
+  }
+  return head;
+}
+
 bool ParseHeadSpan(const HeadSpan& head, StoredSpan* out) {
   out->resource = head.resource;
   out->scope = head.scope;

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "tracestore/encoded_spans.h"
 #include "tracestore/stored_span.h"
 #include "tracestore/trace_store.h"
 
@@ -39,6 +40,10 @@ struct HeadSpan {
 HeadSpan MakeHeadSpan(std::shared_ptr<const ResourceEntry> resource,
                       std::shared_ptr<const ScopeEntry> scope,
                       const opentelemetry::proto::trace::v1::Span& span, std::string bytes);
+
+// The head form of a span read in place (its bytes are copied); resource and scope are left
+// null for the caller to set.
+HeadSpan MakeHeadSpan(const EncodedSpan& span);
 
 // Parses `head` into `out` (whose span is cleared first, so a reused StoredSpan keeps its
 // allocations). False when the bytes do not parse, which the head never stores.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "tracestore/encoded_spans.h"
 
 namespace oriel::tracestore {
 
@@ -13,5 +14,7 @@ namespace oriel::tracestore {
 // not all zero, span_id 8 bytes and not all zero, parent_span_id empty or 8 bytes, name
 // non-empty (the spec calls it required), end_time_unix_nano >= start_time_unix_nano.
 std::string ValidateSpan(const opentelemetry::proto::trace::v1::Span& span);
+// The same of a span read in place (its `valid` is what this says).
+std::string ValidateSpan(const EncodedSpan& span);
 
 }  // namespace oriel::tracestore

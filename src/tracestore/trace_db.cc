@@ -290,7 +290,121 @@ absl::StatusOr<TraceWriteResult> TraceDB::Write(std::vector<ResourceSpans> resou
 }
 
 absl::StatusOr<TraceWriteResult> TraceDB::WriteBatch(SpanBatch& batch) {
+  if (batch.resource_spans == nullptr) return WriteEncoded(batch.read);
   return WriteSpans(*batch.resource_spans, batch.encoded);
+}
+
+absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
+    const std::vector<EncodedResourceSpans>& read) {
+  TraceWriteResult result;
+  std::vector<std::string> records;
+  // The kept resources and the head form of their valid spans, made before taking mu_ (the
+  // copies of the span bytes are most of the work); their resource and scope are set under it.
+  std::vector<const EncodedResourceSpans*> kept;
+  std::vector<std::vector<HeadSpan>> heads;
+  for (size_t r = 0; r < read.size(); ++r) {
+    const EncodedResourceSpans& rs = read[r];
+    std::vector<HeadSpan> spans;
+    size_t refused = 0;
+    for (size_t s = 0; s < rs.scopes.size(); ++s) {
+      const std::vector<EncodedSpan>& scope_spans = rs.scopes[s].spans;
+      for (size_t i = 0; i < scope_spans.size(); ++i) {
+        if (scope_spans[i].valid) {
+          spans.push_back(MakeHeadSpan(scope_spans[i]));
+          continue;
+        }
+        if (result.spans_rejected == 0) {
+          result.first_rejection = fmt::format("span {} of scope {} of resource {}: {}", i, s, r,
+                                               ValidateSpan(scope_spans[i]));
+        }
+        ++result.spans_rejected;
+        ++refused;
+      }
+    }
+    if (spans.empty()) continue;
+    result.spans_written += static_cast<int64_t>(spans.size());
+    // The resource as received when none of its spans was refused; otherwise the encoding of the
+    // kept ones.
+    records.push_back(refused == 0 ? EncodeSerializedWalRecord(rs.bytes)
+                                   : EncodeSerializedWalRecord(EncodeKeptSpans(
+                                         rs, [](const EncodedSpan& span) { return span.valid; })));
+    kept.push_back(&rs);
+    heads.push_back(std::move(spans));
+  }
+  if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
+  if (records.empty()) return result;
+  ORIEL_RETURN_IF_ERROR(WaitForHeadRoom());
+
+  absl::ReaderMutexLock write_lock(&write_mu_);
+  std::vector<std::string_view> views(records.begin(), records.end());
+  absl::Status appended = wal_->Append(views);
+  if (!appended.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot write spans to the trace WAL: {}", appended.message()));
+  }
+  bool flush = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t r = 0; r < kept.size(); ++r) IndexEncodedLocked(*kept[r], heads[r]);
+    EnforceBoundsLocked();
+    flush = FlushDueLocked();
+  }
+  if (flush && options_.maintenance_interval_nano > 0) {
+    absl::MutexLock lock(&stop_mu_);
+    flush_wanted_ = true;
+  }
+  if (spans_written_ != nullptr) spans_written_->Inc(static_cast<double>(result.spans_written));
+  return result;
+}
+
+void TraceDB::IndexEncodedLocked(const EncodedResourceSpans& rs, std::vector<HeadSpan>& heads) {
+  std::string key(rs.resource);
+  key += '\0';
+  key += rs.schema_url;
+  auto resource_it = resource_cache_.find(key);
+  std::shared_ptr<const ResourceEntry> resource;
+  if (resource_it != resource_cache_.end()) {
+    resource = resource_it->second;
+  } else {
+    opentelemetry::proto::resource::v1::Resource parsed;
+    // Checked when the bytes were read; an unparsable resource would be stored as empty.
+    (void)parsed.ParseFromArray(rs.resource.data(), static_cast<int>(rs.resource.size()));
+    if (resource_cache_.size() >= kEntryCacheSize) resource_cache_.clear();
+    resource = MakeResourceEntry(std::move(parsed), std::string(rs.schema_url));
+    resource_cache_.emplace(std::move(key), resource);
+  }
+  ServiceEntry& service = services_[resource->service];
+  size_t next = 0;
+  for (const EncodedScopeSpans& ss : rs.scopes) {
+    std::shared_ptr<const ScopeEntry> scope;
+    for (const EncodedSpan& span : ss.spans) {
+      if (!span.valid) continue;
+      if (scope == nullptr) {
+        std::string scope_key(ss.scope);
+        scope_key += '\0';
+        scope_key += ss.schema_url;
+        auto it = scope_cache_.find(scope_key);
+        if (it != scope_cache_.end()) {
+          scope = it->second;
+        } else {
+          opentelemetry::proto::common::v1::InstrumentationScope parsed;
+          (void)parsed.ParseFromArray(ss.scope.data(), static_cast<int>(ss.scope.size()));
+          if (scope_cache_.size() >= kEntryCacheSize) scope_cache_.clear();
+          scope = MakeScopeEntry(std::move(parsed), std::string(ss.schema_url));
+          scope_cache_.emplace(std::move(scope_key), scope);
+        }
+      }
+      HeadSpan& head = heads[next++];
+      head.resource = resource;
+      head.scope = scope;
+      // Valid: 16 bytes.
+      const std::optional<TraceKey> trace_id = TraceKey::From(span.trace_id);
+      if (!trace_id.has_value()) continue;
+      IndexSpanLocked(*trace_id, std::move(head), service);
+    }
+  }
+  // None of the spans was stored (all duplicates): no service to list.
+  if (service.traces.empty() && service.operations.empty()) services_.erase(resource->service);
 }
 
 absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(

@@ -152,7 +152,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
   // As Write. A resource none of whose spans is refused is stored as its encoding in the batch
   // (when the batch has it): the WAL record and the head's span bytes are made of those bytes,
-  // not of a new serialization.
+  // not of a new serialization. A batch read in place is stored without being decoded (the WAL
+  // record of a resource with refused spans is then the encoding of its other spans).
   [[nodiscard]] absl::StatusOr<TraceWriteResult> WriteBatch(SpanBatch& batch) override;
 
   // TraceReader. A span's service is its resource's service.name attribute, "unknown_service"
@@ -233,6 +234,12 @@ class TraceDB final : public TraceWriter, public TraceReader {
       google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>&
           resource_spans,
       std::vector<std::string_view>& encoded);
+  // WriteBatch of a batch read in place.
+  absl::StatusOr<TraceWriteResult> WriteEncoded(const std::vector<EncodedResourceSpans>& read);
+  // Adds the valid spans of `rs`, whose head forms are `heads` (in order; moved out), to the
+  // indexes.
+  void IndexEncodedLocked(const EncodedResourceSpans& rs, std::vector<HeadSpan>& heads)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds the spans of `rs` to the indexes; returns how many were new. `span_bytes`: from Write,
   // which validated the spans, their serializations in order (moved out); null on replay, where
   // the spans are validated and serialized here.

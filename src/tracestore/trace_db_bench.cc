@@ -2,6 +2,7 @@
 // attributes per span (low- and high-cardinality values: routes, status codes, user and order
 // ids, URLs with ids, peer addresses), random 16/8-byte ids, exceptions on some spans.
 //  - BM_TraceDB_Write: Write throughput (WAL, fsync'd) per writer thread, head only.
+//  - BM_TraceDB_WriteEncoded: the same of batches read in place, as the OTLP receivers make them.
 //  - BM_WalRecord_Encode: WAL record encoding (serialization, compression) alone.
 //  - BM_TraceDB_Flush: cutting a head into a segment; on-disk bytes per span.
 //  - BM_TraceDB_GetTraceDuringFlush: GetTrace latency while a flush runs.
@@ -23,6 +24,7 @@
 #include <thread>
 
 #include "fmt/format.h"
+#include "tracestore/encoded_spans.h"
 #include "tracestore/trace_db.h"
 #include "tracestore/wal_record.h"
 
@@ -263,6 +265,45 @@ void BM_TraceDB_Write(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TraceDB_Write)->Threads(1)->Threads(2)->UseRealTime();
+
+// Write throughput of batches as the OTLP receivers hand them over: read in place from their
+// encodings (20 traces per batch), not decoded.
+void BM_TraceDB_WriteEncoded(benchmark::State& state) {
+  const std::string dir = FreshDir();
+  auto db = TraceDB::Open(dir, BenchOptions());
+  if (!db.ok()) {
+    state.SkipWithError("cannot open the trace store");
+    return;
+  }
+  TraceGenerator gen(3);
+  int64_t start = kBase;
+  uint64_t spans = 0;
+  std::vector<std::string> encodings;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const uint64_t before = gen.spans();
+    encodings.clear();
+    for (int i = 0; i < 20; ++i) {
+      for (auto& rs : gen.Next(start += 1'000'000)) encodings.push_back(rs.SerializeAsString());
+    }
+    spans += gen.spans() - before;
+    state.ResumeTiming();
+    SpanBatch batch;
+    for (const std::string& e : encodings) {
+      if (!ReadEncodedResourceSpans(e, &batch.read.emplace_back()).ok()) {
+        state.SkipWithError("cannot read the batch");
+      }
+    }
+    if (!(*db)->WriteBatch(batch).ok()) {
+      state.SkipWithError("write failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(spans));
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_TraceDB_WriteEncoded)->UseRealTime();
 
 // Encoding WAL records (serialization and compression), one per ResourceSpans of 20-trace
 // batches as Write makes them: spans/s and record bytes per span.

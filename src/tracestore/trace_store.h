@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "tracestore/encoded_spans.h"
 
 namespace oriel::tracestore {
 
@@ -30,16 +32,53 @@ struct TraceWriteResult {
   std::string first_rejection;  // e.g. `span 3 of resource 0: trace_id must be 16 bytes`
 };
 
-// The spans of one export request as a receiver decoded them (on the request's arena, so that
-// they are freed at once, or on the heap), with the bytes each ResourceSpans was decoded from when
-// the receiver has them, so that the store can make its WAL record and head of those bytes instead
-// of serializing the spans again.
+// The spans of one export request as a receiver got them, in one of two forms:
+// - decoded (`resource_spans`; on the request's arena, so that they are freed at once, or on the
+//   heap), with the bytes each ResourceSpans was decoded from when the receiver has them, so that
+//   the store can make its WAL record and head of those bytes instead of serializing the spans
+//   again;
+// - read in place (`read`, resource_spans null): the receiver only checked the encoding and read
+//   the fields the pipeline needs (encoded_spans.h). A stage that needs the decoded form calls
+//   Decode(), which parses the encodings once; stages that can read the spans in place skip that.
 struct SpanBatch {
   google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>*
       resource_spans = nullptr;  // not owned
   // Empty, or one per element of resource_spans: the encoding that element was decoded from
   // ("" when unknown). A stage that changes an element must clear its encoding.
   std::vector<std::string_view> encoded;
+  // The read form, one per resource (views into the request, which outlives the batch). The spans
+  // the store refuses are those whose `valid` is false. Decode() leaves it as it is.
+  std::vector<EncodedResourceSpans> read;
+  // What Decode() parsed `read` into (shared only to keep the struct copyable).
+  std::shared_ptr<
+      google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>>
+      decoded;
+
+  // The decoded form: resource_spans, parsed from `read` on the first call (the encodings passed
+  // ReadEncodedResourceSpans, so parsing them is not expected to fail; kInvalidArgument if it
+  // does). Not thread-safe.
+  absl::StatusOr<
+      google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>*>
+  Decode() {
+    if (resource_spans != nullptr) return resource_spans;
+    auto parsed = std::make_shared<
+        google::protobuf::RepeatedPtrField<opentelemetry::proto::trace::v1::ResourceSpans>>();
+    parsed->Reserve(static_cast<int>(read.size()));
+    std::vector<std::string_view> encodings;
+    for (size_t i = 0; i < read.size(); ++i) {
+      const std::string_view bytes = read[i].bytes;
+      if (!parsed->Add()->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        return absl::InvalidArgumentError("cannot parse resource_spans " + std::to_string(i) +
+                                          ": malformed ResourceSpans of " +
+                                          std::to_string(bytes.size()) + " bytes");
+      }
+      encodings.push_back(bytes);
+    }
+    decoded = std::move(parsed);
+    encoded = std::move(encodings);
+    resource_spans = decoded.get();
+    return resource_spans;
+  }
 };
 
 class TraceWriter {
@@ -58,8 +97,10 @@ class TraceWriter {
   // afterwards. Thread-safe. This default copies the spans into Write; stages on the ingest path
   // pass the batch on instead.
   [[nodiscard]] virtual absl::StatusOr<TraceWriteResult> WriteBatch(SpanBatch& batch) {
-    return Write(std::vector<opentelemetry::proto::trace::v1::ResourceSpans>(
-        batch.resource_spans->begin(), batch.resource_spans->end()));
+    auto decoded = batch.Decode();
+    if (!decoded.ok()) return decoded.status();
+    return Write(std::vector<opentelemetry::proto::trace::v1::ResourceSpans>((*decoded)->begin(),
+                                                                             (*decoded)->end()));
   }
 };
 

@@ -8,6 +8,7 @@
 
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tracestore/encoded_spans.h"
 #include "tracestore/trace_db.h"
 
 namespace oriel::tracestore {
@@ -166,6 +167,88 @@ TEST_F(WriteBatchTest, EncodingsThatDoNotMatchTheResourcesAreIgnored) {
   EXPECT_EQ(Spans(*db, 3).size(), 2u);
   EXPECT_TRUE(Spans(*db, 4).empty());
   EXPECT_EQ(WalBytes().find(stray), std::string::npos);
+}
+
+// A batch as the OTLP receivers make it: read in place, never decoded (views into the encodings,
+// which must outlive it).
+SpanBatch ReadInPlace(const std::vector<std::string_view>& encodings) {
+  SpanBatch batch;
+  for (std::string_view e : encodings) {
+    EXPECT_TRUE(ReadEncodedResourceSpans(e, &batch.read.emplace_back()).ok());
+  }
+  return batch;
+}
+
+TEST_F(WriteBatchTest, StoresAResourceReadInPlaceAsReceived) {
+  const Span span = MakeSpan(5, 1);
+  const std::string encoded = Unusual("cart", {span});
+  {
+    auto db = MustOpen();
+    SpanBatch batch = ReadInPlace({encoded});
+    auto written = db->WriteBatch(batch);
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_EQ(written->spans_written, 1);
+    EXPECT_EQ(written->spans_rejected, 0);
+    EXPECT_EQ(batch.resource_spans, nullptr);  // not decoded
+    EXPECT_NE(WalBytes().find(encoded), std::string::npos);
+    std::vector<Span> head = Spans(*db, 5);
+    ASSERT_EQ(head.size(), 1u);
+    EXPECT_TRUE(MessageDifferencer::Equals(head[0], span)) << head[0].DebugString();
+    auto trace = db->GetTrace(std::string(15, '\0') + '\5');
+    ASSERT_TRUE(trace.has_value());
+    EXPECT_EQ(trace->resource_spans.at(0).resource().attributes(0).value().string_value(), "cart");
+    EXPECT_EQ(trace->resource_spans.at(0).scope_spans(0).scope().name(), "lib");
+    EXPECT_EQ(db->Services(), std::vector<std::string>{"cart"});
+  }
+  auto db = MustOpen();  // replayed from the WAL
+  std::vector<Span> replayed = Spans(*db, 5);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(replayed[0], span)) << replayed[0].DebugString();
+  ASSERT_TRUE(db->Flush().ok());
+  std::vector<Span> flushed = Spans(*db, 5);
+  ASSERT_EQ(flushed.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(flushed[0], span)) << flushed[0].DebugString();
+}
+
+TEST_F(WriteBatchTest, StoresOnlyTheValidSpansOfAResourceReadInPlace) {
+  Span invalid = MakeSpan(6, 3);
+  invalid.set_trace_id("abc");
+  const std::string encoded = Unusual("cart", {MakeSpan(6, 2), invalid});
+  const std::string other = Unusual("shop", {invalid});
+  auto db = MustOpen();
+  SpanBatch batch = ReadInPlace({other, encoded});
+  auto written = db->WriteBatch(batch);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->spans_written, 1);
+  EXPECT_EQ(written->spans_rejected, 2);
+  EXPECT_EQ(written->first_rejection,
+            "span 0 of scope 0 of resource 0: trace_id must be 16 bytes, got 3");
+  EXPECT_EQ(WalBytes().find(encoded), std::string::npos);
+  db.reset();
+  db = MustOpen();
+  std::vector<Span> replayed = Spans(*db, 6);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(replayed[0], MakeSpan(6, 2)));
+  EXPECT_EQ(db->Stats().spans, 1u);
+  EXPECT_EQ(db->Services(), std::vector<std::string>{"cart"});
+}
+
+TEST_F(WriteBatchTest, DecodeParsesABatchReadInPlace) {
+  const std::string a = Unusual("cart", {MakeSpan(7, 1)});
+  const std::string b = Unusual("shop", {MakeSpan(7, 2)});
+  const std::string c = Unusual("shop", {MakeSpan(7, 3)});
+  SpanBatch batch = ReadInPlace({a, b, c});
+  auto decoded = batch.Decode();
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ((*decoded)->size(), 3);
+  EXPECT_EQ((*decoded)->Get(1).scope_spans(0).spans(0).span_id(), MakeSpan(7, 2).span_id());
+  EXPECT_EQ(batch.encoded, (std::vector<std::string_view>{a, b, c}));
+  EXPECT_EQ(batch.read.size(), 3u);
+  // The default WriteBatch of other writers decodes it.
+  auto db = MustOpen();
+  auto written = db->WriteBatch(batch);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->spans_written, 3);
 }
 
 }  // namespace

@@ -6,13 +6,9 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/method_handler.h>
 
-#include <algorithm>
-#include <climits>
 #include <string>
 #include <string_view>
 
-#include "fmt/format.h"
-#include "google/protobuf/arena.h"
 #include "ingest/otlp/traces_ingester.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
@@ -24,9 +20,9 @@ namespace collector = opentelemetry::proto::collector::trace::v1;
 constexpr char kExportMethod[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 // TraceService/Export registered with the request and response as bytes (the generated service
-// would decode the request itself): the request is decoded here on an arena, and its bytes go on
-// to the engine, which stores them instead of serializing the spans again (see
-// OtlpTracesIngester::Export).
+// would decode the request itself): its bytes go to the ingester, which reads them in place and
+// hands them on to the engine, which stores them as received (see
+// OtlpTracesIngester::ExportEncoded).
 class TraceService final : public grpc::Service {
  public:
   explicit TraceService(OtlpTracesIngester& ingester) : ingester_(ingester) {
@@ -44,22 +40,8 @@ class TraceService final : public grpc::Service {
     grpc::Slice slice;
     if (grpc::Status st = request.DumpToSingleSlice(&slice); !st.ok()) return st;
     const std::string_view encoded(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    google::protobuf::ArenaOptions arena_options;
-    arena_options.start_block_size = std::clamp<size_t>(encoded.size(), 4 << 10, 1 << 20);
-    arena_options.max_block_size = 1 << 20;
-    google::protobuf::Arena arena(arena_options);
-    auto* export_request =
-        google::protobuf::Arena::CreateMessage<collector::ExportTraceServiceRequest>(&arena);
-    if (encoded.size() > static_cast<size_t>(INT_MAX) ||
-        !export_request->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          fmt::format("cannot parse OTLP protobuf ExportTraceServiceRequest: malformed "
-                      "message of {} bytes",
-                      encoded.size()));
-    }
     collector::ExportTraceServiceResponse export_response;
-    absl::Status st = ingester_.Export(*export_request, encoded, export_response);
+    absl::Status st = ingester_.ExportEncoded(encoded, "message", export_response);
     if (!st.ok()) {
       // absl and gRPC status codes share their numbering.
       return grpc::Status(static_cast<grpc::StatusCode>(st.code()),

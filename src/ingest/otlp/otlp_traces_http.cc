@@ -18,8 +18,17 @@ void HandleOtlpTraces(OtlpTracesIngester& ingester, net::HttpRequest& request,
                       net::HttpResponse& response) {
   std::optional<OtlpEncoding> encoding = AcceptOtlpRequest(request, response);
   if (!encoding) return;
-  // The decoded request lives on an arena: its thousands of attribute messages are a few block
-  // allocations, freed at once, instead of one allocation and one destructor call each.
+  if (*encoding == OtlpEncoding::kProtobuf) {
+    collector::ExportTraceServiceResponse export_response;
+    if (absl::Status st = ingester.ExportEncoded(request.body, "body", export_response); !st.ok()) {
+      WriteOtlpError(st, *encoding, response);
+      return;
+    }
+    WriteOtlpResponse(export_response, *encoding, response);
+    return;
+  }
+  // JSON. The decoded request lives on an arena: its thousands of attribute messages are a few
+  // block allocations, freed at once, instead of one allocation and one destructor call each.
   google::protobuf::ArenaOptions arena_options;
   arena_options.start_block_size = std::clamp<size_t>(request.body.size(), 4 << 10, 1 << 20);
   arena_options.max_block_size = 1 << 20;
@@ -32,9 +41,7 @@ void HandleOtlpTraces(OtlpTracesIngester& ingester, net::HttpRequest& request,
     return;
   }
   collector::ExportTraceServiceResponse export_response;
-  const std::string_view encoded =
-      *encoding == OtlpEncoding::kProtobuf ? std::string_view(request.body) : std::string_view();
-  if (absl::Status st = ingester.Export(*export_request, encoded, export_response); !st.ok()) {
+  if (absl::Status st = ingester.Export(*export_request, export_response); !st.ok()) {
     WriteOtlpError(st, *encoding, response);
     return;
   }

@@ -46,7 +46,10 @@ class FakeTraceWriter : public tracestore::TraceWriter {
   absl::StatusOr<tracestore::TraceWriteResult> WriteBatch(tracestore::SpanBatch& batch) override {
     {
       absl::MutexLock lock(&mu_);
-      encodings_.emplace_back(batch.encoded.begin(), batch.encoded.end());
+      // A batch read in place has its encodings there.
+      std::vector<std::string> encodings(batch.encoded.begin(), batch.encoded.end());
+      for (const auto& rs : batch.read) encodings.emplace_back(rs.bytes);
+      encodings_.push_back(std::move(encodings));
     }
     return TraceWriter::WriteBatch(batch);
   }

@@ -1,10 +1,13 @@
 #include "ingest/otlp/traces_ingester.h"
 
+#include <algorithm>
+#include <climits>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -67,6 +70,42 @@ absl::Status OtlpTracesIngester::Export(collector::ExportTraceServiceRequest& re
   tracestore::SpanBatch batch{.resource_spans = request.mutable_resource_spans(), .encoded = {}};
   if (!encoded.empty())
     batch.encoded = ResourceSpansEncodings(encoded, request.resource_spans_size());
+  return WriteBatch(batch, response);
+}
+
+absl::Status OtlpTracesIngester::ExportEncoded(std::string_view encoded,
+                                               std::string_view request_name,
+                                               collector::ExportTraceServiceResponse& response) {
+  response.Clear();
+  tracestore::SpanBatch batch;
+  if (!tracestore::ReadEncodedTracesData(encoded, &batch.read).ok()) {
+    // Malformed, or one of the unusual encodings only a parse reads: the parser tells.
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = std::clamp<size_t>(encoded.size(), 4 << 10, 1 << 20);
+    arena_options.max_block_size = 1 << 20;
+    google::protobuf::Arena arena(arena_options);
+    auto* request =
+        google::protobuf::Arena::CreateMessage<collector::ExportTraceServiceRequest>(&arena);
+    if (encoded.size() > static_cast<size_t>(INT_MAX) ||
+        !request->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
+      return absl::InvalidArgumentError(
+          fmt::format("cannot parse OTLP protobuf ExportTraceServiceRequest: malformed {} of {} "
+                      "bytes",
+                      request_name, encoded.size()));
+    }
+    return Export(*request, encoded, response);
+  }
+  size_t spans = 0;
+  for (const tracestore::EncodedResourceSpans& rs : batch.read) {
+    for (const tracestore::EncodedScopeSpans& ss : rs.scopes) spans += ss.spans.size();
+  }
+  // Exporters send empty requests as keep-alives; the engine need not see them.
+  if (spans == 0) return absl::OkStatus();
+  return WriteBatch(batch, response);
+}
+
+absl::Status OtlpTracesIngester::WriteBatch(tracestore::SpanBatch& batch,
+                                            collector::ExportTraceServiceResponse& response) {
   ORIEL_ASSIGN_OR_RETURN(tracestore::TraceWriteResult written, writer_.WriteBatch(batch));
   if (accepted_ != nullptr) {
     accepted_->Inc(static_cast<double>(written.spans_written));

@@ -39,8 +39,20 @@ class OtlpTracesIngester {
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response) {
     return Export(request, "", response);
   }
+  // As Export, of a serialized request, which is read in place (tracestore::ReadEncodedTracesData)
+  // rather than decoded, when it can be; otherwise it is parsed. kInvalidArgument naming
+  // `request_name` ("body", "message") when it is not a serialized ExportTraceServiceRequest.
+  // `encoded` must outlive the call. Thread-safe.
+  [[nodiscard]] absl::Status ExportEncoded(
+      std::string_view encoded, std::string_view request_name,
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response);
 
  private:
+  // Writes `batch` and fills `response` (see Export).
+  absl::Status WriteBatch(
+      tracestore::SpanBatch& batch,
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse& response);
+
   tracestore::TraceWriter& writer_;
   metrics::Counter* accepted_ = nullptr;
   metrics::Counter* rejected_ = nullptr;

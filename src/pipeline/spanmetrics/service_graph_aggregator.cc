@@ -1,7 +1,6 @@
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
 
 #include "pipeline/spanmetrics/attributes.h"
-#include "tracestore/span_validation.h"
 
 namespace oriel::pipeline::spanmetrics {
 namespace {
@@ -21,22 +20,6 @@ constexpr std::string_view kDroppedTotal = "traces_service_graph_dropped_spans_t
 bool Known(const common::AnyValue& v) {
   return v.value_case() != common::AnyValue::VALUE_NOT_SET &&
          !(v.value_case() == common::AnyValue::kStringValue && v.string_value().empty());
-}
-
-// The first of `keys` found in the first of `maps` that has it, as the connector's
-// pdatautil.GetAttributeValue / getFirstMatchingValue look them up.
-const common::AnyValue* FirstMatch(const std::vector<std::string>& keys,
-                                   std::initializer_list<const Attributes*> maps) {
-  for (const std::string& key : keys) {
-    for (const Attributes* m : maps) {
-      if (const auto* v = FindAttribute(*m, key)) return v;
-    }
-  }
-  return nullptr;
-}
-
-double Seconds(const trace::Span& span) {
-  return static_cast<double>(span.end_time_unix_nano() - span.start_time_unix_nano()) / 1e9;
 }
 
 }  // namespace
@@ -62,95 +45,118 @@ ServiceGraphStats ServiceGraphAggregator::Consume(
 
 ServiceGraphStats ServiceGraphAggregator::Consume(
     std::span<const trace::ResourceSpans* const> resource_spans, int64_t now_ns) {
+  google::protobuf::Arena arena;
+  return ConsumeInputs(InputsOf(resource_spans), now_ns, arena);
+}
+
+ServiceGraphStats ServiceGraphAggregator::ConsumeEncoded(
+    std::span<const tracestore::EncodedResourceSpans> read, int64_t now_ns) {
+  google::protobuf::Arena arena;
+  return ConsumeInputs(InputsOf(read, arena), now_ns, arena);
+}
+
+ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const ResourceInput> inputs,
+                                                        int64_t now_ns,
+                                                        google::protobuf::Arena& arena) {
   ServiceGraphStats stats = Expire(now_ns);
-  for (const trace::ResourceSpans* each : resource_spans) {
-    const trace::ResourceSpans& rs = *each;
-    const Attributes& resource_attrs = rs.resource().attributes();
+  SpanAttributes span_attributes(arena);
+  for (const ResourceInput& in : inputs) {
+    const Attributes& resource_attrs = in.resource->attributes();
     const auto* service_value = FindAttribute(resource_attrs, "service.name");
     if (service_value == nullptr) continue;
     const common::AnyValue& service = *service_value;
-    for (const trace::ScopeSpans& ss : rs.scope_spans()) {
-      for (const trace::Span& span : ss.spans()) {
-        bool client_side;
-        std::string connection_type;
-        switch (span.kind()) {
-          case trace::Span::SPAN_KIND_PRODUCER:
-            connection_type = "messaging_system";
-            [[fallthrough]];
-          case trace::Span::SPAN_KIND_CLIENT:
-            client_side = true;
-            break;
-          case trace::Span::SPAN_KIND_CONSUMER:
-            connection_type = "messaging_system";
-            [[fallthrough]];
-          case trace::Span::SPAN_KIND_SERVER:
-            client_side = false;
-            break;
-          default:
-            continue;  // not part of an edge
-        }
-        if (!tracestore::ValidateSpan(span).empty()) continue;
-        std::string key = span.trace_id() + (client_side ? span.span_id() : span.parent_span_id());
+    // The first of `keys` found in the resource, then the span, as the connector's
+    // pdatautil.GetAttributeValue / getFirstMatchingValue look them up.
+    auto first_match = [&](const std::vector<std::string>& keys) -> const common::AnyValue* {
+      for (const std::string& key : keys) {
+        if (const auto* v = FindAttribute(resource_attrs, key)) return v;
+        if (const auto* v = span_attributes.Find(key)) return v;
+      }
+      return nullptr;
+    };
+    for (const SpanInput& span : in.spans) {
+      bool client_side;
+      std::string connection_type;
+      switch (span.kind) {
+        case trace::Span::SPAN_KIND_PRODUCER:
+          connection_type = "messaging_system";
+          [[fallthrough]];
+        case trace::Span::SPAN_KIND_CLIENT:
+          client_side = true;
+          break;
+        case trace::Span::SPAN_KIND_CONSUMER:
+          connection_type = "messaging_system";
+          [[fallthrough]];
+        case trace::Span::SPAN_KIND_SERVER:
+          client_side = false;
+          break;
+        default:
+          continue;  // not part of an edge
+      }
+      if (!span.valid) continue;
+      span_attributes.Reset(span);
+      const std::string_view side_id = client_side ? span.span_id : span.parent_span_id;
+      std::string key;
+      key.reserve(span.trace_id.size() + side_id.size());
+      key.append(span.trace_id).append(side_id);
+      const double seconds =
+          static_cast<double>(span.end_time_unix_nano - span.start_time_unix_nano) / 1e9;
 
-        auto update = [&](Edge& e) {
-          e.connection_type = connection_type;
-          e.failed = e.failed || span.status().code() == trace::Status::STATUS_CODE_ERROR;
-          const char* prefix = client_side ? "client_" : "server_";
-          for (const std::string& dim : options_.dimensions) {
-            if (const auto* v = FirstMatch({dim}, {&resource_attrs, &span.attributes()})) {
-              e.dimensions[prefix + dim] = *v;
-            }
-          }
-          if (!client_side) {
-            e.server = service;
-            e.server_seconds = Seconds(span);
-            return;
-          }
-          e.client = service;
-          e.client_seconds = Seconds(span);
-          for (const std::string& attr : options_.virtual_node_peer_attributes) {
-            if (const auto* v = FindAttribute(span.attributes(), attr)) {
-              e.peer[attr] = *v;
-              break;
-            }
-          }
-          // A database call has no server span to wait for.
-          if (const auto* db = FirstMatch(options_.database_name_attributes,
-                                          {&resource_attrs, &span.attributes()})) {
-            e.connection_type = "database";
-            e.server = *db;
-            e.server_seconds = Seconds(span);
-          }
-        };
-
-        auto it = index_.find(key);
-        if (it != index_.end()) {
-          Edge& e = *it->second;
-          update(e);
-          if (Known(e.client) && Known(e.server)) {
-            if (!Complete(e)) ++stats.series_dropped;
-            edges_.erase(it->second);
-            index_.erase(it);
-          }
-          continue;
+      auto update = [&](Edge& e) {
+        e.connection_type = connection_type;
+        e.failed = e.failed || span.status_code == trace::Status::STATUS_CODE_ERROR;
+        const char* prefix = client_side ? "client_" : "server_";
+        for (const std::string& dim : options_.dimensions) {
+          if (const auto* v = first_match({dim})) e.dimensions[prefix + dim] = *v;
         }
-        Edge e;
-        e.key = key;
-        e.key_has_span_id = !(client_side ? span.span_id() : span.parent_span_id()).empty();
-        e.expire_at_ns = now_ns + options_.wait_ns;
+        if (!client_side) {
+          e.server = service;
+          e.server_seconds = seconds;
+          return;
+        }
+        e.client = service;
+        e.client_seconds = seconds;
+        for (const std::string& attr : options_.virtual_node_peer_attributes) {
+          if (const auto* v = span_attributes.Find(attr)) {
+            e.peer[attr] = *v;
+            break;
+          }
+        }
+        // A database call has no server span to wait for.
+        if (const auto* db = first_match(options_.database_name_attributes)) {
+          e.connection_type = "database";
+          e.server = *db;
+          e.server_seconds = seconds;
+        }
+      };
+
+      auto it = index_.find(key);
+      if (it != index_.end()) {
+        Edge& e = *it->second;
         update(e);
         if (Known(e.client) && Known(e.server)) {
           if (!Complete(e)) ++stats.series_dropped;
-          continue;
+          edges_.erase(it->second);
+          index_.erase(it);
         }
-        if (edges_.size() >= options_.max_items) {
-          ++stats.dropped_spans;
-          CountSide(std::string(kDroppedTotal), e);
-          continue;
-        }
-        edges_.push_back(std::move(e));
-        index_.emplace(std::move(key), std::prev(edges_.end()));
+        continue;
       }
+      Edge e;
+      e.key = key;
+      e.key_has_span_id = !side_id.empty();
+      e.expire_at_ns = now_ns + options_.wait_ns;
+      update(e);
+      if (Known(e.client) && Known(e.server)) {
+        if (!Complete(e)) ++stats.series_dropped;
+        continue;
+      }
+      if (edges_.size() >= options_.max_items) {
+        ++stats.dropped_spans;
+        CountSide(std::string(kDroppedTotal), e);
+        continue;
+      }
+      edges_.push_back(std::move(e));
+      index_.emplace(std::move(key), std::prev(edges_.end()));
     }
   }
   return stats;

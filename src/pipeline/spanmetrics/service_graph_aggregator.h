@@ -49,6 +49,8 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "pipeline/spanmetrics/series_table.h"
+#include "pipeline/spanmetrics/span_input.h"
+#include "tracestore/encoded_spans.h"
 
 namespace oriel::pipeline::spanmetrics {
 
@@ -93,6 +95,13 @@ class ServiceGraphAggregator {
   ServiceGraphStats Consume(
       std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> resource_spans,
       int64_t now_ns);
+
+  // The same over views of resources (span_input.h); values read in place go on `arena`.
+  ServiceGraphStats ConsumeInputs(std::span<const ResourceInput> inputs, int64_t now_ns,
+                                  google::protobuf::Arena& arena);
+  // The same over resources read in place (whose `valid` spans are paired).
+  ServiceGraphStats ConsumeEncoded(std::span<const tracestore::EncodedResourceSpans> read,
+                                   int64_t now_ns);
 
   // Expires the edges that have waited past wait_ns at `now_ns` (turning them into
   // virtual-node edges where the connector does), and at most once a minute drops the series

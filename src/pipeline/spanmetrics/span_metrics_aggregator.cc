@@ -6,7 +6,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "pipeline/spanmetrics/attributes.h"
-#include "tracestore/span_validation.h"
 
 namespace oriel::pipeline::spanmetrics {
 namespace {
@@ -94,12 +93,24 @@ int64_t SpanMetricsAggregator::Consume(const std::vector<trace::ResourceSpans>& 
 
 int64_t SpanMetricsAggregator::Consume(std::span<const trace::ResourceSpans* const> resource_spans,
                                        int64_t now_ns) {
+  google::protobuf::Arena arena;
+  return ConsumeInputs(InputsOf(resource_spans), now_ns, arena);
+}
+
+int64_t SpanMetricsAggregator::ConsumeEncoded(
+    std::span<const tracestore::EncodedResourceSpans> read, int64_t now_ns) {
+  google::protobuf::Arena arena;
+  return ConsumeInputs(InputsOf(read, arena), now_ns, arena);
+}
+
+int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inputs, int64_t now_ns,
+                                             google::protobuf::Arena& arena) {
   const double divider = options_.unit == DurationUnit::kSeconds ? 1e9 : 1e6;
   table_.set_now(now_ns);
   int64_t dropped = 0;
-  for (const trace::ResourceSpans* each : resource_spans) {
-    const trace::ResourceSpans& rs = *each;
-    const Attributes& resource_attrs = rs.resource().attributes();
+  SpanAttributes span_attributes(arena);
+  for (const ResourceInput& in : inputs) {
+    const Attributes& resource_attrs = in.resource->attributes();
     const common::AnyValue* service = FindAttribute(resource_attrs, "service.name");
     if (service == nullptr) continue;
     common::KeyValueList resource;
@@ -107,6 +118,10 @@ int64_t SpanMetricsAggregator::Consume(std::span<const trace::ResourceSpans* con
       if (const common::AnyValue* v = FindAttribute(resource_attrs, key))
         PutAttribute(resource, std::string(key), *v);
     }
+    // What the series keys of this resource's spans are made of besides their memo.
+    std::string cache_key;
+    AppendMemo(cache_key, resource.SerializeAsString());
+    const size_t cache_prefix = cache_key.size();
     // Spans of one resource with the same series are recorded together: building and
     // serializing a series key costs more than the rest of a span's work. `memo` identifies a
     // series by what its attributes are made of, in the order they are looked up, so that the
@@ -118,43 +133,56 @@ int64_t SpanMetricsAggregator::Consume(std::span<const trace::ResourceSpans* con
     std::vector<Group> groups;
     absl::flat_hash_map<std::string, size_t> group_of;
     std::string memo;
-    for (const trace::ScopeSpans& ss : rs.scope_spans()) {
-      for (const trace::Span& span : ss.spans()) {
-        if (!tracestore::ValidateSpan(span).empty()) continue;
-        memo.clear();
-        AppendMemo(memo, span.name());
-        AppendMemo(memo, std::to_string(span.kind()));
-        AppendMemo(memo, std::to_string(span.status().code()));
-        for (const Dimension& d : options_.dimensions) {
-          const common::AnyValue* v = FindAttribute(span.attributes(), d.name);
-          if (v == nullptr) v = FindAttribute(resource_attrs, d.name);
-          AppendMemo(memo, v != nullptr ? "v" + v->SerializeAsString() : "-");
-        }
-        double duration = 0;
-        if (span.end_time_unix_nano() > span.start_time_unix_nano()) {
-          duration = static_cast<double>(span.end_time_unix_nano() - span.start_time_unix_nano()) /
-                     divider;
-        }
-        auto [it, inserted] = group_of.try_emplace(memo, groups.size());
-        if (inserted) {
-          common::KeyValueList attrs;
-          PutAttribute(attrs, "service.name", *service);
-          PutAttribute(attrs, "span.name", StringValue(span.name()));
-          PutAttribute(attrs, "span.kind", StringValue(SpanKindString(span.kind())));
-          PutAttribute(attrs, "status.code", StringValue(StatusCodeString(span.status().code())));
-          for (const Dimension& d : options_.dimensions) {
-            const common::AnyValue* v = FindAttribute(span.attributes(), d.name);
-            if (v == nullptr) v = FindAttribute(resource_attrs, d.name);
-            if (v != nullptr) {
-              PutAttribute(attrs, d.name, *v);
-            } else if (d.default_value.has_value()) {
-              PutAttribute(attrs, d.name, StringValue(*d.default_value));
-            }
-          }
-          groups.push_back(Group{SeriesKey(resource, attrs), {}});
-        }
-        groups[it->second].durations.push_back(duration);
+    std::vector<const common::AnyValue*> dims(options_.dimensions.size());
+    for (const SpanInput& span : in.spans) {
+      if (!span.valid) continue;
+      span_attributes.Reset(span);
+      memo.clear();
+      AppendMemo(memo, span.name);
+      AppendMemo(memo, std::to_string(span.kind));
+      AppendMemo(memo, std::to_string(span.status_code));
+      for (size_t i = 0; i < options_.dimensions.size(); ++i) {
+        const Dimension& d = options_.dimensions[i];
+        const common::AnyValue* v = span_attributes.Find(d.name);
+        if (v == nullptr) v = FindAttribute(resource_attrs, d.name);
+        dims[i] = v;
+        AppendMemo(memo, v != nullptr ? "v" + v->SerializeAsString() : "-");
       }
+      double duration = 0;
+      if (span.end_time_unix_nano > span.start_time_unix_nano) {
+        duration =
+            static_cast<double>(span.end_time_unix_nano - span.start_time_unix_nano) / divider;
+      }
+      auto [it, inserted] = group_of.try_emplace(memo, groups.size());
+      if (inserted) {
+        // Series recur from request to request: their keys are built once.
+        cache_key.resize(cache_prefix);
+        cache_key += memo;
+        auto cached = series_keys_.find(cache_key);
+        if (cached != series_keys_.end()) {
+          groups.push_back(Group{cached->second, {}});
+          groups.back().durations.push_back(duration);
+          continue;
+        }
+        common::KeyValueList attrs;
+        PutAttribute(attrs, "service.name", *service);
+        PutAttribute(attrs, "span.name", StringValue(std::string(span.name)));
+        PutAttribute(attrs, "span.kind", StringValue(SpanKindString(span.kind)));
+        PutAttribute(attrs, "status.code", StringValue(StatusCodeString(span.status_code)));
+        for (size_t i = 0; i < options_.dimensions.size(); ++i) {
+          const Dimension& d = options_.dimensions[i];
+          if (dims[i] != nullptr) {
+            PutAttribute(attrs, d.name, *dims[i]);
+          } else if (d.default_value.has_value()) {
+            PutAttribute(attrs, d.name, StringValue(*d.default_value));
+          }
+        }
+        groups.push_back(Group{SeriesKey(resource, attrs), {}});
+        // Bounded, as span names are client input; clearing it only costs rebuilding keys.
+        if (series_keys_.size() >= 4 * options_.max_series + 1024) series_keys_.clear();
+        series_keys_.emplace(cache_key, groups.back().key);
+      }
+      groups[it->second].durations.push_back(duration);
     }
     for (const Group& g : groups) {
       const auto spans = static_cast<int64_t>(g.durations.size());

@@ -29,9 +29,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "pipeline/spanmetrics/series_table.h"
+#include "pipeline/spanmetrics/span_input.h"
+#include "tracestore/encoded_spans.h"
 
 namespace oriel::pipeline::spanmetrics {
 
@@ -72,6 +75,12 @@ class SpanMetricsAggregator {
       std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> resource_spans,
       int64_t now_ns);
 
+  // The same over views of resources (span_input.h); values read in place go on `arena`.
+  int64_t ConsumeInputs(std::span<const ResourceInput> inputs, int64_t now_ns,
+                        google::protobuf::Arena& arena);
+  // The same over resources read in place (whose `valid` spans are counted).
+  int64_t ConsumeEncoded(std::span<const tracestore::EncodedResourceSpans> read, int64_t now_ns);
+
   // Appends the cumulative values at `time_ns`: one ResourceMetrics per service.
   void AppendTo(
       int64_t time_ns,
@@ -87,6 +96,8 @@ class SpanMetricsAggregator {
   std::string calls_name_;
   std::string duration_name_;
   SeriesTable table_;
+  // The series key of each (identifying resource attributes, memo of the span's series) seen.
+  absl::flat_hash_map<std::string, SeriesKey> series_keys_;
 };
 
 }  // namespace oriel::pipeline::spanmetrics

@@ -125,6 +125,10 @@ absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::WriteBatch(
     tracestore::SpanBatch& batch) {
   absl::StatusOr<tracestore::TraceWriteResult> result = next_.WriteBatch(batch);
   if (!result.ok() || (span_metrics_ == nullptr && service_graph_ == nullptr)) return result;
+  if (!batch.read.empty()) {
+    ConsumeEncoded(batch.read);
+    return result;
+  }
   std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*> view;
   view.reserve(static_cast<size_t>(batch.resource_spans->size()));
   for (const auto& rs : *batch.resource_spans) view.push_back(&rs);
@@ -134,16 +138,28 @@ absl::StatusOr<tracestore::TraceWriteResult> SpanMetricsWriter::WriteBatch(
 
 void SpanMetricsWriter::Consume(
     std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> view) {
+  google::protobuf::Arena arena;
+  ConsumeInputs(InputsOf(view), arena);
+}
+
+void SpanMetricsWriter::ConsumeEncoded(std::span<const tracestore::EncodedResourceSpans> read) {
+  google::protobuf::Arena arena;
+  // Resources are parsed before taking the lock.
+  ConsumeInputs(InputsOf(read, arena), arena);
+}
+
+void SpanMetricsWriter::ConsumeInputs(std::span<const ResourceInput> inputs,
+                                      google::protobuf::Arena& arena) {
   int64_t now_ns = clock_();
   absl::MutexLock lock(&mu_);
   int64_t dropped = 0;
   size_t series = 0;
   if (span_metrics_ != nullptr) {
-    dropped += span_metrics_->Consume(view, now_ns);
+    dropped += span_metrics_->ConsumeInputs(inputs, now_ns, arena);
     series += span_metrics_->series();
   }
   if (service_graph_ != nullptr) {
-    ServiceGraphStats stats = service_graph_->Consume(view, now_ns);
+    ServiceGraphStats stats = service_graph_->ConsumeInputs(inputs, now_ns, arena);
     dropped += stats.series_dropped;
     graph_dropped_spans_.Inc(static_cast<double>(stats.dropped_spans));
     graph_expired_edges_.Inc(static_cast<double>(stats.expired_edges));

@@ -75,7 +75,7 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> Write(
       std::vector<opentelemetry::proto::trace::v1::ResourceSpans> resource_spans) override;
   // As Write, but nothing is copied: the aggregators read the spans `next` leaves in the batch
-  // once it has stored them.
+  // once it has stored them (in place when the batch was read so).
   [[nodiscard]] absl::StatusOr<tracestore::TraceWriteResult> WriteBatch(
       tracestore::SpanBatch& batch) override;
 
@@ -87,8 +87,10 @@ class SpanMetricsWriter final : public tracestore::TraceWriter {
 
  private:
   void FlushLoop();
-  // Feeds the spans of a successful write to the aggregators.
+  // Feed the spans of a successful write to the aggregators.
   void Consume(std::span<const opentelemetry::proto::trace::v1::ResourceSpans* const> view);
+  void ConsumeEncoded(std::span<const tracestore::EncodedResourceSpans> read);
+  void ConsumeInputs(std::span<const ResourceInput> inputs, google::protobuf::Arena& arena);
   // The copy of `resource_spans` the aggregators are fed (see Write), allocated on `arena`.
   std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*> AggregatorView(
       const std::vector<opentelemetry::proto::trace::v1::ResourceSpans>& resource_spans,
