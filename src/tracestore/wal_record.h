@@ -3,9 +3,11 @@
 // receiver got when none of its spans was refused, otherwise a serialization).
 //
 //   'R' <serialized ResourceSpans>            uncompressed
+//   'S' <snappy block (raw format) of the serialized ResourceSpans>
 //   'Z' <zstd frame of the serialized ResourceSpans, with its content size>
 //
-// Records under kMinCompressBytes, or that zstd does not shrink, are written as 'R'.
+// Records are written as 'S', or 'R' when under kMinCompressBytes or not shrunk by snappy.
+// 'Z' is what earlier versions wrote instead of 'S'; it is still read.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +21,7 @@ namespace oriel::tracestore {
 
 inline constexpr char kPlainRecord = 'R';
 inline constexpr char kZstdRecord = 'Z';
+inline constexpr char kSnappyRecord = 'S';
 inline constexpr size_t kMinCompressBytes = 256;
 // A decoded record larger than this is rejected as corrupt (a batch is far smaller).
 inline constexpr size_t kMaxRecordBytes = 256 << 20;

@@ -34,7 +34,7 @@ TEST(WalRecordTest, RoundTripsSmallPlainAndLargeCompressed) {
     ResourceSpans in = Spans(n);
     std::string record = EncodeWalRecord(in);
     ASSERT_FALSE(record.empty());
-    EXPECT_EQ(record[0], n == 1 ? kPlainRecord : kZstdRecord);
+    EXPECT_EQ(record[0], n == 1 ? kPlainRecord : kSnappyRecord);
     if (n == 50) {
       EXPECT_LT(record.size(), in.ByteSizeLong() / 4) << "repetitive spans compress";
     }
@@ -44,10 +44,29 @@ TEST(WalRecordTest, RoundTripsSmallPlainAndLargeCompressed) {
   }
 }
 
+// A 'Z' record, as earlier versions wrote them.
+std::string ZstdRecord(const ResourceSpans& rs) {
+  const std::string plain = rs.SerializeAsString();
+  std::string record(1 + ZSTD_compressBound(plain.size()), kZstdRecord);
+  const size_t n =
+      ZSTD_compress(record.data() + 1, record.size() - 1, plain.data(), plain.size(), 3);
+  EXPECT_FALSE(ZSTD_isError(n));
+  record.resize(1 + n);
+  return record;
+}
+
+TEST(WalRecordTest, ReadsZstdRecordsOfEarlierVersions) {
+  const ResourceSpans in = Spans(50);
+  ResourceSpans out;
+  ASSERT_TRUE(DecodeWalRecord(ZstdRecord(in), &out).ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(in, out));
+}
+
 TEST(WalRecordTest, RejectsCorruptRecords) {
   ResourceSpans out;
-  std::string good = EncodeWalRecord(Spans(50));
-  ASSERT_EQ(good[0], kZstdRecord);
+  std::string good = ZstdRecord(Spans(50));
+  std::string snappy = EncodeWalRecord(Spans(50));
+  ASSERT_EQ(snappy[0], kSnappyRecord);
   // Bit flips inside a frame are the WAL's CRC32C's job; these are structural errors.
   struct Case {
     std::string record;
@@ -59,6 +78,10 @@ TEST(WalRecordTest, RejectsCorruptRecords) {
       {"R\xff\xff\xff", "invalid ResourceSpans"},
       {"Z", "invalid zstd frame header"},
       {good.substr(0, good.size() / 2), "invalid zstd frame"},
+      {"S", "invalid snappy block header"},
+      {snappy.substr(0, snappy.size() / 2), "invalid snappy block"},
+      // A header that claims 2^31 bytes.
+      {std::string("S\x80\x80\x80\x80\x08", 6), "over the limit"},
   };
   for (const Case& c : cases) {
     absl::Status status = DecodeWalRecord(c.record, &out);
