@@ -1156,7 +1156,7 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated systems (Oriel,Prometheus,...)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     ap.add_argument("--scenarios", default="",
-                    help="comma-separated scenario keys or prefixes (rw,scrape,otlp-traces,...)")
+                    help="comma-separated scenario keys (exact) or key prefixes (rw,scrape,otlp-traces,...)")
     args = ap.parse_args()
     # Servers run with their temp dir as working directory: the binaries need absolute paths.
     args.build_dir = os.path.abspath(args.build_dir)
@@ -1181,9 +1181,13 @@ def main():
         systems = [s for s in systems if s.name.lower() in wanted]
     scenario_list = scenarios(args)
     if args.scenarios:
-        prefixes = [p.strip() for p in args.scenarios.split(",") if p.strip()]
+        # A full key selects that scenario alone (`otlp-traces` is also the prefix of
+        # `otlp-traces-grpc`); anything else selects every scenario whose key it begins.
+        keys = {sc.key for sc in scenario_list}
+        names = [p.strip() for p in args.scenarios.split(",") if p.strip()]
         scenario_list = [sc for sc in scenario_list
-                         if any(sc.key.startswith(p) for p in prefixes)]
+                         if any(sc.key == n if n in keys else sc.key.startswith(n)
+                                for n in names)]
     timeout = 170 if args.quick else 1000
     results = []
     for sc in scenario_list:
