@@ -331,8 +331,17 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
     kept.push_back(&rs);
     heads.push_back(std::move(spans));
   }
+  ORIEL_RETURN_IF_ERROR(CommitWrite(records, result, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (size_t r = 0; r < kept.size(); ++r) IndexEncodedLocked(*kept[r], heads[r]);
+  }));
+  return result;
+}
+
+absl::Status TraceDB::CommitWrite(const std::vector<std::string>& records,
+                                  const TraceWriteResult& result,
+                                  absl::FunctionRef<void()> index_locked) {
   if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
-  if (records.empty()) return result;
+  if (records.empty()) return absl::OkStatus();
   ORIEL_RETURN_IF_ERROR(WaitForHeadRoom());
 
   absl::ReaderMutexLock write_lock(&write_mu_);
@@ -345,7 +354,7 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
   bool flush = false;
   {
     absl::MutexLock lock(&mu_);
-    for (size_t r = 0; r < kept.size(); ++r) IndexEncodedLocked(*kept[r], heads[r]);
+    index_locked();
     EnforceBoundsLocked();
     flush = FlushDueLocked();
   }
@@ -354,7 +363,7 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
     flush_wanted_ = true;
   }
   if (spans_written_ != nullptr) spans_written_->Inc(static_cast<double>(result.spans_written));
-  return result;
+  return absl::OkStatus();
 }
 
 void TraceDB::IndexEncodedLocked(const EncodedResourceSpans& rs, std::vector<HeadSpan>& heads) {
@@ -470,31 +479,11 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(
   if (kept < resource_spans.size())
     resource_spans.DeleteSubrange(kept, resource_spans.size() - kept);
   if (!encoded.empty()) encoded.resize(static_cast<size_t>(kept));
-  if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
-  if (records.empty()) return result;
-  ORIEL_RETURN_IF_ERROR(WaitForHeadRoom());
-
-  absl::ReaderMutexLock write_lock(&write_mu_);
-  std::vector<std::string_view> views(records.begin(), records.end());
-  absl::Status appended = wal_->Append(views);
-  if (!appended.ok()) {
-    return absl::UnavailableError(
-        fmt::format("cannot write spans to the trace WAL: {}", appended.message()));
-  }
-  bool flush = false;
-  {
-    absl::MutexLock lock(&mu_);
+  ORIEL_RETURN_IF_ERROR(CommitWrite(records, result, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (int r = 0; r < resource_spans.size(); ++r) {
       IndexLocked(resource_spans.Get(r), &span_bytes[static_cast<size_t>(r)]);
     }
-    EnforceBoundsLocked();
-    flush = FlushDueLocked();
-  }
-  if (flush && options_.maintenance_interval_nano > 0) {
-    absl::MutexLock lock(&stop_mu_);
-    flush_wanted_ = true;
-  }
-  if (spans_written_ != nullptr) spans_written_->Inc(static_cast<double>(result.spans_written));
+  }));
   return result;
 }
 
