@@ -337,6 +337,8 @@ class Scenario:
         # (label, range seconds, step seconds) window ending at the newest sample.
         self.query_windows = []
         self.interval = 15
+        # remote_write scenarios: bytes/sample of information in the load's values (at least).
+        self.value_floor = None
 
 
 def run_loadgen(loadgen, system, scenario, timeout, extra_args=()):
@@ -362,6 +364,16 @@ def run_loadgen(loadgen, system, scenario, timeout, extra_args=()):
     report = json.loads(out.stdout.decode(errors="replace").strip().splitlines()[-1])
     report["loadgen_cpu_seconds"] = loadgen_cpu
     return report, wall, cmd
+
+
+def value_floor(loadgen, scenario):
+    """Bytes per sample the load's counter and gauge values carry (oriel-loadgen
+    --print-value-entropy): no lossless store keeps them in fewer."""
+    out = subprocess.run([loadgen] + scenario.loadgen_args + ["--print-value-entropy"],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])["bytes_per_sample"]
 
 
 def signal_report(report, scenario):
@@ -1078,6 +1090,11 @@ def render(results, scenario_list, systems, command, started, notes):
                 f"{fmt_num(compacted / acked, 2) if acked and compacted else 'n/a'} | "
                 f"{r['latency_p99'] * 1e3:.1f} | {r['loadgen_cpu']:.1f} |")
         lines.append("")
+        if sc.value_floor is not None:
+            lines += [f"The load's values carry at least {sc.value_floor:.2f} bytes of information "
+                      "per sample (the entropy of its counters' and moving gauges' steps, histogram "
+                      "series not counted; `oriel-loadgen --print-value-entropy`): no lossless store "
+                      "keeps them in fewer.", ""]
         if sc.ticks and not sc.query_windows:
             lines += ["After the ingest: the dashboard queries below as query_range over the "
                       "ingested window (step 15s), then kill -9 and a restart on the same data until ready "
@@ -1191,6 +1208,8 @@ def main():
     timeout = 170 if args.quick else 1000
     results = []
     for sc in scenario_list:
+        if sc.needs == "remote_write":
+            sc.value_floor = value_floor(loadgen, sc)
         for s in systems:
             if s.skip_reason:
                 continue

@@ -325,7 +325,21 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--timeout", flags.timeout, "Seconds per request")->capture_default_str();
   app.add_flag("--json", flags.json, "Print the final report as JSON on stdout");
+  bool print_value_entropy = false;
+  app.add_flag("--print-value-entropy", print_value_entropy,
+               "Print the information in the --series fleet's values per sample (a lower bound "
+               "of bytes/sample for any lossless store) and exit");
   CLI11_PARSE(app, argc, argv);
+
+  if (print_value_entropy) {
+    const NodeSeriesSet set({.series = flags.series, .seed = flags.seed});
+    double bits = 0;
+    for (size_t i = 0; i < set.size(); ++i) bits += set.ValueEntropyBits(i);
+    const double per_sample = set.size() == 0 ? 0 : bits / static_cast<double>(set.size());
+    fmt::print("{{\"series\":{},\"bits_per_sample\":{:.4f},\"bytes_per_sample\":{:.4f}}}\n",
+               set.size(), per_sample, per_sample / 8);
+    return 0;
+  }
 
   bool metrics = false, traces = false, logs = false, otlp_metrics = false, loki = false;
   for (size_t pos = 0; pos <= flags.signals.size();) {

@@ -293,6 +293,36 @@ double AtExporterResolution(double v, double magnitude) {
 
 }  // namespace
 
+double RoundedUniformEntropyBits(double lo, double width) {
+  if (width <= 0) return 0;
+  // Whole cells in the middle each have probability 1/width; past 2^20 of them the two partial
+  // cells at the ends change the sum by less than 1e-5 bits.
+  if (width > 0x1p20) return std::log2(width);
+  const double hi = lo + width;
+  double bits = 0;
+  for (double k = std::round(lo); k <= std::round(hi); k += 1) {
+    const double p = (std::min(hi, k + 0.5) - std::max(lo, k - 0.5)) / width;
+    if (p > 0) bits -= p * std::log2(p);
+  }
+  return bits;
+}
+
+double NodeSeriesSet::ValueEntropyBits(size_t i) const {
+  // The same draws as Advance(), in units of the exporter resolution the value is rounded to
+  // (values sit on that grid, so the step alone carries the information). A gauge step clamped
+  // at the end of its range carries less; that is not subtracted.
+  const double base = base_[i];
+  const double grid = base >= 100 ? 1 : 0.01;
+  switch (kinds_[i]) {
+    case SeriesKind::kCounter:
+      return RoundedUniformEntropyBits(0.5 * base / grid, base / grid);
+    case SeriesKind::kGauge:
+      return constant_[i] ? 0 : RoundedUniformEntropyBits(-0.05 * base / grid, 0.1 * base / grid);
+    default:
+      return 0;
+  }
+}
+
 void NodeSeriesSet::Advance() {
   ++tick_;
   for (size_t i = 0; i < size(); ++i) {

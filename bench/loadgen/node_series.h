@@ -56,6 +56,12 @@ class NodeSeriesSet {
   // The value after the last Advance() (initial values before the first).
   double Value(size_t i) const { return values_[i]; }
 
+  // Information (Shannon entropy, bits) that one Advance() adds to series `i`: what any lossless
+  // store must keep per sample of it, at least. Counters and moving gauges only (their steps are
+  // independent draws); 0 for constant gauges and for histogram series, whose buckets are
+  // correlated (so the sum over all series is a lower bound of the load's information).
+  double ValueEntropyBits(size_t i) const;
+
   // Moves every series one scrape interval forward: counters grow, gauges wander within their
   // range, histograms observe a batch of log-normal latencies. Not thread-safe.
   void Advance();
@@ -91,5 +97,8 @@ class NodeSeriesSet {
 
 // Upper bounds of the classic histogram buckets (the Prometheus client default), without +Inf.
 std::span<const double> DefaultBuckets();
+
+// Entropy in bits of round(X) for X uniform over [lo, lo + width).
+double RoundedUniformEntropyBits(double lo, double width);
 
 }  // namespace oriel::loadgen

@@ -1,5 +1,7 @@
 #include "loadgen/node_series.h"
 
+#include <cmath>
+#include <map>
 #include <set>
 #include <string>
 
@@ -116,6 +118,53 @@ TEST(NodeSeriesSetTest, CountersNeverDecreaseAndHistogramsStayCumulative) {
     EXPECT_EQ(set.Kind(i - 1), SeriesKind::kHistogramSum);
   }
   EXPECT_GT(histograms, 0);
+}
+
+TEST(NodeSeriesSetTest, RoundedUniformEntropyBits) {
+  EXPECT_DOUBLE_EQ(RoundedUniformEntropyBits(-0.5, 1), 0);    // always rounds to 0
+  EXPECT_DOUBLE_EQ(RoundedUniformEntropyBits(0, 1), 1);       // 0 or 1, half each
+  EXPECT_DOUBLE_EQ(RoundedUniformEntropyBits(-0.5, 4), 2);    // four equal cells
+  // Cells of 1/6, 1/3, 1/3, 1/6.
+  EXPECT_NEAR(RoundedUniformEntropyBits(0, 3), std::log2(6.0) / 3 + 2 * std::log2(3.0) / 3, 1e-12);
+  EXPECT_NEAR(RoundedUniformEntropyBits(7.25, 1e9), std::log2(1e9), 1e-6);
+  EXPECT_EQ(RoundedUniformEntropyBits(3, 0), 0);
+}
+
+// The analytic entropy of each counter's step matches the entropy of the steps Advance() draws.
+// Counters only: their steps are never clamped. Series with few possible steps, so that a few
+// thousand draws estimate the distribution well.
+TEST(NodeSeriesSetTest, ValueEntropyBitsMatchesTheDrawnSteps) {
+  NodeSeriesSet set({.series = 2000, .seed = 5});
+  constexpr int kRounds = 4000;
+  std::vector<std::map<long long, int>> steps(set.size());
+  std::vector<double> before(set.size());
+  for (int r = 0; r < kRounds; ++r) {
+    for (size_t i = 0; i < set.size(); ++i) before[i] = set.Value(i);
+    set.Advance();
+    for (size_t i = 0; i < set.size(); ++i) {
+      if (set.Kind(i) != SeriesKind::kCounter) continue;
+      // Steps in hundredths: the finest grid a value sits on.
+      steps[i][std::llround((set.Value(i) - before[i]) * 100)]++;
+    }
+  }
+  int compared = 0;
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (set.Kind(i) != SeriesKind::kCounter || steps[i].size() > 40) continue;
+    double empirical = 0;
+    for (const auto& [step, n] : steps[i]) {
+      const double p = static_cast<double>(n) / kRounds;
+      empirical -= p * std::log2(p);
+    }
+    EXPECT_NEAR(set.ValueEntropyBits(i), empirical, 0.05) << Key(set, i);
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
+  size_t constant_or_histogram = 0;
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (set.ValueEntropyBits(i) == 0) ++constant_or_histogram;
+  }
+  EXPECT_GT(constant_or_histogram, 0u);
+  EXPECT_LT(constant_or_histogram, set.size());
 }
 
 }  // namespace
