@@ -37,6 +37,10 @@ struct EngineOptions {
   absl::Duration timeout = absl::Minutes(2);
   // Resolution of a subquery written without a step (`x[5m:]`): Prometheus' evaluation interval.
   int64_t default_subquery_step_ms = 60 * 1000;
+  // A range query that aggregates or returns a window function of a selector (sum(rate(x[5m])))
+  // decodes the selector's series block by block, each block about this many bytes of samples,
+  // rather than all of them at once: the memory (and page faults) of a wide range stay small.
+  size_t range_block_bytes = size_t{8} << 20;
   ParseOptions parse_options;
 };
 

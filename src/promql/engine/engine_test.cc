@@ -129,6 +129,29 @@ TEST_F(EngineTest, ErrorTypes) {
   EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+// A table over a selector decodes it block by block; the samples of all blocks together are
+// what max_samples limits, as when the selector is loaded at once.
+TEST_F(EngineTest, TooManySamplesAcrossStreamedBlocks) {
+  for (int i = 0; i < 40; ++i) {
+    Add(L({{"__name__", "c_total"}, {"i", std::to_string(i)}}), 10, std::vector<double>(30, i));
+  }
+  for (const char* q : {"sum(rate(c_total[1m]))", "rate(c_total[1m])"}) {
+    for (int64_t max_samples : {1199, 1200}) {
+      EngineOptions opts;
+      opts.max_samples = max_samples;
+      opts.range_block_bytes = 1;  // one series a block after the first
+      Engine small(opts);
+      auto r = small.RangeQuery(*db_, q, 0, 290'000, 10'000);
+      if (max_samples < 1200) {
+        ASSERT_FALSE(r.ok()) << q;
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << q;
+      } else {
+        EXPECT_TRUE(r.ok()) << q << ": " << r.status();
+      }
+    }
+  }
+}
+
 TEST_F(EngineTest, TooManySamplesInASubqueryFailsEarly) {
   Add(L({{"__name__", "m"}}), 60, {1, 2});
   EngineOptions opts;
@@ -330,10 +353,16 @@ TEST_F(EngineTest, TableEvaluationEqualsInstantQueries) {
   EngineOptions options;
   options.parse_options.enable_experimental_functions = true;  // first_over_time
   Engine engine(options);
-  for (int64_t step : {15, 45}) {
+  // Tables over a selector decode it in blocks: here of one series each after the first, so
+  // that aggregates add up groups across blocks.
+  EngineOptions tiny_blocks = options;
+  tiny_blocks.range_block_bytes = 1;
+  Engine blocks_engine(tiny_blocks);
+  for (auto [step, range_engine] : {std::pair{15, &engine}, std::pair{45, &engine},
+                                    std::pair{15, &blocks_engine}, std::pair{45, &blocks_engine}}) {
     const int64_t start = 17, end = kSteps * kScrape - 5;
     for (const char* q : queries) {
-      auto range = engine.RangeQuery(*db_, q, start * 1000, end * 1000, step * 1000);
+      auto range = range_engine->RangeQuery(*db_, q, start * 1000, end * 1000, step * 1000);
       ASSERT_TRUE(range.ok()) << q << ": " << range.status();
       const Matrix& m = std::get<Matrix>(range->value);
       size_t points = 0;

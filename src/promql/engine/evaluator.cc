@@ -246,6 +246,21 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   hints.end_ms = sel.maxt;
   hints.step_ms = step_;
   auto set = reader_.Select(sel.mint, sel.maxt, vs.matchers, &hints);
+  ORIEL_ASSIGN_OR_RETURN(Decoded d,
+                         DecodeSeries(*set, sel.mint, sel.maxt, std::numeric_limits<size_t>::max(),
+                                      /*floats_only=*/false, slabs_));
+  sel.series = std::move(d.series);
+  if (d.samples > options_.max_samples) {
+    return absl::ResourceExhaustedError(
+        "query processing would load too many samples into memory in query execution");
+  }
+  sel.loaded = true;
+  return &sel.series;
+}
+
+absl::StatusOr<Evaluator::Decoded> Evaluator::DecodeSeries(tsdb::SeriesSet& set, int64_t lo,
+                                                           int64_t hi, size_t max_series,
+                                                           bool floats_only, PointSlabs& slabs) {
   // The set is walked here (label order; index and page reads, and the head's copy of each
   // series' chunks), then the series are decoded by bulk reads (whole chunks straight into a
   // buffer, no virtual call per sample). The walk goes in batches that the pool's helper decodes
@@ -259,23 +274,31 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
   // Series per batch; a set of at most one batch is decoded on this thread alone.
   constexpr size_t kBatchSeries = 128;
   std::vector<std::unique_ptr<Batch>> batches;
+  Decoded out;
+  size_t walked = 0;
   auto walk_batch = [&]() -> Batch* {
     auto b = std::make_unique<Batch>();
-    b->loaded.reserve(kBatchSeries);
-    b->its.reserve(kBatchSeries);
-    while (b->its.size() < kBatchSeries && set->Next()) {
-      b->loaded.emplace_back().metric = set->labels();  // Labels share their storage: no copy
-      b->its.push_back(set->Samples());
+    const size_t want = std::min(kBatchSeries, max_series - walked);
+    b->loaded.reserve(want);
+    b->its.reserve(want);
+    while (b->its.size() < want) {
+      if (!set.Next()) {
+        out.exhausted = true;
+        break;
+      }
+      b->loaded.emplace_back().metric = set.labels();  // Labels share their storage: no copy
+      b->its.push_back(set.Samples());
     }
+    walked += b->its.size();
     if (b->its.empty()) return nullptr;
     return batches.emplace_back(std::move(b)).get();
   };
   std::atomic<int64_t> total{0};
-  const int64_t lo = sel.mint, hi = sel.maxt;
-  // Each part fills slabs of its own, merged into slabs_ after.
+  // Each part fills slabs of its own, merged into `slabs` after.
   std::vector<PointSlabs> part_slabs;
   part_slabs.reserve(kMaxParallelParts);
   for (size_t p = 0; p < kMaxParallelParts; ++p) part_slabs.emplace_back(&recycler_);
+  const auto fresh = [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); };
   auto decode = [&](PointSlabs& slabs, std::vector<model::Sample>& buf, Batch& b) {
     int64_t n = 0;
     for (size_t i = 0; i < b.its.size(); ++i) {
@@ -283,33 +306,42 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
       b.its[i]->AppendFloats(lo, hi, &buf, nullptr);
       b.its[i].reset();  // drops the series' chunks now
       Loaded& l = b.loaded[i];
-      // Written by index: a plain loop the compiler vectorizes.
-      std::span<FloatPoint> points = slabs.Allocate(buf.size());
-      bool stale = false;
-      for (size_t k = 0; k < buf.size(); ++k) {
-        points[k] = {buf[k].timestamp_ms, buf[k].value};
-        stale |= model::IsStaleNaN(buf[k].value);
+      n += static_cast<int64_t>(buf.size());
+      size_t stale = 0;
+      for (const model::Sample& s : buf) stale += model::IsStaleNaN(s.value) ? 1 : 0;
+      if (floats_only) {
+        std::span<FloatPoint> points = slabs.Allocate(buf.size() - stale);
+        if (stale == 0) {
+          // Written by index: a plain loop the compiler vectorizes.
+          for (size_t k = 0; k < buf.size(); ++k) points[k] = {buf[k].timestamp_ms, buf[k].value};
+        } else {
+          size_t k = 0;
+          for (const model::Sample& s : buf) {
+            if (!model::IsStaleNaN(s.value)) points[k++] = {s.timestamp_ms, s.value};
+          }
+        }
+        l.points = points;
+        continue;
       }
+      std::span<FloatPoint> points = slabs.Allocate(buf.size());
+      for (size_t k = 0; k < buf.size(); ++k) points[k] = {buf[k].timestamp_ms, buf[k].value};
       l.points = points;
-      l.has_stale = stale;
-      if (stale) {
-        const auto fresh = [](const FloatPoint& p) { return !model::IsStaleNaN(p.f); };
-        std::span<FloatPoint> non_stale =
-            slabs.Allocate(static_cast<size_t>(std::count_if(points.begin(), points.end(), fresh)));
+      l.has_stale = stale > 0;
+      if (stale > 0) {
+        std::span<FloatPoint> non_stale = slabs.Allocate(buf.size() - stale);
         std::copy_if(points.begin(), points.end(), non_stale.begin(), fresh);
         l.non_stale = non_stale;
       }
-      n += static_cast<int64_t>(buf.size());
     }
     total.fetch_add(n);
   };
   Batch* first = walk_batch();
-  if (first != nullptr && first->its.size() < kBatchSeries) {
+  if (first != nullptr && (out.exhausted || walked == max_series)) {
     std::vector<model::Sample> buf;
     decode(part_slabs[0], buf, *first);
   } else if (first != nullptr) {
     std::mutex mu;
-    std::condition_variable walked;  // a batch was queued, or the walk is done
+    std::condition_variable walked_cv;  // a batch was queued, or the walk is done
     std::deque<Batch*> queue{first};
     bool walk_done = false;
     auto decode_queue = [&](size_t part) {
@@ -318,7 +350,7 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
         Batch* b;
         {
           std::unique_lock lock(mu);
-          walked.wait(lock, [&] { return !queue.empty() || walk_done; });
+          walked_cv.wait(lock, [&] { return !queue.empty() || walk_done; });
           if (queue.empty()) return;
           b = queue.front();
           queue.pop_front();
@@ -331,35 +363,33 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
     ORIEL_RETURN_IF_ERROR(
         pool_.ParallelFor(kMaxParallelParts, 1, [&](size_t part, size_t, size_t) -> absl::Status {
           if (part == 0) {
-            while (Batch* b = walk_batch()) {
+            while (!out.exhausted && walked < max_series) {
+              Batch* b = walk_batch();
+              if (b == nullptr) break;
               std::lock_guard lock(mu);
               queue.push_back(b);
-              walked.notify_one();
+              walked_cv.notify_one();
             }
             {
               std::lock_guard lock(mu);
               walk_done = true;
             }
-            walked.notify_all();
+            walked_cv.notify_all();
           }
           decode_queue(part);
           return absl::OkStatus();
         }));
   }
-  for (PointSlabs& s : part_slabs) slabs_.Merge(std::move(s));
+  for (PointSlabs& s : part_slabs) slabs.Merge(std::move(s));
   // After decoding: a chunk that cannot be decoded shows in the status only then.
-  ORIEL_RETURN_IF_ERROR(set->status());
+  ORIEL_RETURN_IF_ERROR(set.status());
   for (auto& b : batches) {
     for (Loaded& l : b->loaded) {
-      if (!l.points.empty()) sel.series.push_back(std::move(l));
+      if (!l.points.empty()) out.series.push_back(std::move(l));
     }
   }
-  if (total.load() > options_.max_samples) {
-    return absl::ResourceExhaustedError(
-        "query processing would load too many samples into memory in query execution");
-  }
-  sel.loaded = true;
-  return &sel.series;
+  out.samples = total.load();
+  return out;
 }
 
 absl::StatusOr<Value> Evaluator::EvalVectorSelector(const VectorSelector& vs, int64_t ts) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "model/labels.h"
@@ -146,6 +147,21 @@ class Evaluator {
     bool loaded = false;
     std::vector<Loaded> series;
   };
+  // What one DecodeSeries call decoded.
+  struct Decoded {
+    std::vector<Loaded> series;  // those with samples in the span, in the set's order
+    bool exhausted = false;      // the set has no series left
+    int64_t samples = 0;         // decoded, stale markers included
+  };
+  // A window function of a plain range selector (`rate(x[5m])`, no @, range modifier or
+  // duration expression): the input a table computes in one pass per series.
+  struct WindowCall {
+    const Call* call = nullptr;
+    WindowFunc f = WindowFunc::kRate;
+    const VectorSelector* selector = nullptr;
+    int64_t range = 0;
+    int64_t offset = 0;
+  };
 
   void PrepareWalk(const Expr& e, int64_t mint, int64_t maxt);
   // Widens what Load reads for `vs` to include [mint, maxt].
@@ -156,6 +172,12 @@ class Evaluator {
   int64_t AtTime(const AtModifier& at, int64_t ts) const;
   [[nodiscard]] absl::StatusOr<std::vector<Loaded>*> Load(const VectorSelector& vs, int64_t mint,
                                                           int64_t maxt);
+  // Walks up to `max_series` more series of `set` and decodes their samples in [lo, hi] into
+  // `slabs`, which must outlive the result; with `floats_only`, stale markers are left out of
+  // `points` (what a window function reads) and `non_stale` stays empty.
+  [[nodiscard]] absl::StatusOr<Decoded> DecodeSeries(tsdb::SeriesSet& set, int64_t lo, int64_t hi,
+                                                     size_t max_series, bool floats_only,
+                                                     PointSlabs& slabs);
   [[nodiscard]] absl::Status CountSamples(int64_t n);
 
   [[nodiscard]] absl::StatusOr<Value> EvalVectorSelector(const VectorSelector& vs, int64_t ts);
@@ -170,9 +192,18 @@ class Evaluator {
   bool IsStep(int64_t ts) const {
     return step_ > 0 && ts >= start_ && ts <= end_ && (ts - start_) % step_ == 0;
   }
+  // `e` as a window function over a plain range selector; nullopt when it is not one.
+  std::optional<WindowCall> WindowCallOf(const Expr& e) const;
   // `e` as a window function over a plain range selector (range_table.h), loading its series;
   // null when it is not one.
   [[nodiscard]] absl::StatusOr<std::unique_ptr<WindowSource>> WindowSourceOf(const Expr& e);
+  // Hands `consume` window call `w` over consecutive blocks of its selector's series, in the
+  // order Load gives them, decoding each block into memory the next one reuses (about
+  // EngineOptions::range_block_bytes of samples), so that a table over a wide range never holds
+  // every series' samples at once. Stops early when `consume` returns false. When the selection
+  // is already loaded, it is handed over as one block.
+  [[nodiscard]] absl::Status StreamWindows(
+      const WindowCall& w, absl::FunctionRef<absl::StatusOr<bool>(const WindowSource&)> consume);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<StepTable>> BuildTable(const Expr& e);
   // The rows of `e` for a table over it: a window function of a selector (`from_window`) or a
   // table of its own (topk of a sum); null when it is neither.

@@ -44,22 +44,28 @@ absl::StatusOr<const StepTable*> Evaluator::Table(const Expr& e) {
   return tables_.insert_or_assign(&u, std::move(table)).first->second.get();
 }
 
-absl::StatusOr<std::unique_ptr<WindowSource>> Evaluator::WindowSourceOf(const Expr& e) {
-  if (e.kind() != NodeKind::kCall) return nullptr;
+std::optional<Evaluator::WindowCall> Evaluator::WindowCallOf(const Expr& e) const {
+  if (e.kind() != NodeKind::kCall) return std::nullopt;
   const Call& c = e.As<Call>();
   std::optional<WindowFunc> f = WindowFuncByName(c.func->name);
-  if (!f || c.args.size() != 1) return nullptr;
+  if (!f || c.args.size() != 1) return std::nullopt;
   const Expr& arg = Unparen(*c.args[0]);
-  if (arg.kind() != NodeKind::kMatrixSelector) return nullptr;
+  if (arg.kind() != NodeKind::kMatrixSelector) return std::nullopt;
   const auto& ms = arg.As<MatrixSelector>();
   const auto& vs = ms.selector();
   if (ms.range_expr != nullptr || vs.offset.expr != nullptr || vs.at.kind != AtKind::kNone ||
       vs.range_modifier != RangeModifier::kNone) {
-    return nullptr;
+    return std::nullopt;
   }
-  const int64_t range = absl::ToInt64Milliseconds(ms.range);
-  const int64_t offset = absl::ToInt64Milliseconds(vs.offset.offset);
-  ORIEL_ASSIGN_OR_RETURN(auto* series, Load(vs, start_ - offset - range, end_ - offset));
+  return WindowCall{&c, *f, &vs, absl::ToInt64Milliseconds(ms.range),
+                    absl::ToInt64Milliseconds(vs.offset.offset)};
+}
+
+absl::StatusOr<std::unique_ptr<WindowSource>> Evaluator::WindowSourceOf(const Expr& e) {
+  std::optional<WindowCall> w = WindowCallOf(e);
+  if (!w) return nullptr;
+  ORIEL_ASSIGN_OR_RETURN(auto* series,
+                         Load(*w->selector, start_ - w->offset - w->range, end_ - w->offset));
   std::vector<model::Labels> metrics;
   std::vector<std::span<const FloatPoint>> floats;
   metrics.reserve(series->size());
@@ -69,8 +75,62 @@ absl::StatusOr<std::unique_ptr<WindowSource>> Evaluator::WindowSourceOf(const Ex
     floats.push_back(s.floats());
   }
   // A range selector's series keep their names; all but last/first_over_time drop them.
-  return std::make_unique<WindowSource>(*f, std::move(metrics), std::move(floats), start_ - offset,
-                                        step_, range, !KeepsName(*f));
+  return std::make_unique<WindowSource>(w->f, std::move(metrics), std::move(floats),
+                                        start_ - w->offset, step_, w->range, !KeepsName(w->f));
+}
+
+absl::Status Evaluator::StreamWindows(
+    const WindowCall& w, absl::FunctionRef<absl::StatusOr<bool>(const WindowSource&)> consume) {
+  const int64_t mint = start_ - w.offset - w.range;
+  const int64_t maxt = end_ - w.offset;
+  Selection& sel = selections_[w.selector];
+  if (sel.loaded) {
+    // Another evaluation of the selector (a subquery's steps) loaded it already.
+    ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(*w.call));
+    return consume(*in).status();
+  }
+  // The span Load would read: Prepare's, which covers this call's windows.
+  const int64_t lo = sel.mint == 0 && sel.maxt == 0 ? mint : std::min(sel.mint, mint);
+  const int64_t hi = sel.mint == 0 && sel.maxt == 0 ? maxt : std::max(sel.maxt, maxt);
+  tsdb::SelectHints hints;
+  hints.start_ms = lo;
+  hints.end_ms = hi;
+  hints.step_ms = step_;
+  auto set = reader_.Select(lo, hi, w.selector->matchers, &hints);
+  const size_t block_points = std::max<size_t>(1, options_.range_block_bytes / sizeof(FloatPoint));
+  // The first block is one decoding batch; later ones are sized by the samples per series seen.
+  size_t block_series = 128;
+  size_t series = 0;
+  int64_t samples = 0;
+  while (true) {
+    // Each block's slabs go back to the recycler before the next block takes them again.
+    PointSlabs slabs(&recycler_);
+    ORIEL_ASSIGN_OR_RETURN(Decoded d,
+                           DecodeSeries(*set, lo, hi, block_series, /*floats_only=*/true, slabs));
+    samples += d.samples;
+    if (samples > options_.max_samples) {
+      return absl::ResourceExhaustedError(
+          "query processing would load too many samples into memory in query execution");
+    }
+    if (!d.series.empty()) {
+      std::vector<model::Labels> metrics;
+      std::vector<std::span<const FloatPoint>> floats;
+      metrics.reserve(d.series.size());
+      floats.reserve(d.series.size());
+      for (Loaded& s : d.series) {
+        metrics.push_back(std::move(s.metric));
+        floats.push_back(s.points);
+      }
+      WindowSource in(w.f, std::move(metrics), std::move(floats), start_ - w.offset, step_, w.range,
+                      !KeepsName(w.f), static_cast<uint32_t>(series));
+      series += d.series.size();
+      ORIEL_ASSIGN_OR_RETURN(bool more, consume(in));
+      if (!more) return absl::OkStatus();
+    }
+    if (d.exhausted) return absl::OkStatus();
+    const size_t per_series = std::max<int64_t>(1, samples) / std::max<size_t>(1, series);
+    block_series = std::max<size_t>(1, block_points / std::max<size_t>(1, per_series));
+  }
 }
 
 void Evaluator::NoteCounterName(const Call& c, const std::vector<int64_t>& samples) {
@@ -94,24 +154,31 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
     if (IsSelectAggregate(a.op)) return BuildSelectTable(a, steps);
     if (!IsTableAggregate(a.op) || a.param != nullptr) return nullptr;
     const Expr& in_expr = Unparen(*a.expr);
-    ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(in_expr));
-    if (in == nullptr) return nullptr;
-    // Group ids once per series rather than once per series and step.
+    std::optional<WindowCall> w = WindowCallOf(in_expr);
+    if (!w) return nullptr;
+    // Group ids once per series rather than once per series and step; groups are numbered in
+    // the order of their first series.
     GroupIndex& ids = Groups(a);
-    std::vector<uint32_t> group_of(in->size());
+    std::vector<uint32_t> group_of;
     std::vector<uint32_t> local;
     std::vector<model::Labels> groups;
-    for (size_t i = 0; i < in->size(); ++i) {
-      size_t id = ids.IdOf(in->metric(i));
-      if (id >= local.size()) local.resize(id + 1, kNoGroup);
-      if (local[id] == kNoGroup) {
-        local[id] = static_cast<uint32_t>(groups.size());
-        groups.push_back(ids.Labels(id));
+    AggregateAccumulator acc(a.op, steps);
+    ORIEL_RETURN_IF_ERROR(StreamWindows(*w, [&](const WindowSource& in) -> absl::StatusOr<bool> {
+      group_of.resize(in.size());
+      for (size_t i = 0; i < in.size(); ++i) {
+        size_t id = ids.IdOf(in.metric(i));
+        if (id >= local.size()) local.resize(id + 1, kNoGroup);
+        if (local[id] == kNoGroup) {
+          local[id] = static_cast<uint32_t>(groups.size());
+          groups.push_back(ids.Labels(id));
+        }
+        group_of[i] = local[id];
       }
-      group_of[i] = local[id];
-    }
-    ORIEL_ASSIGN_OR_RETURN(StepTable t, AggregateTable(*in, steps, a.op, group_of,
-                                                       std::move(groups), deadline_, pool_));
+      ORIEL_RETURN_IF_ERROR(acc.Add(in, group_of, groups.size(), deadline_, pool_));
+      return true;
+    }));
+    StepTable t = acc.Finish(std::move(groups));
+    t.drop_name = !KeepsName(w->f);  // also when no block was added
     NoteCounterName(in_expr.As<Call>(), t.samples);
     return std::make_unique<StepTable>(std::move(t));
   }
@@ -163,9 +230,23 @@ absl::StatusOr<std::unique_ptr<StepTable>> Evaluator::BuildTable(const Expr& e) 
     if (from_window) NoteCounterName(in_expr.As<Call>(), h.table.samples);
     return std::make_unique<StepTable>(std::move(h.table));
   }
-  ORIEL_ASSIGN_OR_RETURN(std::unique_ptr<WindowSource> in, WindowSourceOf(c));
-  if (in == nullptr || in->size() * steps > kMaxTableCells) return nullptr;
-  ORIEL_ASSIGN_OR_RETURN(StepTable t, MaterializeTable(*in, steps, deadline_, pool_));
+  std::optional<WindowCall> w = WindowCallOf(c);
+  if (!w) return nullptr;
+  StepTable t;
+  t.steps = steps;
+  t.drop_name = !KeepsName(w->f);
+  t.samples.assign(steps, 0);
+  bool too_large = false;
+  ORIEL_RETURN_IF_ERROR(StreamWindows(*w, [&](const WindowSource& in) -> absl::StatusOr<bool> {
+    if ((t.size() + in.size()) * steps > kMaxTableCells) {
+      // Evaluated step by step instead (which loads the selector again).
+      too_large = true;
+      return false;
+    }
+    ORIEL_RETURN_IF_ERROR(AppendRows(in, deadline_, pool_, &t));
+    return true;
+  }));
+  if (too_large) return nullptr;
   NoteCounterName(c, t.samples);
   return std::make_unique<StepTable>(std::move(t));
 }

@@ -35,14 +35,15 @@ absl::Status CheckTableDeadline(absl::Time deadline) {
 
 WindowSource::WindowSource(WindowFunc f, std::vector<model::Labels> metrics,
                            std::vector<std::span<const FloatPoint>> floats, int64_t first_ref,
-                           int64_t step, int64_t range, bool drop_name)
+                           int64_t step, int64_t range, bool drop_name, uint32_t first_rank)
     : f_(f),
       metrics_(std::move(metrics)),
       floats_(std::move(floats)),
       first_ref_(first_ref),
       step_(step),
       range_(range),
-      drop_name_(drop_name) {}
+      drop_name_(drop_name),
+      first_rank_(first_rank) {}
 
 namespace {
 
@@ -105,7 +106,7 @@ void WindowSource::Row(size_t i, size_t a, size_t b, double* values, uint8_t* pr
                        uint32_t* rank, int64_t* samples) const {
   kWindowRows[static_cast<size_t>(f_)](floats_[i], first_ref_ + static_cast<int64_t>(a) * step_,
                                        step_, range_, b - a, values, present, samples);
-  std::fill_n(rank, b - a, static_cast<uint32_t>(i));
+  std::fill_n(rank, b - a, first_rank_ + static_cast<uint32_t>(i));
 }
 
 void TableSource::Row(size_t i, size_t a, size_t b, double* values, uint8_t* present,
@@ -120,16 +121,17 @@ void TableSource::Row(size_t i, size_t a, size_t b, double* values, uint8_t* pre
   }
 }
 
-absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
-                                           absl::Time deadline, WorkerPool& pool) {
-  StepTable t;
+absl::Status AppendRows(const WindowSource& in, absl::Time deadline, WorkerPool& pool,
+                        StepTable* t) {
   const size_t n = in.size();
-  t.steps = steps;
-  t.drop_name = in.drop_name();
-  t.metrics.reserve(n);
-  for (size_t i = 0; i < n; ++i) t.metrics.push_back(in.metric(i));
-  t.values.resize(n * steps);
-  t.present.resize(n * steps);
+  const size_t steps = t->steps;
+  const size_t first = t->size();
+  t->metrics.reserve(first + n);
+  for (size_t i = 0; i < n; ++i) t->metrics.push_back(in.metric(i));
+  t->values.resize((first + n) * steps);
+  t->present.resize((first + n) * steps);
+  double* values = t->values.data() + first * steps;
+  uint8_t* present = t->present.data() + first * steps;
   // Per thread; added up after (integers: the order does not matter).
   std::vector<std::vector<int64_t>> samples(kMaxParallelParts, std::vector<int64_t>(steps, 0));
   auto run = [&](size_t part, size_t begin, size_t end) -> absl::Status {
@@ -138,18 +140,16 @@ absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
       if ((i - begin) % kDeadlineEvery == 0) {
         if (absl::Status s = CheckTableDeadline(deadline); !s.ok()) return s;
       }
-      in.Row(i, 0, steps, t.values.data() + i * steps, t.present.data() + i * steps, rank.data(),
+      in.Row(i, 0, steps, values + i * steps, present + i * steps, rank.data(),
              samples[part].data());
     }
     return absl::OkStatus();
   };
-  absl::Status s = pool.ParallelFor(n, kMinSeriesPerThread, run);
-  if (!s.ok()) return s;
-  t.samples = std::move(samples[0]);
-  for (size_t p = 1; p < kMaxParallelParts; ++p) {
-    for (size_t j = 0; j < steps; ++j) t.samples[j] += samples[p][j];
+  if (absl::Status s = pool.ParallelFor(n, kMinSeriesPerThread, run); !s.ok()) return s;
+  for (size_t p = 0; p < kMaxParallelParts; ++p) {
+    for (size_t j = 0; j < steps; ++j) t->samples[j] += samples[p][j];
   }
-  return t;
+  return absl::OkStatus();
 }
 
 bool IsTableAggregate(AggregateOp op) {
@@ -220,24 +220,31 @@ void AddRow(const AggregateCells& cells, size_t base, size_t w, const double* va
 
 }  // namespace
 
-absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, AggregateOp op,
-                                         std::span<const uint32_t> group_of,
-                                         std::vector<model::Labels> groups, absl::Time deadline,
-                                         WorkerPool& pool) {
+AggregateAccumulator::AggregateAccumulator(AggregateOp op, size_t steps)
+    : op_(op), steps_(steps), samples_(steps, 0) {}
+
+absl::Status AggregateAccumulator::Add(const RowSource& in, std::span<const uint32_t> group_of,
+                                       size_t num_groups, absl::Time deadline, WorkerPool& pool) {
   const size_t n = in.size();
-  const size_t g = groups.size();
-  StepTable t;
-  t.steps = steps;
-  t.drop_name = in.drop_name();
-  t.metrics = std::move(groups);
-  std::vector<double> value(g * steps, 0), comp(g * steps, 0), mean(g * steps, 0);
-  std::vector<int64_t> count(g * steps, 0);
-  std::vector<uint8_t> special(g * steps, 0);
-  t.rank.assign(g * steps, std::numeric_limits<uint32_t>::max());
-  const AggregateCells cells{value.data(), comp.data(),    mean.data(),
-                             count.data(), special.data(), t.rank.data()};
-  t.samples.assign(steps, 0);
-  if (const auto* counted = in.counted_samples()) t.samples = *counted;
+  const size_t steps = steps_;
+  drop_name_ = in.drop_name();
+  if (num_groups > groups_) {
+    // Group-major: a new group's cells go at the end.
+    const size_t cells = num_groups * steps;
+    value_.resize(cells, 0);
+    comp_.resize(cells, 0);
+    mean_.resize(cells, 0);
+    count_.resize(cells, 0);
+    special_.resize(cells, 0);
+    rank_.resize(cells, std::numeric_limits<uint32_t>::max());
+    groups_ = num_groups;
+  }
+  const AggregateCells cells{value_.data(), comp_.data(),    mean_.data(),
+                             count_.data(), special_.data(), rank_.data()};
+  if (const auto* counted = in.counted_samples()) {
+    for (size_t j = 0; j < steps; ++j) samples_[j] += (*counted)[j];
+  }
+  const AggregateOp op = op_;
   // Each thread owns a range of steps: it reads every series' row for its steps and updates only
   // its steps' cells, so no two threads write one cell and each cell sees its series in order.
   auto run = [&](size_t /*part*/, size_t a, size_t b) -> absl::Status {
@@ -274,25 +281,36 @@ absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, Aggr
           break;
       }
     }
-    for (size_t j = 0; j < w; ++j) t.samples[a + j] += samples[j];
+    for (size_t j = 0; j < w; ++j) samples_[a + j] += samples[j];
     return absl::OkStatus();
   };
-  absl::Status s = pool.ParallelFor(steps, kMinStepsPerThread, run);
-  if (!s.ok()) return s;
+  return pool.ParallelFor(steps, kMinStepsPerThread, run);
+}
+
+StepTable AggregateAccumulator::Finish(std::vector<model::Labels> groups) {
+  const size_t g = groups_;
+  const size_t steps = steps_;
+  const AggregateOp op = op_;
+  StepTable t;
+  t.steps = steps;
+  t.drop_name = drop_name_;
+  t.metrics = std::move(groups);
+  t.rank = std::move(rank_);
+  t.samples = std::move(samples_);
   t.values.assign(g * steps, 0);
   t.present.assign(g * steps, 0);
   for (size_t c = 0; c < g * steps; ++c) {
-    if (count[c] == 0) continue;
+    if (count_[c] == 0) continue;
     t.present[c] = 1;
-    const double k = static_cast<double>(count[c]);
+    const double k = static_cast<double>(count_[c]);
     double& r = t.values[c];
     switch (op) {
       case AggregateOp::kSum:
-        r = value[c] + comp[c];
+        r = value_[c] + comp_[c];
         break;
       case AggregateOp::kAvg: {
-        double sum = value[c] + comp[c];
-        r = (std::isinf(sum) && !special[c]) ? mean[c] : sum / k;
+        double sum = value_[c] + comp_[c];
+        r = (std::isinf(sum) && !special_[c]) ? mean_[c] : sum / k;
         break;
       }
       case AggregateOp::kCount:
@@ -303,13 +321,13 @@ absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps, Aggr
         break;
       case AggregateOp::kMin:
       case AggregateOp::kMax:
-        r = value[c];
+        r = value_[c];
         break;
       case AggregateOp::kStdvar:
-        r = special[c] ? std::nan("") : value[c] / k;
+        r = special_[c] ? std::nan("") : value_[c] / k;
         break;
       case AggregateOp::kStddev:
-        r = special[c] ? std::nan("") : std::sqrt(value[c] / k);
+        r = special_[c] ? std::nan("") : std::sqrt(value_[c] / k);
         break;
       default:
         break;
@@ -346,8 +364,9 @@ absl::StatusOr<HistogramQuantileTable> BuildHistogramQuantileTable(
   }
   std::vector<uint8_t> forced(kMaxParallelParts, 0);
   std::vector<std::vector<uint8_t>> seen(kMaxParallelParts, std::vector<uint8_t>(n, 0));
-  // Each thread owns a range of steps (as in AggregateTable); a histogram's rows are read once
-  // for the thread's steps, then each step's quantile comes from the buckets present at it.
+  // Each thread owns a range of steps (as in AggregateAccumulator::Add); a histogram's rows are
+  // read once for the thread's steps, then each step's quantile comes from the buckets present at
+  // it.
   auto run = [&](size_t part, size_t a, size_t b) -> absl::Status {
     const size_t w = b - a;
     std::vector<double> vals;

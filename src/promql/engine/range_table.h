@@ -57,12 +57,14 @@ class RowSource {
 };
 
 // A window function over the samples of a range selector's series: step j's window of series i
-// is (ref_j - range, ref_j] with ref_j = first_ref + j * step. Ranks are series order.
+// is (ref_j - range, ref_j] with ref_j = first_ref + j * step. Ranks are series order, counted
+// from `first_rank` (a block of a selector's series streamed block by block ranks its series
+// after those of the blocks before it).
 class WindowSource final : public RowSource {
  public:
   WindowSource(WindowFunc f, std::vector<model::Labels> metrics,
                std::vector<std::span<const FloatPoint>> floats, int64_t first_ref, int64_t step,
-               int64_t range, bool drop_name);
+               int64_t range, bool drop_name, uint32_t first_rank = 0);
   size_t size() const override { return metrics_.size(); }
   const model::Labels& metric(size_t i) const override { return metrics_[i]; }
   bool drop_name() const override { return drop_name_; }
@@ -77,6 +79,7 @@ class WindowSource final : public RowSource {
   int64_t step_;
   int64_t range_;
   bool drop_name_;
+  uint32_t first_rank_;
 };
 
 // A computed table as input.
@@ -94,25 +97,49 @@ class TableSource final : public RowSource {
   const StepTable& t_;
 };
 
-// Every row of a window source as a table (series split over threads).
-[[nodiscard]] absl::StatusOr<StepTable> MaterializeTable(const WindowSource& in, size_t steps,
-                                                         absl::Time deadline, WorkerPool& pool);
+// Appends every row of `in` to `t` (series split over threads), so that a table can be built
+// from the blocks of a streamed selector one after the other. REQUIRES: t->steps and
+// t->samples.size() are the steps of `in`'s rows, and t->drop_name is in.drop_name().
+[[nodiscard]] absl::Status AppendRows(const WindowSource& in, absl::Time deadline, WorkerPool& pool,
+                                      StepTable* t);
 
-// Whether AggregateTable computes `op`.
+// Whether AggregateAccumulator computes `op`.
 bool IsTableAggregate(AggregateOp op);
 
 // The table builders' timeout check: an error once `deadline` has passed.
 absl::Status CheckTableDeadline(absl::Time deadline);
 
-// sum, avg, count, group, min, max, stddev or stdvar of the series of `in` by group: series i
-// goes to group group_of[i] (< groups.size()). REQUIRES: `in` ranks its series in series order
-// (a WindowSource), so that a group adds its series in the order the step-by-step evaluation
-// does. Steps are split over threads.
-[[nodiscard]] absl::StatusOr<StepTable> AggregateTable(const RowSource& in, size_t steps,
-                                                       AggregateOp op,
-                                                       std::span<const uint32_t> group_of,
-                                                       std::vector<model::Labels> groups,
-                                                       absl::Time deadline, WorkerPool& pool);
+// sum, avg, count, group, min, max, stddev or stdvar by group of the series of one or more
+// RowSources added in turn (the blocks of a streamed selector), as a table of (group, step)
+// cells: each cell adds its series in the order they were added, whatever the blocks, so the
+// result is the same as that of one RowSource of all of them. Not thread-safe; Add splits its
+// work over the pool's threads.
+class AggregateAccumulator {
+ public:
+  AggregateAccumulator(AggregateOp op, size_t steps);
+
+  // Adds the series of `in`: series i goes to group group_of[i] (< num_groups; groups are
+  // numbered from 0 across every Add, and num_groups never shrinks). REQUIRES: `in` ranks its
+  // series in series order, after those added before (a WindowSource), so that a group adds its
+  // series in the order the step-by-step evaluation does. Steps are split over threads.
+  [[nodiscard]] absl::Status Add(const RowSource& in, std::span<const uint32_t> group_of,
+                                 size_t num_groups, absl::Time deadline, WorkerPool& pool);
+  // The table, with groups[g] the labels of group g. REQUIRES: groups.size() is the largest
+  // num_groups given to Add. The accumulator is spent afterwards.
+  StepTable Finish(std::vector<model::Labels> groups);
+
+ private:
+  AggregateOp op_;
+  size_t steps_;
+  size_t groups_ = 0;
+  bool drop_name_ = false;  // of the sources added (the same for each)
+  // Per (group, step), group-major: aggregate.cc's Group state.
+  std::vector<double> value_, comp_, mean_;
+  std::vector<int64_t> count_;
+  std::vector<uint8_t> special_;
+  std::vector<uint32_t> rank_;
+  std::vector<int64_t> samples_;  // by step
+};
 
 inline constexpr uint32_t kNoGroup = static_cast<uint32_t>(-1);
 
