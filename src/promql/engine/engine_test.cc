@@ -349,6 +349,9 @@ TEST_F(EngineTest, TableEvaluationEqualsInstantQueries) {
       "rate({__name__=~\"req_total|many_total\"}[1m])",
       "sum by (instance) (last_over_time({__name__=~\"temp|bytes\"}[1m]))",
       "last_over_time({__name__=~\"temp|bytes\"}[1m])",
+      // The subquery's steps load the selector before some of them (the range query's steps)
+      // build the table over it.
+      "max_over_time(sum by (instance) (rate(req_total[1m]))[1m:1s])",
   };
   EngineOptions options;
   options.parse_options.enable_experimental_functions = true;  // first_over_time
