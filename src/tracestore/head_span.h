@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "tracestore/encoded_spans.h"
+#include "tracestore/span_wire.h"
 #include "tracestore/stored_span.h"
 #include "tracestore/trace_store.h"
 
@@ -52,10 +53,16 @@ bool ParseHeadSpan(const HeadSpan& head, StoredSpan* out);
 // Whether two head spans are the same stored span (as SameSpan).
 bool SameHeadSpan(const HeadSpan& a, const HeadSpan& b);
 
-// Whether the span satisfies `query` as SpanMatches says; parses it (into `scratch`) only when
-// the query has tags, which the decoded fields cannot answer.
-bool HeadSpanMatches(const TraceQuery& query, const HeadSpan& span,
-                     opentelemetry::proto::trace::v1::Span* scratch);
+// Buffers HeadSpanMatches reuses across calls.
+struct HeadMatchScratch {
+  opentelemetry::proto::trace::v1::Span span;
+  WireSpan wire;
+};
+
+// Whether the span satisfies `query` as SpanMatches says. When the query has tags, which the
+// decoded fields cannot answer, the span is read in place first (WireSpanMayMatchTags), and
+// parsed (into `scratch`) only when that cannot rule it out.
+bool HeadSpanMatches(const TraceQuery& query, const HeadSpan& span, HeadMatchScratch* scratch);
 
 // Heap bytes `span` owns beside the HeadSpan object itself (its strings past their inline
 // capacity), allocations rounded as MallocChunkBytes says. Resources and scopes are shared.

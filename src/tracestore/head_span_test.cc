@@ -100,7 +100,7 @@ TEST(HeadSpanTest, MatchesQueriesAsSpanMatches) {
   auto resource = MakeResourceEntry({}, "");
   auto scope = MakeScopeEntry({}, "");
   const HeadSpan head = MakeHeadSpan(resource, scope, span, span.SerializeAsString());
-  Span scratch;
+  HeadMatchScratch scratch;
   EXPECT_TRUE(HeadSpanMatches({.service = "s"}, head, &scratch));
   EXPECT_TRUE(HeadSpanMatches({.service = "s", .operation = "op"}, head, &scratch));
   EXPECT_FALSE(HeadSpanMatches({.service = "s", .operation = "other"}, head, &scratch));

@@ -1,5 +1,7 @@
 #include "tracestore/span_match.h"
 
+#include <cstring>
+
 #include "fmt/format.h"
 
 namespace oriel::tracestore {
@@ -107,6 +109,55 @@ bool ColumnTagMayMatch(const SpanColumns& span, std::string_view key, std::strin
          text == value;
 }
 
+// The string form of a value read in place, as AttributeValueString gives it; nullopt-like
+// false for values without one here (kOther: bytes, arrays, maps).
+bool WireValueString(const WireValue& v, std::string* out) {
+  AnyValue typed;
+  switch (v.type) {
+    case WireValue::Type::kEmpty:
+    case WireValue::Type::kOther:
+      return false;
+    case WireValue::Type::kString:
+      out->assign(v.string);
+      return true;
+    case WireValue::Type::kBool:
+      typed.set_bool_value(v.number != 0);
+      break;
+    case WireValue::Type::kInt:
+      typed.set_int_value(static_cast<int64_t>(v.number));
+      break;
+    case WireValue::Type::kDouble: {
+      double d = 0;
+      std::memcpy(&d, &v.number, sizeof(d));
+      typed.set_double_value(d);
+      break;
+    }
+  }
+  // The one definition of the string forms.
+  return AttributeValueString(typed, out);
+}
+
+bool WireTagMayMatch(const WireSpan& span,
+                     const opentelemetry::proto::resource::v1::Resource& resource,
+                     const opentelemetry::proto::common::v1::InstrumentationScope& scope,
+                     std::string_view key, std::string_view value, std::string* text) {
+  for (const WireAttribute& a : span.attributes) {
+    if (a.key != key || !a.has_value) continue;
+    if (a.value.type == WireValue::Type::kOther) return true;
+    if (a.value.type == WireValue::Type::kString) {
+      if (a.value.string == value) return true;
+      continue;
+    }
+    if (WireValueString(a.value, text) && *text == value) return true;
+  }
+  // Event attributes are not read in place.
+  if (!span.events.empty()) return true;
+  if (AttributesMatch(resource.attributes(), key, value)) return true;
+  if (AttributesMatch(scope.attributes(), key, value)) return true;
+  return SyntheticTagOf(span.kind, span.status_code, span.status_message, key, text) &&
+         *text == value;
+}
+
 bool TagMatches(const Span& span, const opentelemetry::proto::resource::v1::Resource& resource,
                 const opentelemetry::proto::common::v1::InstrumentationScope& scope,
                 std::string_view key, std::string_view value) {
@@ -172,6 +223,16 @@ bool SpanMatches(const TraceQuery& query, const Span& span,
 bool SpanColumnsMayMatchTags(const TraceQuery& query, const SpanColumns& span) {
   for (const auto& [key, value] : query.tags) {
     if (!ColumnTagMayMatch(span, key, value)) return false;
+  }
+  return true;
+}
+
+bool WireSpanMayMatchTags(const TraceQuery& query, const WireSpan& span,
+                          const opentelemetry::proto::resource::v1::Resource& resource,
+                          const opentelemetry::proto::common::v1::InstrumentationScope& scope) {
+  std::string text;
+  for (const auto& [key, value] : query.tags) {
+    if (!WireTagMayMatch(span, resource, scope, key, value, &text)) return false;
   }
   return true;
 }

@@ -10,6 +10,7 @@
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "tracestore/segment_block.h"
+#include "tracestore/span_wire.h"
 #include "tracestore/trace_store.h"
 
 namespace oriel::tracestore {
@@ -40,5 +41,14 @@ bool SpanMatches(const TraceQuery& query, const opentelemetry::proto::trace::v1:
 // status code are compared; a span with events or a status message (has_rest) or a value of
 // another type may match.
 bool SpanColumnsMayMatchTags(const TraceQuery& query, const SpanColumns& span);
+
+// Whether a span read in place (span_wire.h) may satisfy the tags of `query`, with its resource
+// and scope: false only when SpanMatches is false for it, so that the head need not parse it.
+// Attribute values with a string form here (strings, bools, ints, doubles), the resource, the
+// scope, the kind and the status are compared; a span with events or a value of another type
+// may match.
+bool WireSpanMayMatchTags(const TraceQuery& query, const WireSpan& span,
+                          const opentelemetry::proto::resource::v1::Resource& resource,
+                          const opentelemetry::proto::common::v1::InstrumentationScope& scope);
 
 }  // namespace oriel::tracestore

@@ -1,5 +1,6 @@
 #include "tracestore/span_match.h"
 
+#include <algorithm>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -69,6 +70,7 @@ KeyValue* Add(google::protobuf::RepeatedPtrField<KeyValue>* attrs, const std::st
 // The column check is compared with SpanMatches on random spans of a block: it never rejects a
 // match, and on spans whose tags the columns hold (no events, no status message, no untyped
 // values) it decides exactly, so that searches skip the spans that cannot match.
+// WireSpanMayMatchTags, which the head uses, is checked on the same spans.
 TEST(SpanColumnsMayMatchTagsTest, NeverRejectsAMatchAndDecidesWhatTheColumnsHold) {
   std::mt19937_64 rng(5);
   std::vector<std::shared_ptr<const ResourceEntry>> resources;
@@ -160,6 +162,7 @@ TEST(SpanColumnsMayMatchTagsTest, NeverRejectsAMatchAndDecidesWhatTheColumnsHold
       {{"k_str", "b"}, {"k_int", "1"}},
   };
   size_t rejected = 0;
+  size_t wire_rejected = 0;
   for (const auto& tags : tag_sets) {
     const TraceQuery query{.service = "svc", .tags = tags};
     struct Seen {
@@ -187,9 +190,22 @@ TEST(SpanColumnsMayMatchTagsTest, NeverRejectsAMatchAndDecidesWhatTheColumnsHold
         EXPECT_EQ(got.may, match) << "span " << i << " of " << tags[0].first;
       }
       rejected += !got.may;
+      // The same span read in place, as the head reads it.
+      WireSpan wire;
+      const std::string bytes = s.span.SerializeAsString();
+      ASSERT_TRUE(ReadWireSpan(bytes, &wire));
+      const bool wire_may = WireSpanMayMatchTags(query, wire, s.resource->resource, s.scope->scope);
+      if (match) EXPECT_TRUE(wire_may) << "span " << i << " of " << tags[0].first;
+      const bool wire_decided =
+          wire.events.empty() &&
+          std::none_of(wire.attributes.begin(), wire.attributes.end(),
+                       [](const auto& a) { return a.value.type == WireValue::Type::kOther; });
+      if (wire_decided) EXPECT_EQ(wire_may, match) << "span " << i << " of " << tags[0].first;
+      wire_rejected += !wire_may;
     }
   }
   EXPECT_GT(rejected, size_t{kSpans});
+  EXPECT_GT(wire_rejected, size_t{kSpans});
 }
 
 }  // namespace

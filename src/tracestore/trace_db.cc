@@ -791,7 +791,7 @@ absl::StatusOr<std::vector<Trace>> TraceDB::FindTraces(const TraceQuery& query) 
     if (service != services_.end()) {
       const auto& by_start = service->second.traces;
       size_t found = 0;
-      Span scratch;  // head spans are parsed into it when tags need their attributes
+      HeadMatchScratch scratch;  // for head spans whose attributes tags need
       for (auto it = by_start.rbegin(); it != by_start.rend() && found < limit; ++it) {
         // Every span of the service in this trace and the ones after started before the range.
         if (query.start_unix_nano != 0 && it->first < query.start_unix_nano) break;
