@@ -389,11 +389,51 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
     if (!late_floats.empty()) EncodeOooSamplesRecord(records.emplace_back(), late_floats);
     late_floats.clear();
   };
+  // Float-only series go in as their head chunks, several times smaller than single samples
+  // and not decoded here; their out-of-order samples follow all chunks (as at the head, they
+  // are older than the newest in-order sample, so replay puts them back out of order).
+  struct PendingChunk {
+    uint32_t ref;
+    int num_samples;
+    size_t offset;  // of its bytes in chunk_bytes
+    size_t size;
+  };
+  std::vector<PendingChunk> pending_chunks;
+  std::string chunk_bytes;
+  size_t chunk_samples = 0;
+  auto flush_chunks = [&] {
+    if (pending_chunks.empty()) return;
+    std::vector<WalFloatChunk> chunks;
+    chunks.reserve(pending_chunks.size());
+    for (const PendingChunk& c : pending_chunks) {
+      chunks.push_back(
+          {c.ref, c.num_samples, std::string_view(chunk_bytes).substr(c.offset, c.size)});
+    }
+    EncodeFloatChunksRecord(records.emplace_back(), chunks);
+    pending_chunks.clear();
+    chunk_bytes.clear();
+    chunk_samples = 0;
+  };
+  std::vector<WalSample> chunked_ooo;
   std::vector<WalExemplar> exemplars;
   for (MemSeries* s : all) {
     std::optional<SeriesSnapshot> snap =
         head_->Snapshot(*s, INT64_MIN, INT64_MAX, /*with_late=*/false);
-    if (snap.has_value()) {
+    const bool floats_only =
+        snap.has_value() && std::all_of(snap->chunks.begin(), snap->chunks.end(),
+                                        [](const SeriesSnapshot::Chunk& c) { return c.is_float; });
+    if (floats_only) {
+      for (const model::Sample& x : snap->ooo) {
+        chunked_ooo.push_back({s->ref, x.timestamp_ms, x.value});
+      }
+      for (const SeriesSnapshot::Chunk& c : snap->chunks) {
+        if (c.num_samples == 0) continue;
+        pending_chunks.push_back({s->ref, c.num_samples, chunk_bytes.size(), c.bytes.size()});
+        chunk_bytes += c.bytes;
+        chunk_samples += static_cast<size_t>(c.num_samples);
+      }
+      if (chunk_samples >= kCheckpointBatch) flush_chunks();
+    } else if (snap.has_value()) {
       SnapshotIterator it(std::make_shared<const SeriesSnapshot>(std::move(*snap)), INT64_MIN,
                           INT64_MAX);
       for (auto vt = it.Next(); vt != SampleIterator::ValueType::kNone; vt = it.Next()) {
@@ -423,6 +463,12 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
   }
   flush_floats();
   flush_histograms();
+  flush_chunks();
+  for (size_t i = 0; i < chunked_ooo.size(); i += kCheckpointBatch) {
+    EncodeSamplesRecord(
+        records.emplace_back(),
+        std::span(chunked_ooo).subspan(i, std::min(kCheckpointBatch, chunked_ooo.size() - i)));
+  }
   flush_late();
   if (!exemplars.empty()) EncodeExemplarsRecord(records.emplace_back(), exemplars);
   std::vector<model::MetricMetadata> metadata = head_->Metadata("", 0);

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "fmt/format.h"
 #include "tsdb/wal_records.h"
+#include "tsdb/xor_chunk.h"
 
 namespace oriel::tsdb {
 namespace {
@@ -457,6 +458,39 @@ TEST_F(DbTest, WalRecordsRoundTripAndRejectGarbage) {
   ASSERT_EQ(got->samples.size(), 2u);
   EXPECT_EQ(got->samples[1].t, INT64_MAX);
   EXPECT_TRUE(model::IsStaleNaN(got->samples[0].v));
+  // Float chunks decode into samples; a chunk cut short or claiming more samples than its
+  // bytes can hold is corruption.
+  XorChunk c1, c2;
+  for (int64_t t = 0; t < 50; ++t) c1.Append(1000 + t * 15000, static_cast<double>(t % 7));
+  c2.Append(-3, model::StaleNaN());
+  std::vector<WalFloatChunk> wc = {{4, c1.num_samples(), c1.bytes()},
+                                   {9, c2.num_samples(), c2.bytes()}};
+  std::string chunks;
+  EncodeFloatChunksRecord(chunks, wc);
+  got = DecodeWalRecord(chunks);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->type, WalRecordType::kFloatChunks);
+  ASSERT_EQ(got->samples.size(), 51u);
+  EXPECT_EQ(got->samples[0].ref, 4u);
+  EXPECT_EQ(got->samples[49].t, 1000 + 49 * 15000);
+  EXPECT_EQ(got->samples[49].v, 0);
+  EXPECT_EQ(got->samples[50].ref, 9u);
+  EXPECT_EQ(got->samples[50].t, -3);
+  EXPECT_TRUE(model::IsStaleNaN(got->samples[50].v));
+  std::string first;  // the record cut after its first chunk: valid
+  EncodeFloatChunksRecord(first, std::span(wc).first(1));
+  for (size_t cut = 2; cut < chunks.size(); ++cut) {
+    if (cut == first.size()) continue;
+    EXPECT_FALSE(DecodeWalRecord(std::string_view(chunks).substr(0, cut)).ok()) << cut;
+  }
+  wc[0].num_samples = 70;  // more samples than the bytes hold (past the padding bits)
+  chunks.clear();
+  EncodeFloatChunksRecord(chunks, wc);
+  EXPECT_FALSE(DecodeWalRecord(chunks).ok());
+  wc[0].num_samples = 1 << 30;
+  chunks.clear();
+  EncodeFloatChunksRecord(chunks, wc);
+  EXPECT_FALSE(DecodeWalRecord(chunks).ok());
   EXPECT_FALSE(DecodeWalRecord("\x09").ok());
   EXPECT_FALSE(DecodeWalRecord("").ok());
   // Unsorted labels in a series record are corruption.

@@ -236,6 +236,51 @@ TEST_F(OutOfOrderTest, SurvivesRestartAndCrash) {
   EXPECT_EQ(Dump(*crashed), Dump(*ref_));
 }
 
+TEST_F(OutOfOrderTest, CheckpointKeepsOutOfOrderSamplesBesideTheChunks) {
+  auto db = Open("db", Options(kWindow));
+  WriteInOrder(*db, 0, 600000);
+  // Out of order but inside the head's range: held in the series' buffer, not as late samples.
+  for (int64_t t : {495000, 545000, 585000}) {
+    ASSERT_EQ(Write(*db, "b", t, 0.5).samples_rejected, 0);
+  }
+  ASSERT_TRUE(db->Maintain().ok());
+  ASSERT_EQ(db->head().MinTime(), 4 * kRange);
+  db.reset();
+
+  // The checkpoint holds the float series as chunks and the buffered samples as samples.
+  std::vector<fs::path> checkpoints;
+  for (const auto& e : fs::directory_iterator(root_ / "db")) {
+    if (e.path().filename().string().rfind("checkpoint.", 0) == 0) checkpoints.push_back(e.path());
+  }
+  ASSERT_EQ(checkpoints.size(), 1u);
+  auto wal = storage::Wal::Open(checkpoints[0].string());
+  ASSERT_TRUE(wal.ok());
+  size_t chunk_samples = 0, loose_samples = 0;
+  ASSERT_TRUE((*wal)
+                  ->Replay(0,
+                           [&](std::string_view bytes) {
+                             auto rec = DecodeWalRecord(bytes);
+                             if (!rec.ok()) return rec.status();
+                             if (rec->type == WalRecordType::kFloatChunks) {
+                               chunk_samples += rec->samples.size();
+                             } else if (rec->type == WalRecordType::kSamples) {
+                               loose_samples += rec->samples.size();
+                             }
+                             return absl::OkStatus();
+                           })
+                  .ok());
+  EXPECT_EQ(chunk_samples, 2u * 12);  // 480..590s for "a" and "b"
+  EXPECT_EQ(loose_samples, 3u);
+  wal->reset();
+
+  db = Open("db", Options(kWindow));
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(Dump(*db), Dump(*ref_));
+  // The buffered samples are out of order again: a sample between them is still accepted.
+  ASSERT_EQ(Write(*db, "b", 555000, 0.75).samples_rejected, 0);
+  EXPECT_EQ(Dump(*db), Dump(*ref_));
+}
+
 TEST_F(OutOfOrderTest, MaintainPersistsLateSamplesWithTheNextWindow) {
   auto db = Open("db", Options(kWindow));
   WriteInOrder(*db, 0, 600000);

@@ -5,6 +5,7 @@
 #include "base/status.h"
 #include "tsdb/encoding.h"
 #include "tsdb/histogram_chunk.h"
+#include "tsdb/xor_chunk.h"
 
 namespace oriel::tsdb {
 namespace {
@@ -61,6 +62,21 @@ bool DecodeBody(WalRecordType type, ByteReader& in, WalRecord* rec) {
       }
       return true;
     }
+    case WalRecordType::kFloatChunks:
+      while (!in.done()) {
+        uint32_t ref;
+        uint64_t n;
+        std::string_view bytes;
+        // Past the first two, a sample takes at least two bits: a larger count is corrupt.
+        if (!ReadRef(in, &ref) || !in.Uvarint(&n) || !in.String(&bytes) || n == 0 ||
+            n > 2 + uint64_t{bytes.size()} * 4 || n > INT32_MAX) {
+          return false;
+        }
+        XorIterator it(bytes, static_cast<int>(n));
+        while (it.Next()) rec->samples.push_back({ref, it.t(), it.v()});
+        if (!it.status().ok()) return false;
+      }
+      return true;
     case WalRecordType::kHistograms:
       while (!in.done()) {
         WalHistogram& h = rec->histograms.emplace_back();
@@ -151,6 +167,15 @@ void EncodeOooSamplesRecord(std::string& out, std::span<const WalSample> samples
   EncodeFloats(out, WalRecordType::kOooSamples, samples);
 }
 
+void EncodeFloatChunksRecord(std::string& out, std::span<const WalFloatChunk> chunks) {
+  out.push_back(static_cast<char>(WalRecordType::kFloatChunks));
+  for (const WalFloatChunk& c : chunks) {
+    PutUvarint(out, c.ref);
+    PutUvarint(out, static_cast<uint64_t>(c.num_samples));
+    PutString(out, c.bytes);
+  }
+}
+
 void EncodeHistogramsRecord(std::string& out, std::span<const WalHistogram> histograms) {
   out.push_back(static_cast<char>(WalRecordType::kHistograms));
   for (const WalHistogram& h : histograms) {
@@ -183,7 +208,7 @@ void EncodeMetadataRecord(std::string& out, std::span<const model::MetricMetadat
 absl::StatusOr<WalRecord> DecodeWalRecord(std::string_view record) {
   if (record.empty()) return absl::DataLossError("cannot decode WAL record: empty record");
   uint8_t type = static_cast<uint8_t>(record[0]);
-  if (type < 1 || type > 6) {
+  if (type < 1 || type > 7) {
     return absl::DataLossError(fmt::format("cannot decode WAL record: unknown type {}", type));
   }
   WalRecord rec;

@@ -13,6 +13,10 @@
 //   6 ooo samples: as 2; floats accepted out of order into a time range already cut into blocks
 //                  (see Head::ApplyLateFloat). Replay applies them whatever the blocks hold,
 //                  where it skips the samples of record 2 that the blocks cover.
+//   7 float chunks: repeated { uvarint ref, uvarint n, string bytes }: n samples of one series as
+//                  an XOR chunk (xor_chunk.h). Only checkpoints write it (the head's chunks as
+//                  they are, 1-2 bytes a sample where record 2 takes 13); it decodes into
+//                  `samples` and replays as record 2.
 //
 // Only samples the head accepted are logged, so replay re-applies every one of them.
 #pragma once
@@ -36,6 +40,7 @@ enum class WalRecordType : uint8_t {
   kExemplars = 4,
   kMetadata = 5,
   kOooSamples = 6,
+  kFloatChunks = 7,
 };
 
 struct WalSeries {
@@ -47,6 +52,12 @@ struct WalSample {
   int64_t t = 0;
   double v = 0;
 };
+// An encoded XOR chunk of one series; `bytes` is borrowed.
+struct WalFloatChunk {
+  uint32_t ref = 0;
+  int num_samples = 0;
+  std::string_view bytes;
+};
 struct WalHistogram {
   uint32_t ref = 0;
   model::HistogramSample h;
@@ -56,8 +67,8 @@ struct WalExemplar {
   model::Exemplar e;
 };
 
-// A decoded record: only the vector of its type is filled (`samples` for kSamples and
-// kOooSamples).
+// A decoded record: only the vector of its type is filled (`samples` for kSamples, kOooSamples
+// and kFloatChunks, whose chunks are decoded into samples in order).
 struct WalRecord {
   WalRecordType type = WalRecordType::kSeries;
   std::vector<WalSeries> series;
@@ -71,6 +82,7 @@ struct WalRecord {
 void EncodeSeriesRecord(std::string& out, std::span<const WalSeries> series);
 void EncodeSamplesRecord(std::string& out, std::span<const WalSample> samples);
 void EncodeOooSamplesRecord(std::string& out, std::span<const WalSample> samples);
+void EncodeFloatChunksRecord(std::string& out, std::span<const WalFloatChunk> chunks);
 void EncodeHistogramsRecord(std::string& out, std::span<const WalHistogram> histograms);
 void EncodeExemplarsRecord(std::string& out, std::span<const WalExemplar> exemplars);
 void EncodeMetadataRecord(std::string& out, std::span<const model::MetricMetadata> metadata);
