@@ -60,11 +60,6 @@ absl::Status DuplicateLabelsetError() {
   return absl::FailedPreconditionError("vector cannot contain metrics with the same labelset");
 }
 
-absl::Status TooManySamplesError() {
-  return absl::ResourceExhaustedError(
-      "query processing would load too many samples into memory in query execution");
-}
-
 // A range query's result straight from the table of its expression, series by series; nullopt
 // when two series end up with the same labels after dropping their names (the step-by-step path
 // then merges them or reports the collision).
@@ -229,8 +224,7 @@ absl::StatusOr<QueryResult> Engine::Exec(tsdb::MetricsReader& reader, const Expr
         ++points;
       }
       if (points > options_.max_samples) {
-        return absl::ResourceExhaustedError(
-            "query processing would load too many samples into memory in query execution");
+        return TooManySamplesError();
       }
     }
     std::sort(out.begin(), out.end(),

@@ -222,10 +222,14 @@ absl::Status Evaluator::CheckDeadline() const {
 absl::Status Evaluator::CountSamples(int64_t n) {
   samples_in_step_ += n;
   if (samples_in_step_ > options_.max_samples) {
-    return absl::ResourceExhaustedError(
-        "query processing would load too many samples into memory in query execution");
+    return TooManySamplesError();
   }
   return absl::OkStatus();
+}
+
+absl::Status TooManySamplesError() {
+  return absl::ResourceExhaustedError(
+      "query processing would load too many samples into memory in query execution");
 }
 
 absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSelector& vs,
@@ -251,8 +255,7 @@ absl::StatusOr<std::vector<Evaluator::Loaded>*> Evaluator::Load(const VectorSele
                                       /*floats_only=*/false, slabs_));
   sel.series = std::move(d.series);
   if (d.samples > options_.max_samples) {
-    return absl::ResourceExhaustedError(
-        "query processing would load too many samples into memory in query execution");
+    return TooManySamplesError();
   }
   sel.loaded = true;
   return &sel.series;
@@ -537,8 +540,7 @@ absl::StatusOr<Value> Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts
     }
     // Checked as the points accumulate, so that a tiny step over a huge range fails early.
     if (samples_in_step_ + n > options_.max_samples) {
-      return absl::ResourceExhaustedError(
-          "query processing would load too many samples into memory in query execution");
+      return TooManySamplesError();
     }
   }
   ORIEL_RETURN_IF_ERROR(CountSamples(n));

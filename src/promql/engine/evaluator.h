@@ -88,6 +88,10 @@ struct Value {
   EvalMatrix mat;
 };
 
+// The error of a query that would hold more than EngineOptions::max_samples samples at once
+// (Prometheus' wording).
+absl::Status TooManySamplesError();
+
 class Evaluator {
  public:
   // `pool` splits table work and sample decoding over the cores; `recycler` lends the slabs

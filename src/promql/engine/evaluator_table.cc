@@ -109,8 +109,7 @@ absl::Status Evaluator::StreamWindows(
                            DecodeSeries(*set, lo, hi, block_series, /*floats_only=*/true, slabs));
     samples += d.samples;
     if (samples > options_.max_samples) {
-      return absl::ResourceExhaustedError(
-          "query processing would load too many samples into memory in query execution");
+      return TooManySamplesError();
     }
     if (!d.series.empty()) {
       std::vector<model::Labels> metrics;
