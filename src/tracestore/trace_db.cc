@@ -325,8 +325,8 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
     result.spans_written += static_cast<int64_t>(spans.size());
     // The resource as received when none of its spans was refused; otherwise the encoding of the
     // kept ones.
-    records.push_back(refused == 0 ? EncodeSerializedWalRecord(rs.bytes)
-                                   : EncodeSerializedWalRecord(EncodeKeptSpans(
+    records.push_back(refused == 0 ? EncodePlainWalRecord(rs.bytes)
+                                   : EncodePlainWalRecord(EncodeKeptSpans(
                                          rs, [](const EncodedSpan& span) { return span.valid; })));
     kept.push_back(&rs);
     heads.push_back(std::move(spans));
@@ -471,7 +471,7 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(
       bytes = serialized;
     }
     span_bytes.push_back(SpanBytes(rs, bytes));
-    records.push_back(EncodeSerializedWalRecord(bytes));
+    records.push_back(EncodePlainWalRecord(bytes));
     if (!encoded.empty())
       std::swap(encoded[static_cast<size_t>(kept)], encoded[static_cast<size_t>(r)]);
     ++kept;

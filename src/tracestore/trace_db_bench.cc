@@ -3,7 +3,7 @@
 // ids, URLs with ids, peer addresses), random 16/8-byte ids, exceptions on some spans.
 //  - BM_TraceDB_Write: Write throughput (WAL, fsync'd) per writer thread, head only.
 //  - BM_TraceDB_WriteEncoded: the same of batches read in place, as the OTLP receivers make them.
-//  - BM_WalRecord_Encode: WAL record encoding (compression of serialized spans) alone.
+//  - BM_WalRecord_Encode: compressed WAL record encoding (compaction's) alone.
 //  - BM_TraceDB_Flush: cutting a head into a segment; on-disk bytes per span.
 //  - BM_TraceDB_GetTraceDuringFlush: GetTrace latency while a flush runs.
 //  - BM_TraceDB_Read: GetTrace / FindTraces latency over a store whose spans are in segments.
@@ -305,8 +305,9 @@ void BM_TraceDB_WriteEncoded(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceDB_WriteEncoded)->UseRealTime();
 
-// Encoding WAL records as the write path does (compression of the received bytes), one per
-// ResourceSpans of 20-trace batches: spans/s and record bytes per span.
+// Encoding compressed WAL records, as compaction rewrites them (the write path appends the
+// received bytes as they are), one per ResourceSpans of 20-trace batches: spans/s and record bytes
+// per span.
 void BM_WalRecord_Encode(benchmark::State& state) {
   TraceGenerator gen(7);
   int64_t start = kBase;

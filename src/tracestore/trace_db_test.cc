@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include "fmt/format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tracestore/wal_record.h"
 
 namespace oriel::tracestore {
 namespace {
@@ -722,6 +724,49 @@ TEST_F(TraceDBTest, CorruptWalRecordsFailOpen) {
     EXPECT_NE(db.status().message().find("cannot replay trace WAL record 1"), std::string::npos)
         << db.status();
   }
+}
+
+// Replay reads every record type: 'R' (writes), 'S' (compaction, and writes of earlier
+// versions) and 'Z' (earlier versions), mixed in one WAL.
+TEST_F(TraceDBTest, ReplaysWalRecordsOfEveryType) {
+  std::vector<ResourceSpans> traces;
+  for (uint64_t t = 1; t <= 3; ++t) {
+    std::vector<Span> spans;
+    for (uint64_t s = 1; s <= 20; ++s) {
+      spans.push_back(MakeSpan(t, s, s - 1, "GET /api/items", kBase, 10));
+    }
+    traces.push_back(Resource("checkout", std::move(spans)));
+  }
+  const std::string plain = traces[2].SerializeAsString();
+  std::string zstd(1 + ZSTD_compressBound(plain.size()), kZstdRecord);
+  const size_t n = ZSTD_compress(zstd.data() + 1, zstd.size() - 1, plain.data(), plain.size(), 3);
+  ASSERT_FALSE(ZSTD_isError(n));
+  zstd.resize(1 + n);
+  const std::string records[] = {EncodePlainWalRecord(traces[0].SerializeAsString()),
+                                 EncodeWalRecord(traces[1]), zstd};
+  ASSERT_EQ(records[0][0], kPlainRecord);
+  ASSERT_EQ(records[1][0], kSnappyRecord);
+  {
+    auto wal = storage::Wal::Open(dir_ + "/wal");
+    ASSERT_TRUE(wal.ok()) << wal.status();
+    for (const std::string& record : records) {
+      std::string_view unit[] = {record};
+      ASSERT_TRUE((*wal)->Append(unit).ok());
+    }
+  }
+  auto db = MustOpen();
+  // And a write of this version, replayed with them.
+  MustWrite(*db, {Resource("cart", {MakeSpan(4, 1, 0, "POST /cart", kBase, 10)})}, 1);
+  db.reset();
+  db = MustOpen();
+  EXPECT_EQ(db->Stats().spans, 61u);
+  for (uint64_t t = 1; t <= 3; ++t) {
+    std::optional<Trace> trace = db->GetTrace(TraceId(t));
+    ASSERT_TRUE(trace.has_value()) << t;
+    ASSERT_EQ(trace->resource_spans.size(), 1u);
+    EXPECT_TRUE(MessageDifferencer::Equals(trace->resource_spans[0], traces[t - 1])) << t;
+  }
+  EXPECT_TRUE(db->GetTrace(TraceId(4)).has_value());
 }
 
 TEST_F(TraceDBTest, BackgroundMaintenanceAppliesRetention) {

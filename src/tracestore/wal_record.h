@@ -6,8 +6,9 @@
 //   'S' <snappy block (raw format) of the serialized ResourceSpans>
 //   'Z' <zstd frame of the serialized ResourceSpans, with its content size>
 //
-// Records are written as 'S', or 'R' when under kMinCompressBytes or not shrunk by snappy.
-// 'Z' is what earlier versions wrote instead of 'S'; it is still read.
+// Writes append 'R' records; compaction's rewrites are 'S', or 'R' when under kMinCompressBytes
+// or not shrunk by snappy. Earlier versions wrote 'S' on writes too, and 'Z' instead of 'S'; every
+// type is still read.
 #pragma once
 
 #include <cstddef>
@@ -26,9 +27,12 @@ inline constexpr size_t kMinCompressBytes = 256;
 // A decoded record larger than this is rejected as corrupt (a batch is far smaller).
 inline constexpr size_t kMaxRecordBytes = 256 << 20;
 
+// A compressed record ('S', or 'R' when compression does not pay), for rewrites off the write path.
 std::string EncodeWalRecord(const opentelemetry::proto::trace::v1::ResourceSpans& rs);
 // The same, of a ResourceSpans serialized already (the trace head keeps the span bytes).
 std::string EncodeSerializedWalRecord(std::string_view serialized);
+// The write path's record: 'R' and the serialized ResourceSpans as is.
+std::string EncodePlainWalRecord(std::string_view serialized);
 
 // Decodes a record; input is untrusted (it comes from disk). Errors are kDataLoss naming the
 // cause, e.g. `unknown record type 0x41`.

@@ -44,6 +44,19 @@ TEST(WalRecordTest, RoundTripsSmallPlainAndLargeCompressed) {
   }
 }
 
+TEST(WalRecordTest, PlainRecordsOfTheWritePathRoundTrip) {
+  for (int n : {0, 1, 50}) {
+    ResourceSpans in = Spans(n);
+    const std::string serialized = in.SerializeAsString();
+    std::string record = EncodePlainWalRecord(serialized);
+    ASSERT_EQ(record[0], kPlainRecord);
+    EXPECT_EQ(record.substr(1), serialized);
+    ResourceSpans out;
+    ASSERT_TRUE(DecodeWalRecord(record, &out).ok());
+    EXPECT_TRUE(MessageDifferencer::Equals(in, out));
+  }
+}
+
 // A 'Z' record, as earlier versions wrote them.
 std::string ZstdRecord(const ResourceSpans& rs) {
   const std::string plain = rs.SerializeAsString();
