@@ -121,7 +121,7 @@ bool ReadValue(std::string_view bytes, WireValue* value) {
   int fields = 0;
   WireField first;
   while (!reader.empty()) {
-    if (!ReadField(reader, &field, 0)) return false;
+    if (!ReadWireField(reader, &field)) return false;
     if (fields++ == 0) first = field;
   }
   *value = WireValue();
@@ -164,7 +164,7 @@ bool ReadAttribute(std::string_view bytes, WireAttribute* attribute) {
   attribute->has_value = false;
   attribute->value = WireValue();
   while (!reader.empty()) {
-    if (!ReadField(reader, &field, 0)) return false;
+    if (!ReadWireField(reader, &field)) return false;
     if (field.wire_type != kWireLength) continue;  // unknown to KeyValue, which drops it
     if (field.number == kKeyValueKey) {
       attribute->key = field.bytes;
@@ -183,7 +183,7 @@ bool ReadStatus(std::string_view bytes, WireSpan* span) {
   ByteReader reader(bytes);
   WireField field;
   while (!reader.empty()) {
-    if (!ReadField(reader, &field, 0)) return false;
+    if (!ReadWireField(reader, &field)) return false;
     if (field.number == kStatusMessage && field.wire_type == kWireLength) {
       span->status_message = field.bytes;
     } else if (field.number == kStatusCode && field.wire_type == kWireVarint) {
@@ -195,7 +195,9 @@ bool ReadStatus(std::string_view bytes, WireSpan* span) {
 
 }  // namespace
 
-bool ReadWireField(ByteReader& reader, WireField* field) { return ReadField(reader, field, 0); }
+namespace internal {
+bool ReadWireFieldSlow(ByteReader& reader, WireField* field) { return ReadField(reader, field, 0); }
+}  // namespace internal
 
 bool ReadWireSpan(std::string_view bytes, WireSpan* span) {
   span->trace_id = span->span_id = span->trace_state = span->parent_span_id = span->name = {};
@@ -212,7 +214,7 @@ bool ReadWireSpan(std::string_view bytes, WireSpan* span) {
   ByteReader reader(bytes);
   WireField field;
   while (!reader.empty()) {
-    if (!ReadField(reader, &field, 0)) return false;
+    if (!ReadWireField(reader, &field)) return false;
     // A known number with another wire type is an unknown field to protobuf too.
     if (field.wire_type != SpanWireType(field.number)) {
       span->unknown_fields.push_back(field.raw);

@@ -28,11 +28,63 @@ struct WireField {
   std::string_view raw;    // the whole field: tag and value (for a group, up to its end tag)
 };
 
+namespace internal {
+// ReadWireField for every encoding (the general path).
+bool ReadWireFieldSlow(ByteReader& reader, WireField* field);
+}  // namespace internal
+
 // Reads the next field of `reader` into `field`. False (the reader's position is then
 // unspecified) when the input is not a well-formed field: a truncated value, field number 0, an
 // end-group tag, a group nested deeper than protobuf parses. Groups (deprecated; never in OTLP) are
 // skipped as a whole.
-bool ReadWireField(ByteReader& reader, WireField* field);
+//
+// Inline for the fields that make most of OTLP: a one-byte tag (field numbers 1 to 15) with a
+// one-byte varint or length, or a fixed-width value. Every byte of a span is read through here
+// (by the receiver's checks, the head and the flush), and a call per field cost more than its
+// reading.
+inline bool ReadWireField(ByteReader& reader, WireField* field) {
+  const std::string_view in = reader.rest();
+  if (in.size() >= 2) {
+    const auto tag = static_cast<unsigned char>(in[0]);
+    const auto next = static_cast<unsigned char>(in[1]);
+    // Field number 0 (tags under 8) is an error, which the general path reports.
+    if (tag >= 8 && tag < 0x80) {
+      size_t size = 0;  // of the whole field; 0 when not handled here
+      const uint32_t type = tag & 7u;
+      field->value = 0;
+      field->bytes = {};
+      if (type == kWireLength) {
+        if (next < 0x80 && next <= in.size() - 2) {
+          size = 2 + next;
+          field->bytes = in.substr(2, next);
+        }
+      } else if (type == kWireVarint) {
+        if (next < 0x80) {
+          size = 2;
+          field->value = next;
+        }
+      } else if (type == kWireFixed64) {
+        if (in.size() >= 9) {
+          size = 9;
+          field->value = DecodeFixed64(in.data() + 1);
+        }
+      } else if (type == kWireFixed32) {
+        if (in.size() >= 5) {
+          size = 5;
+          field->value = DecodeFixed32(in.data() + 1);
+        }
+      }
+      if (size != 0) {
+        field->number = tag >> 3;
+        field->wire_type = type;
+        field->raw = in.substr(0, size);
+        reader.Skip(size);
+        return true;
+      }
+    }
+  }
+  return internal::ReadWireFieldSlow(reader, field);
+}
 
 // An attribute value, from a serialized AnyValue.
 struct WireValue {

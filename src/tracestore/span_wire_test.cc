@@ -1,6 +1,7 @@
 #include "tracestore/span_wire.h"
 
 #include <cstring>
+#include <random>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -264,6 +265,59 @@ TEST(SpanWireTest, ReadsFieldsOneByOne) {
   EXPECT_EQ(field.wire_type, kWireFixed32);
   EXPECT_EQ(field.value, 1u);
   EXPECT_TRUE(reader.empty());
+}
+
+// The inline path of ReadWireField reads what the general one reads, field by field, on random
+// encodings: mostly the short fields it takes, with long tags, long lengths, truncations, groups
+// and bad wire types mixed in.
+TEST(SpanWireTest, InlineAndGeneralFieldReadersAgree) {
+  std::mt19937_64 rng(42);
+  auto uniform = [&](uint64_t n) { return rng() % n; };
+  for (int round = 0; round < 20000; ++round) {
+    std::string bytes;
+    const int fields = static_cast<int>(uniform(6));
+    for (int f = 0; f < fields; ++f) {
+      const uint32_t number = uniform(4) == 0 ? static_cast<uint32_t>(uniform(3000))
+                                              : static_cast<uint32_t>(uniform(16));
+      const uint32_t type = static_cast<uint32_t>(uniform(8));
+      bytes += Tag(number, type);
+      switch (type) {
+        case kWireVarint: {
+          const uint64_t v = uniform(3) == 0 ? rng() : uniform(128);
+          PutVarint64(bytes, v);
+          break;
+        }
+        case kWireLength: {
+          const size_t n = uniform(4) == 0 ? uniform(300) : uniform(128);
+          PutVarint64(bytes, n);
+          for (size_t i = 0; i < n; ++i) bytes += static_cast<char>(rng());
+          break;
+        }
+        default:  // fixed values, groups' ends and bad types: a few raw bytes
+          for (uint64_t i = uniform(10); i > 0; --i) bytes += static_cast<char>(rng());
+          break;
+      }
+    }
+    if (!bytes.empty() && uniform(3) == 0) bytes.resize(uniform(bytes.size()));
+    ByteReader fast(bytes);
+    ByteReader slow(bytes);
+    while (!fast.empty() || !slow.empty()) {
+      WireField a;
+      WireField b;
+      const bool read_fast = ReadWireField(fast, &a);
+      const bool read_slow = internal::ReadWireFieldSlow(slow, &b);
+      ASSERT_EQ(read_fast, read_slow) << "round " << round;
+      if (!read_fast) break;
+      ASSERT_EQ(a.number, b.number);
+      ASSERT_EQ(a.wire_type, b.wire_type);
+      ASSERT_EQ(a.value, b.value);
+      ASSERT_EQ(a.bytes.data(), b.bytes.data());
+      ASSERT_EQ(a.bytes.size(), b.bytes.size());
+      ASSERT_EQ(a.raw.data(), b.raw.data());
+      ASSERT_EQ(a.raw.size(), b.raw.size());
+      ASSERT_EQ(fast.remaining(), slow.remaining());
+    }
+  }
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ class ByteReader {
     return out;
   }
 
+  // Skips `n` bytes. REQUIRES: n <= remaining().
+  void Skip(size_t n) { data_.remove_prefix(n); }
+
   std::string_view LengthPrefixed() {
     const uint64_t n = Varint();
     if (n > data_.size()) {
