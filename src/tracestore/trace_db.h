@@ -52,6 +52,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
+#include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/metrics.h"
@@ -202,14 +203,19 @@ class TraceDB final : public TraceWriter, public TraceReader {
     size_t memory = 0;        // estimated, of the spans and their index entries
     uint64_t generation = 0;  // tells a trace dropped and written again from the original
   };
-  // Orders (name, kind) operation keys, also against (string_view, kind) without a copy.
-  struct OperationLess {
+  // Hash and equality of (name, kind) operation keys, also of (string_view, kind) without a copy.
+  struct OperationHash {
+    using is_transparent = void;
+    template <typename A>
+    size_t operator()(const A& a) const {
+      return absl::Hash<std::pair<std::string_view, int32_t>>()({a.first, a.second});
+    }
+  };
+  struct OperationEq {
     using is_transparent = void;
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
-      const std::string_view a_name(a.first);
-      const std::string_view b_name(b.first);
-      return a_name < b_name || (a_name == b_name && a.second < b.second);
+      return std::string_view(a.first) == std::string_view(b.first) && a.second == b.second;
     }
   };
   // A head trace as a flush wrote it: its first `spans` spans are in the flush's segment.
@@ -219,8 +225,10 @@ class TraceDB final : public TraceWriter, public TraceReader {
     size_t spans = 0;
   };
   struct ServiceEntry {
-    // (name, kind) -> stored spans with it, so that operations go away with their traces.
-    std::map<std::pair<std::string, int32_t>, int64_t, OperationLess> operations;
+    // (name, kind) -> stored spans with it, so that operations go away with their traces. Hashed:
+    // every span written looks its operation up, and Operations() sorts what it lists.
+    absl::flat_hash_map<std::pair<std::string, int32_t>, int64_t, OperationHash, OperationEq>
+        operations;
     // (newest span start of this service in the trace, trace id), and that start by trace id.
     std::set<std::pair<int64_t, TraceKey>> traces;
     absl::flat_hash_map<TraceKey, int64_t> newest_start;
