@@ -35,4 +35,26 @@ inline void PutAttribute(opentelemetry::proto::common::v1::KeyValueList& list, s
   *kv->mutable_value() = std::move(value);
 }
 
+// Appends `part` length-prefixed, so that concatenated parts cannot be confused (memos name
+// what a series key is built from; see SeriesKeyCache).
+inline void AppendMemo(std::string& memo, std::string_view part) {
+  memo += std::to_string(part.size());
+  memo += ':';
+  memo += part;
+}
+
+// Appends an attribute value (null: absent) to a memo, distinct for distinct values.
+inline void AppendValueMemo(std::string& memo,
+                            const opentelemetry::proto::common::v1::AnyValue* value) {
+  if (value == nullptr) {
+    memo += '-';
+  } else if (value->value_case() == opentelemetry::proto::common::v1::AnyValue::kStringValue) {
+    memo += 's';  // the common case, without serializing
+    AppendMemo(memo, value->string_value());
+  } else {
+    memo += 'v';
+    AppendMemo(memo, value->SerializeAsString());
+  }
+}
+
 }  // namespace oriel::pipeline::spanmetrics

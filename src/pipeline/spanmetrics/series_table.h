@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 
@@ -34,6 +35,32 @@ class SeriesKey {
   std::string resource_;
   std::string attributes_;
   size_t longest_value_ = 0;
+};
+
+// Series keys by what they are built from (a memo the caller writes, see AppendMemo), so that the
+// keys that recur from request to request are built and serialized once. Bounded, since what
+// keys are built from is client input: it is cleared when full, which costs only rebuilding keys.
+class SeriesKeyCache {
+ public:
+  // Holds up to 4 keys per series the table may hold, plus some.
+  explicit SeriesKeyCache(size_t max_series) : capacity_(4 * max_series + 1024) {}
+
+  // The key cached for `memo`, or null.
+  const SeriesKey* Find(std::string_view memo) const {
+    // Debian's absl::string_view is not std::string_view.
+    auto it = keys_.find(absl::string_view(memo.data(), memo.size()));
+    return it == keys_.end() ? nullptr : &it->second;
+  }
+  // Caches `key` for `memo`; the reference lives until the next Insert.
+  const SeriesKey& Insert(std::string_view memo, SeriesKey key) {
+    if (keys_.size() >= capacity_) keys_.clear();
+    return keys_.insert_or_assign(std::string(memo), std::move(key)).first->second;
+  }
+  size_t size() const { return keys_.size(); }
+
+ private:
+  size_t capacity_;
+  absl::flat_hash_map<std::string, SeriesKey> keys_;
 };
 
 // Bounded by the number of Prometheus series its metrics become (a counter is one, a histogram

@@ -31,7 +31,9 @@ const std::vector<double>& DefaultServiceGraphBucketsSeconds() {
 }
 
 ServiceGraphAggregator::ServiceGraphAggregator(ServiceGraphOptions options)
-    : options_(std::move(options)), table_(options_.max_series, options_.max_label_value_length) {
+    : options_(std::move(options)),
+      table_(options_.max_series, options_.max_label_value_length),
+      series_keys_(options_.max_series) {
   bounds_ = options_.buckets.empty() ? DefaultServiceGraphBucketsSeconds() : options_.buckets;
 }
 
@@ -214,15 +216,29 @@ void ServiceGraphAggregator::CountSide(const std::string& metric, const Edge& e)
 }
 
 bool ServiceGraphAggregator::Complete(const Edge& e) {
-  common::KeyValueList attrs;
-  PutAttribute(attrs, "client", e.client);
-  PutAttribute(attrs, "server", e.server);
-  PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
-  common::AnyValue failed;
-  failed.set_bool_value(e.failed);
-  PutAttribute(attrs, "failed", failed);
-  for (const auto& [name, value] : e.dimensions) PutAttribute(attrs, name, value);
-  SeriesKey key({}, attrs);
+  // Edges recur: their series key is built once. The memo holds every part of the key.
+  memo_.clear();
+  AppendValueMemo(memo_, &e.client);
+  AppendValueMemo(memo_, &e.server);
+  AppendMemo(memo_, e.connection_type);
+  memo_ += e.failed ? 'f' : 'o';
+  for (const auto& [name, value] : e.dimensions) {
+    AppendMemo(memo_, name);
+    AppendValueMemo(memo_, &value);
+  }
+  const SeriesKey* cached = series_keys_.Find(memo_);
+  if (cached == nullptr) {
+    common::KeyValueList attrs;
+    PutAttribute(attrs, "client", e.client);
+    PutAttribute(attrs, "server", e.server);
+    PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
+    common::AnyValue failed;
+    failed.set_bool_value(e.failed);
+    PutAttribute(attrs, "failed", failed);
+    for (const auto& [name, value] : e.dimensions) PutAttribute(attrs, name, value);
+    cached = &series_keys_.Insert(memo_, SeriesKey({}, attrs));
+  }
+  const SeriesKey& key = *cached;
   const std::string total(kRequestTotal);
   // Two histograms and the two counters, reserved together so that an edge is recorded
   // everywhere or nowhere.

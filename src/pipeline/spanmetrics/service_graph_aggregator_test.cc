@@ -123,6 +123,38 @@ TEST(ServiceGraphAggregatorTest, ErrorOnEitherSideFailsTheRequest) {
   EXPECT_EQ(CounterOf(req, kFailed, Edge("frontend", "backend", "", false)), std::nullopt);
 }
 
+// Series keys are cached by what the edge is made of: edges whose parts would read the same
+// once concatenated stay apart, and a repeated edge counts into its own series.
+TEST(ServiceGraphAggregatorTest, EdgesThatLookAlikeStayApart) {
+  ServiceGraphAggregator agg({.dimensions = {"region"}});
+  SpanSpec dim_a = Client(5, 2, kMs);
+  dim_a.attrs = {{"region", "1:b"}};
+  SpanSpec dim_b = Client(6, 2, kMs);
+  dim_b.attrs = {{"region", "1"}};
+  for (int round = 0; round < 2; ++round) {
+    const uint64_t t = 100 * static_cast<uint64_t>(round);
+    dim_a.trace = 5 + t;
+    dim_b.trace = 6 + t;
+    agg.Consume(
+        {Resource("ab", {}, {Client(1 + t, 2, kMs)}), Resource("c", {}, {Server(1 + t, 2, kMs)}),
+         Resource("a", {}, {Client(2 + t, 2, kMs)}), Resource("bc", {}, {Server(2 + t, 2, kMs)}),
+         Resource("1:a", {}, {Client(3 + t, 2, kMs)}), Resource("b", {}, {Server(3 + t, 2, kMs)}),
+         Resource("1", {}, {Client(4 + t, 2, kMs)}), Resource("a1:b", {}, {Server(4 + t, 2, kMs)}),
+         Resource("x", {}, {dim_a}), Resource("y", {}, {Server(5 + t, 2, kMs)}),
+         Resource("x", {}, {dim_b}), Resource("y", {}, {Server(6 + t, 2, kMs)})},
+        kT0 + round * kMs);
+  }
+  Request req;
+  agg.AppendTo(kT0 + 600 * kMs, req);
+  EXPECT_EQ(Points(req, kTotal).size(), 6u);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("ab", "c", "", false)), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("a", "bc", "", false)), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("1:a", "b", "", false)), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("1", "a1:b", "", false)), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("x", "y", "", false, {{"client_region", "1:b"}})), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("x", "y", "", false, {{"client_region", "1"}})), 2);
+}
+
 TEST(ServiceGraphAggregatorTest, MessagingAndDatabaseConnections) {
   ServiceGraphAggregator agg({});
   SpanSpec producer = Client(1, 2, kMs);

@@ -50,13 +50,6 @@ std::string StatusCodeString(int code) {
   }
 }
 
-// Appends `part` length-prefixed, so that concatenated parts cannot be confused.
-void AppendMemo(std::string& memo, std::string_view part) {
-  memo += std::to_string(part.size());
-  memo += ':';
-  memo += part;
-}
-
 }  // namespace
 
 const std::vector<double>& DefaultSpanMetricsBucketsMs() {
@@ -71,7 +64,8 @@ SpanMetricsAggregator::SpanMetricsAggregator(SpanMetricsOptions options)
                                                      : options_.metrics_namespace + ".calls"),
       duration_name_(options_.metrics_namespace.empty() ? "duration"
                                                         : options_.metrics_namespace + ".duration"),
-      table_(options_.max_series, options_.max_label_value_length) {
+      table_(options_.max_series, options_.max_label_value_length),
+      series_keys_(options_.max_series) {
   bounds_ = options_.buckets;
   if (bounds_.empty()) {
     bounds_ = DefaultSpanMetricsBucketsMs();
@@ -146,7 +140,7 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
         const common::AnyValue* v = span_attributes.Find(d.name);
         if (v == nullptr) v = FindAttribute(resource_attrs, d.name);
         dims[i] = v;
-        AppendMemo(memo, v != nullptr ? "v" + v->SerializeAsString() : "-");
+        AppendValueMemo(memo, v);
       }
       double duration = 0;
       if (span.end_time_unix_nano > span.start_time_unix_nano) {
@@ -158,9 +152,8 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
         // Series recur from request to request: their keys are built once.
         cache_key.resize(cache_prefix);
         cache_key += memo;
-        auto cached = series_keys_.find(cache_key);
-        if (cached != series_keys_.end()) {
-          groups.push_back(Group{cached->second, {}});
+        if (const SeriesKey* cached = series_keys_.Find(cache_key)) {
+          groups.push_back(Group{*cached, {}});
           groups.back().durations.push_back(duration);
           continue;
         }
@@ -178,9 +171,7 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
           }
         }
         groups.push_back(Group{SeriesKey(resource, attrs), {}});
-        // Bounded, as span names are client input; clearing it only costs rebuilding keys.
-        if (series_keys_.size() >= 4 * options_.max_series + 1024) series_keys_.clear();
-        series_keys_.emplace(cache_key, groups.back().key);
+        series_keys_.Insert(cache_key, groups.back().key);
       }
       groups[it->second].durations.push_back(duration);
     }

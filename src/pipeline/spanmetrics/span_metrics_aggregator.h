@@ -97,7 +97,7 @@ class SpanMetricsAggregator {
   std::string duration_name_;
   SeriesTable table_;
   // The series key of each (identifying resource attributes, memo of the span's series) seen.
-  absl::flat_hash_map<std::string, SeriesKey> series_keys_;
+  SeriesKeyCache series_keys_;
 };
 
 }  // namespace oriel::pipeline::spanmetrics
