@@ -110,7 +110,7 @@ class BlockSeriesIterator final : public SampleIterator {
       if (c.encoding == kChunkDelta) {
         const size_t begin = out->size();
         s = DecodeDeltaChunkInto(c.data, c.num_samples, out);
-        if (s.ok() && (c.min_time < mint || c.max_time > maxt)) Trim(begin, mint, maxt, out);
+        if (s.ok() && (c.min_time < mint || c.max_time > maxt)) TrimToRange(begin, mint, maxt, out);
       } else if (c.encoding == kChunkXor) {
         s = AppendXorFloats(c.data, c.num_samples, mint, maxt, out);
       } else if (histogram_times != nullptr) {
@@ -129,19 +129,6 @@ class BlockSeriesIterator final : public SampleIterator {
   }
 
  private:
-  // Drops the samples of out[begin:] outside [mint, maxt].
-  static void Trim(size_t begin, int64_t mint, int64_t maxt, std::vector<model::Sample>* out) {
-    auto first = out->begin() + static_cast<ptrdiff_t>(begin);
-    auto hi = std::upper_bound(first, out->end(), maxt, [](int64_t t, const model::Sample& s) {
-      return t < s.timestamp_ms;
-    });
-    out->erase(hi, out->end());
-    auto lo = std::lower_bound(first, out->end(), mint, [](const model::Sample& s, int64_t t) {
-      return s.timestamp_ms < t;
-    });
-    out->erase(first, lo);
-  }
-
   SnapshotIterator& Snapshot() {
     if (it_ == nullptr) {
       auto snap = std::make_shared<SeriesSnapshot>();

@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "tsdb/db.h"
+#include "tsdb/delta_chunk.h"
 #include "tsdb/histogram_chunk.h"
 #include "tsdb/merge.h"
 #include "tsdb/series_iterator.h"
@@ -194,7 +195,7 @@ TEST_F(BulkReadTest, EqualsNextOverBlocksHeadOutOfOrderAndHistograms) {
   CheckAll(*db_, ranges);
 }
 
-// A snapshot of XOR chunks, decoded chunks, histograms and out-of-order samples, iterated
+// A snapshot of XOR, decoded, packed and histogram chunks and out-of-order samples, iterated
 // directly (and merged with another), over random ranges.
 TEST(BulkReadSnapshotTest, EqualsNextOnRandomSnapshots) {
   std::mt19937_64 rng(11);
@@ -206,7 +207,7 @@ TEST(BulkReadSnapshotTest, EqualsNextOnRandomSnapshots) {
       for (int c = 0; c < 1 + static_cast<int>(rng() % 4); ++c) {
         SeriesSnapshot::Chunk chunk;
         int n = 1 + static_cast<int>(rng() % 50);
-        int kind = static_cast<int>(rng() % 3);
+        int kind = static_cast<int>(rng() % 4);  // XOR, decoded, histogram, packed
         XorChunk xor_chunk;
         HistogramChunk hist_chunk;
         chunk.min_time = t;
@@ -214,7 +215,7 @@ TEST(BulkReadSnapshotTest, EqualsNextOnRandomSnapshots) {
           double v = rng() % 20 == 0 ? std::bit_cast<double>(model::kStaleNaNBits)
                                      : RandomValue(rng, static_cast<int>(rng() % 4), &counter);
           if (kind == 0) xor_chunk.Append(t, v);
-          if (kind == 1) chunk.samples.push_back({t, v});
+          if (kind == 1 || kind == 3) chunk.samples.push_back({t, v});
           if (kind == 2) hist_chunk.Append(Histogram(t, static_cast<double>(i)));
           chunk.max_time = t;
           t += 1 + static_cast<int64_t>(rng() % 20);
@@ -223,6 +224,11 @@ TEST(BulkReadSnapshotTest, EqualsNextOnRandomSnapshots) {
         chunk.is_float = kind != 2;
         if (kind == 0) chunk.bytes = std::string(xor_chunk.bytes());
         if (kind == 2) chunk.bytes = std::string(hist_chunk.bytes());
+        if (kind == 3) {
+          chunk.bytes = EncodeDeltaChunk(chunk.samples, DeltaLayout::kPacked);
+          chunk.is_delta = true;
+          chunk.samples.clear();
+        }
         snap->chunks.push_back(std::move(chunk));
       }
       // Out-of-order samples anywhere, some on in-order timestamps.

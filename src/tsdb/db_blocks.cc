@@ -15,6 +15,7 @@
 #include "tsdb/block_writer.h"
 #include "tsdb/db.h"
 #include "tsdb/db_internal.h"
+#include "tsdb/delta_chunk.h"
 #include "tsdb/merge.h"
 #include "tsdb/series_iterator.h"
 #include "tsdb/wal_records.h"
@@ -415,6 +416,7 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
     chunk_samples = 0;
   };
   std::vector<WalSample> chunked_ooo;
+  std::vector<model::Sample> packed_samples;
   std::vector<WalExemplar> exemplars;
   for (MemSeries* s : all) {
     std::optional<SeriesSnapshot> snap =
@@ -428,8 +430,19 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
       }
       for (const SeriesSnapshot::Chunk& c : snap->chunks) {
         if (c.num_samples == 0) continue;
-        pending_chunks.push_back({s->ref, c.num_samples, chunk_bytes.size(), c.bytes.size()});
-        chunk_bytes += c.bytes;
+        const size_t offset = chunk_bytes.size();
+        if (c.is_delta) {
+          // The record holds XOR chunks (so that older versions read the checkpoint): a packed
+          // chunk is re-encoded.
+          packed_samples.clear();
+          if (!DecodeDeltaChunkInto(c.bytes, c.num_samples, &packed_samples).ok()) continue;
+          XorChunk x;
+          for (const model::Sample& p : packed_samples) x.Append(p.timestamp_ms, p.value);
+          chunk_bytes += x.bytes();
+        } else {
+          chunk_bytes += c.bytes;
+        }
+        pending_chunks.push_back({s->ref, c.num_samples, offset, chunk_bytes.size() - offset});
         chunk_samples += static_cast<size_t>(c.num_samples);
       }
       if (chunk_samples >= kCheckpointBatch) flush_chunks();

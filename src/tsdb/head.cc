@@ -345,6 +345,12 @@ Head::Existing Head::SampleAt(const MemSeries& s, const Staged& staged, int64_t 
     if (it.Seek(t) && it.t() == t) return {true, false, 0};
     return {};
   }
+  if (const auto* packed = std::get_if<PackedFloatChunk>(&chunk_it->data)) {
+    std::vector<model::Sample> samples;
+    (void)packed->DecodeInto(&samples);  // a corrupt chunk has no sample to collide with
+    const model::Sample* x = FindSample(samples, t);
+    return x != nullptr ? Existing{true, true, std::bit_cast<uint64_t>(x->value)} : Existing{};
+  }
   XorIterator it(chunk_it->bytes(), chunk_it->num_samples());
   if (it.Seek(t) && it.t() == t) return {true, true, std::bit_cast<uint64_t>(it.v())};
   return {};
@@ -451,7 +457,7 @@ void Head::RecordHistogram(Staged& staged, Verdict verdict, const model::Histogr
 
 HeadChunk& Head::ChunkForAppend(MemSeries& s, bool is_float, int64_t t) {
   std::span<HeadChunk> chunks = s.chunks();
-  if (chunks.empty() || chunks.back().is_float() != is_float ||
+  if (chunks.empty() || chunks.back().is_float() != is_float || chunks.back().is_packed() ||
       chunks.back().num_samples() >= options_.samples_per_chunk) {
     HeadChunk& added = s.AddChunk();
     if (!is_float) added.data.emplace<HistogramChunk>();
@@ -470,7 +476,16 @@ void Head::UpdateTimeBounds(MemSeries& s, int64_t t) {
 void Head::ApplyFloat(MemSeries& s, int64_t t, double v) {
   std::lock_guard lock(s.data_mu);
   if (!s.has_in_order || t > s.last_time) {
-    std::get<XorChunk>(ChunkForAppend(s, true, t).data).Append(t, v);
+    HeadChunk& chunk = ChunkForAppend(s, true, t);
+    auto& xor_chunk = std::get<XorChunk>(chunk.data);
+    xor_chunk.Append(t, v);
+    // A full chunk takes no more appends: keep it in the smaller block encoding. Once every
+    // samples_per_chunk appends, so the cost per sample is small.
+    if (xor_chunk.num_samples() >= options_.samples_per_chunk) {
+      if (std::optional<PackedFloatChunk> packed = PackedFloatChunk::Pack(xor_chunk)) {
+        chunk.data = *std::move(packed);
+      }
+    }
     s.has_in_order = true;
     s.last_time = t;
     s.last_is_float = true;
@@ -560,7 +575,12 @@ size_t Head::TruncateBefore(int64_t t) {
           continue;
         }
         HeadChunk nc;
-        if (c.is_float()) {
+        if (const auto* packed = std::get_if<PackedFloatChunk>(&c.data)) {
+          std::vector<model::Sample> samples;
+          (void)packed->DecodeInto(&samples);  // a corrupt chunk is dropped whole
+          std::erase_if(samples, [t](const model::Sample& x) { return x.timestamp_ms < t; });
+          if (!samples.empty()) nc.data = PackedFloatChunk::FromSamples(samples);
+        } else if (c.is_float()) {
           XorChunk x;
           XorIterator it(c.bytes(), c.num_samples());
           if (it.Seek(t)) {
@@ -719,8 +739,13 @@ std::optional<SeriesSnapshot> Head::Snapshot(const MemSeries& s, int64_t mint, i
   SeriesSnapshot snap;
   for (const HeadChunk& c : s.chunks()) {
     if (c.max_time() < mint || c.min_time() > maxt) continue;
-    snap.chunks.push_back(
-        {c.is_float(), std::string(c.bytes()), c.num_samples(), c.min_time(), c.max_time(), {}});
+    snap.chunks.push_back({c.is_float(),
+                           c.is_packed(),
+                           std::string(c.bytes()),
+                           c.num_samples(),
+                           c.min_time(),
+                           c.max_time(),
+                           {}});
   }
   for (const model::Sample& sample : s.ooo()) {
     if (sample.timestamp_ms >= mint && sample.timestamp_ms <= maxt) snap.ooo.push_back(sample);

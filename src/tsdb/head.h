@@ -24,6 +24,7 @@
 #include "model/sample.h"
 #include "tsdb/exemplar_storage.h"
 #include "tsdb/histogram_chunk.h"
+#include "tsdb/packed_chunk.h"
 #include "tsdb/postings.h"
 #include "tsdb/xor_chunk.h"
 
@@ -59,9 +60,12 @@ enum class Verdict : uint8_t {
 // The error text Prometheus uses for a refused sample (e.g. "out of order sample").
 std::string_view VerdictMessage(Verdict v);
 
+// A float chunk is XOR-encoded while it takes appends and usually packed once full (see
+// Head::ApplyFloat); histogram chunks stay as written.
 struct HeadChunk {
-  std::variant<XorChunk, HistogramChunk> data;
-  bool is_float() const { return data.index() == 0; }
+  std::variant<XorChunk, HistogramChunk, PackedFloatChunk> data;
+  bool is_float() const { return data.index() != 1; }
+  bool is_packed() const { return data.index() == 2; }
   int num_samples() const;
   int64_t min_time() const;
   int64_t max_time() const;
@@ -167,6 +171,8 @@ struct Staged {
 struct SeriesSnapshot {
   struct Chunk {
     bool is_float = true;
+    // Float bytes in the delta encoding (a packed head chunk) instead of XOR.
+    bool is_delta = false;
     std::string bytes;
     int num_samples = 0;
     int64_t min_time = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "tsdb/delta_chunk.h"
 #include "tsdb/histogram_chunk.h"
 #include "tsdb/xor_chunk.h"
 
@@ -21,6 +22,11 @@ void SnapshotIterator::OpenChunk(size_t i) {
   const SeriesSnapshot::Chunk& c = snap_->chunks[i];
   if (!c.samples.empty()) {
     dec_it_.emplace(c.samples);
+  } else if (c.is_delta) {
+    // A corrupt chunk reads as empty: the delta decoder checks the whole chunk up front.
+    packed_samples_.clear();
+    (void)DecodeDeltaChunkInto(c.bytes, c.num_samples, &packed_samples_);
+    dec_it_.emplace(packed_samples_);
   } else if (c.is_float) {
     xor_it_.emplace(c.bytes, c.num_samples);
   } else {
@@ -188,6 +194,13 @@ absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, in
         return t < s.timestamp_ms;
       });
       out->insert(out->end(), lo, hi);
+    } else if (c.is_delta) {
+      const size_t begin = out->size();
+      absl::Status s = DecodeDeltaChunkInto(c.bytes, c.num_samples, out);
+      if (s.ok() && (c.min_time < mint || c.max_time > maxt)) {
+        TrimToRange(begin, mint, maxt, out);
+      }
+      note(std::move(s));
     } else if (c.is_float) {
       note(AppendXorFloats(c.bytes, c.num_samples, mint, maxt, out));
     } else if (histogram_times != nullptr) {
@@ -199,6 +212,16 @@ absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, in
     }
   }
   return first;
+}
+
+void TrimToRange(size_t begin, int64_t mint, int64_t maxt, std::vector<model::Sample>* out) {
+  auto first = out->begin() + static_cast<ptrdiff_t>(begin);
+  auto hi = std::upper_bound(first, out->end(), maxt,
+                             [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
+  out->erase(hi, out->end());
+  auto lo = std::lower_bound(first, out->end(), mint,
+                             [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
+  out->erase(first, lo);
 }
 
 void MergeOutOfOrder(std::span<const model::Sample> ooo, int64_t mint, int64_t maxt,

@@ -77,6 +77,7 @@ class SnapshotIterator final : public SampleIterator {
   size_t chunk_ = 0;
   std::optional<XorIterator> xor_it_;
   std::optional<DecodedFloatIterator> dec_it_;
+  std::vector<model::Sample> packed_samples_;  // the open chunk decoded, when it is_delta
   std::optional<HistogramIterator> hist_it_;
   bool io_valid_ = false;
   int64_t io_t_ = 0;
@@ -92,6 +93,9 @@ class SnapshotIterator final : public SampleIterator {
 absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, int64_t mint,
                                int64_t maxt, std::vector<model::Sample>* out,
                                std::vector<int64_t>* histogram_times);
+
+// Drops the samples of out[begin:] (sorted) outside [mint, maxt].
+void TrimToRange(size_t begin, int64_t mint, int64_t maxt, std::vector<model::Sample>* out);
 
 // Merges the out-of-order samples `ooo` (sorted, unique timestamps) within [mint, maxt] into the
 // in-order floats out[begin:] (sorted); an out-of-order sample is dropped where the in-order data
