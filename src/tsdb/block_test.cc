@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <bit>
@@ -204,6 +205,78 @@ TEST_F(BlockTest, WriteRefusesChunksOutsideRangeAndExistingBlocks) {
   ASSERT_TRUE(WriteBlock(dir_.string(), meta, series).ok());
   EXPECT_EQ(WriteBlock(dir_.string(), meta, series).status().code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+// Series generated one at a time, as a head or block select hands them out; records the heap in
+// use each time a series is asked for.
+class GeneratedSeriesSet final : public SeriesSet {
+ public:
+  GeneratedSeriesSet(int num_series, int samples) : num_series_(num_series), samples_(samples) {}
+  bool Next() override {
+    heap_peak_ = std::max(heap_peak_, mallinfo2().uordblks);
+    if (next_ >= num_series_) return false;
+    auto snap = std::make_shared<SeriesSnapshot>();
+    snap->labels = L({{"__name__", "m"}, {"i", fmt::format("{:05}", next_)}});
+    for (int j = 0; j < samples_; ++j) {
+      snap->ooo.push_back({int64_t{j} * 15000, static_cast<double>(next_ * j % 1000)});
+    }
+    current_ = std::move(snap);
+    ++next_;
+    return true;
+  }
+  const model::Labels& labels() const override { return current_->labels; }
+  std::unique_ptr<SampleIterator> Samples() const override {
+    return std::make_unique<SnapshotIterator>(current_, INT64_MIN, INT64_MAX);
+  }
+  size_t heap_peak() const { return heap_peak_; }
+
+ private:
+  int num_series_;
+  int samples_;
+  int next_ = 0;
+  std::shared_ptr<const SeriesSnapshot> current_;
+  size_t heap_peak_ = 0;
+};
+
+// Compacting a big head decoded all of its samples at once (16 bytes each). The writer takes one
+// series at a time and keeps only what the block holds, so memory no longer grows with the
+// samples; the block is the same as WriteBlock's.
+TEST_F(BlockTest, WriterStreamsSeriesIntoTheSameBlockAsWriteBlock) {
+  constexpr int kSeries = 2000, kSamples = 240;
+  BlockMeta meta;
+  meta.min_time = 0;
+  meta.max_time = kSamples * 15000;
+  fs::create_directories(dir_ / "streamed");
+  fs::create_directories(dir_ / "whole");
+
+  GeneratedSeriesSet set(kSeries, kSamples);
+  const size_t before = mallinfo2().uordblks;
+  BlockWriter writer((dir_ / "streamed").string(), meta);
+  ASSERT_TRUE(WriteSeriesSet(set, meta.min_time, meta.max_time, 120, writer).ok());
+  EXPECT_EQ(writer.num_series(), size_t{kSeries});
+  EXPECT_TRUE(fs::is_empty(dir_ / "streamed")) << "nothing on disk before Finish";
+  // The samples decoded whole would take 2000 x 240 x 16 bytes = 7.3 MiB.
+  EXPECT_LT(set.heap_peak() - before, size_t{3} << 20);
+  auto streamed = writer.Finish();
+  ASSERT_TRUE(streamed.ok()) << streamed.status();
+
+  GeneratedSeriesSet again(kSeries, kSamples);
+  const size_t before_whole = mallinfo2().uordblks;
+  auto series = CollectSeries(again, meta.min_time, meta.max_time, 120);
+  ASSERT_TRUE(series.ok());
+  EXPECT_GT(again.heap_peak() - before_whole, size_t{3} << 20) << "the bound tells them apart";
+  auto whole = WriteBlock((dir_ / "whole").string(), meta, *std::move(series));
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  for (std::string_view file : {kBlockChunksFile, kBlockIndexFile, kBlockMetaFile}) {
+    EXPECT_EQ(ReadFile(fs::path(*streamed) / file), ReadFile(fs::path(*whole) / file)) << file;
+  }
+
+  // Series must come in label order, each once.
+  BlockWriter misordered((dir_ / "streamed").string(), meta);
+  BlockSeries b{L({{"__name__", "b"}}), {}}, a{L({{"__name__", "a"}}), {}};
+  ASSERT_TRUE(misordered.Add(b).ok());
+  EXPECT_EQ(misordered.Add(b).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(misordered.Add(a).code(), absl::StatusCode::kInvalidArgument);
 }
 
 // Opens the block and reads all of it; the first error, if any.

@@ -39,7 +39,7 @@ int64_t WindowStart(int64_t t, int64_t range) {
   return q * range;
 }
 
-// The late samples of some series (see MemSeries::late), as a series set for CollectSeries.
+// The late samples of some series (see MemSeries::late), as a series set for WriteSeriesSet.
 class LateSeriesSet final : public SeriesSet {
  public:
   // `series` sorted by labels, each with its samples (sorted, unique timestamps) as `ooo`.
@@ -73,13 +73,13 @@ bool CanCopyChunks(const std::vector<std::shared_ptr<BlockReader>>& sources, int
   return true;
 }
 
-// The series of `sources` (see CanCopyChunks) with their chunks as stored, merged by labels;
-// kDataLoss when a source's chunk cannot be read (bad CRC or record).
-absl::StatusOr<std::vector<BlockSeries>> CopyStoredSeries(
-    const std::vector<std::shared_ptr<BlockReader>>& sources) {
-  std::vector<BlockSeries> out;
+// Adds the series of `sources` (see CanCopyChunks) with their chunks as stored, merged by labels,
+// to `writer`; kDataLoss when a source's chunk cannot be read (bad CRC or record).
+absl::Status CopyStoredSeries(const std::vector<std::shared_ptr<BlockReader>>& sources,
+                              BlockWriter& writer) {
   std::vector<uint32_t> next(sources.size(), 0);  // each source's next series id
   std::vector<BlockReader::StoredChunk> stored;
+  BlockSeries bs;
   while (true) {
     const model::Labels* min = nullptr;
     for (size_t i = 0; i < sources.size(); ++i) {
@@ -87,9 +87,9 @@ absl::StatusOr<std::vector<BlockSeries>> CopyStoredSeries(
       const model::Labels& l = sources[i]->series(next[i]).labels;
       if (min == nullptr || l < *min) min = &l;
     }
-    if (min == nullptr) return out;
-    BlockSeries& bs = out.emplace_back();
+    if (min == nullptr) return absl::OkStatus();
     bs.labels = *min;
+    bs.chunks.clear();
     // Sources in time order: the series' chunks come out in time order.
     for (size_t i = 0; i < sources.size(); ++i) {
       if (next[i] >= sources[i]->meta().num_series ||
@@ -104,7 +104,7 @@ absl::StatusOr<std::vector<BlockSeries>> CopyStoredSeries(
       }
       ++next[i];
     }
-    if (bs.chunks.empty()) out.pop_back();
+    if (!bs.chunks.empty()) ORIEL_RETURN_IF_ERROR(writer.Add(bs));
   }
 }
 
@@ -281,19 +281,26 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
       }
     }
   }
-  std::vector<std::pair<BlockMeta, std::vector<BlockSeries>>> to_write;
+  // Blocks are written series by series: the window's samples are never all decoded at once.
+  std::vector<std::pair<BlockMeta, std::string>> written;  // and their paths
   if (in_order) {
-    ReaderGuard guard(*this);
-    std::vector<MemSeries*> all = head_->Select({});
-    std::sort(all.begin(), all.end(),
-              [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
-    HeadSeriesSet set(*head_, std::move(all), mint, maxt, /*with_late=*/false);
-    ORIEL_ASSIGN_OR_RETURN(std::vector<BlockSeries> series,
-                           CollectSeries(set, mint, maxt, options_.head.samples_per_chunk));
     BlockMeta meta;
     meta.min_time = mint;
     meta.max_time = maxt;
-    if (!series.empty()) to_write.emplace_back(meta, std::move(series));
+    BlockWriter writer(dir_, meta, options_.block_format_version);
+    {
+      ReaderGuard guard(*this);
+      std::vector<MemSeries*> all = head_->Select({});
+      std::sort(all.begin(), all.end(),
+                [](const MemSeries* a, const MemSeries* b) { return a->labels < b->labels; });
+      HeadSeriesSet set(*head_, std::move(all), mint, maxt, /*with_late=*/false);
+      ORIEL_RETURN_IF_ERROR(
+          WriteSeriesSet(set, mint, maxt, options_.head.samples_per_chunk, writer));
+    }
+    if (writer.num_series() > 0) {
+      ORIEL_ASSIGN_OR_RETURN(std::string path, writer.Finish());
+      written.emplace_back(meta, std::move(path));
+    }
   }
   for (auto& [start, snaps] : late_windows) {
     // Cut to the samples' range, not the window's: the newest block's max time is where the
@@ -307,15 +314,13 @@ absl::Status DB::PersistWindow(int64_t mint, int64_t maxt) {
       meta.max_time = std::max(meta.max_time, snap->ooo.back().timestamp_ms);
     }
     LateSeriesSet set(std::move(snaps));
-    ORIEL_ASSIGN_OR_RETURN(
-        std::vector<BlockSeries> series,
-        CollectSeries(set, meta.min_time, meta.max_time, options_.head.samples_per_chunk));
-    to_write.emplace_back(meta, std::move(series));
+    BlockWriter writer(dir_, meta, options_.block_format_version, /*unique_name=*/true);
+    ORIEL_RETURN_IF_ERROR(
+        WriteSeriesSet(set, meta.min_time, meta.max_time, options_.head.samples_per_chunk, writer));
+    ORIEL_ASSIGN_OR_RETURN(std::string path, writer.Finish());
+    written.emplace_back(meta, std::move(path));
   }
-  for (auto& [meta, series] : to_write) {
-    ORIEL_ASSIGN_OR_RETURN(std::string path,
-                           WriteBlock(dir_, meta, std::move(series), options_.block_format_version,
-                                      /*unique_name=*/meta.out_of_order));
+  for (const auto& [meta, path] : written) {
     ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block,
                            BlockReader::Open(path, page_cache_));
     {
@@ -644,21 +649,19 @@ absl::Status DB::Compact(bool include_current) {
     meta.max_time = maxt;
     meta.level = 1;
     for (const auto& b : sources) meta.level = std::max(meta.level, b->meta().level + 1);
-    std::vector<BlockSeries> series;
+    // Unique name: with out-of-order blocks a window's merged block may have the range of one of
+    // its sources.
+    BlockWriter writer(dir_, meta, options_.block_format_version, /*unique_name=*/true);
     if (CanCopyChunks(sources, options_.block_format_version)) {
-      ORIEL_ASSIGN_OR_RETURN(series, CopyStoredSeries(sources));
+      ORIEL_RETURN_IF_ERROR(CopyStoredSeries(sources, writer));
     } else {
       std::vector<std::unique_ptr<SeriesSet>> sets;
       for (const auto& b : sources) sets.push_back(b->Select(mint, maxt, {}));
       MergeSeriesSet merged(std::move(sets));
-      ORIEL_ASSIGN_OR_RETURN(series,
-                             CollectSeries(merged, mint, maxt, options_.head.samples_per_chunk));
+      ORIEL_RETURN_IF_ERROR(
+          WriteSeriesSet(merged, mint, maxt, options_.head.samples_per_chunk, writer));
     }
-    // Unique name: with out-of-order blocks a window's merged block may have the range of one of
-    // its sources.
-    ORIEL_ASSIGN_OR_RETURN(std::string path,
-                           WriteBlock(dir_, meta, std::move(series), options_.block_format_version,
-                                      /*unique_name=*/true));
+    ORIEL_ASSIGN_OR_RETURN(std::string path, writer.Finish());
     ORIEL_ASSIGN_OR_RETURN(std::shared_ptr<BlockReader> block,
                            BlockReader::Open(path, page_cache_));
     {
