@@ -585,19 +585,32 @@ bool TraceDB::IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEn
   }
   const int64_t end = span.end;
   const int64_t start = span.start;
-  if (inserted || end > trace.newest_end) {
-    if (!inserted) by_end_.erase({trace.newest_end, trace_id});
-    trace.newest_end = inserted ? end : std::max(trace.newest_end, end);
-    by_end_.emplace(trace.newest_end, trace_id);
+  // A trace's spans mostly come in order, each one moving the trace in the trees below: the
+  // node is moved rather than freed and allocated again.
+  auto move_node = [](std::set<std::pair<int64_t, TraceKey>>& tree, int64_t from, int64_t to,
+                      const TraceKey& id) {
+    auto node = tree.extract({from, id});
+    if (node.empty()) {
+      tree.emplace(to, id);
+      return;
+    }
+    node.value().first = to;
+    tree.insert(std::move(node));
+  };
+  if (inserted) {
+    trace.newest_end = end;
+    by_end_.emplace(end, trace_id);
+  } else if (end > trace.newest_end) {
+    move_node(by_end_, trace.newest_end, end, trace_id);
+    trace.newest_end = end;
   }
   auto [start_it, first_of_service] = service.newest_start.try_emplace(trace_id, start);
   if (first_of_service) {
     memory += kServiceOfTraceBytes;
     service.traces.emplace(start, trace_id);
   } else if (start > start_it->second) {
-    service.traces.erase({start_it->second, trace_id});
+    move_node(service.traces, start_it->second, start, trace_id);
     start_it->second = start;
-    service.traces.emplace(start, trace_id);
   }
   const std::pair<std::string_view, int32_t> op_key(span.name(), span.kind);
   auto op = service.operations.find(op_key);
