@@ -205,19 +205,30 @@ void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats) {
 }
 
 void ServiceGraphAggregator::CountSide(const std::string& metric, const Edge& e) {
-  // Only the side that was seen: Prometheus would drop an empty label anyway.
-  common::KeyValueList attrs;
-  if (Known(e.client)) PutAttribute(attrs, "client", e.client);
-  if (Known(e.server)) PutAttribute(attrs, "server", e.server);
-  PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
+  // Only the side that was seen: Prometheus would drop an empty label anyway. Every span
+  // refused while the store is full comes here: the key is built once, as in Complete().
+  const bool client = Known(e.client);
+  const bool server = Known(e.server);
+  memo_.assign("side:");  // apart from Complete()'s memos
+  AppendValueMemo(memo_, client ? &e.client : nullptr);
+  AppendValueMemo(memo_, server ? &e.server : nullptr);
+  AppendMemo(memo_, e.connection_type);
+  const SeriesKey* key = series_keys_.Find(memo_);
+  if (key == nullptr) {
+    common::KeyValueList attrs;
+    if (client) PutAttribute(attrs, "client", e.client);
+    if (server) PutAttribute(attrs, "server", e.server);
+    PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
+    key = &series_keys_.Insert(memo_, SeriesKey({}, attrs));
+  }
   // Refused only at the series bound, which Complete() already counts for edges; these
   // counters are diagnostics, so a refusal here is not counted again.
-  (void)table_.AddCounter(metric, SeriesKey({}, attrs), 1);
+  (void)table_.AddCounter(metric, *key, 1);
 }
 
 bool ServiceGraphAggregator::Complete(const Edge& e) {
   // Edges recur: their series key is built once. The memo holds every part of the key.
-  memo_.clear();
+  memo_.assign("edge:");
   AppendValueMemo(memo_, &e.client);
   AppendValueMemo(memo_, &e.server);
   AppendMemo(memo_, e.connection_type);

@@ -145,8 +145,9 @@ class ServiceGraphAggregator {
   std::list<Edge> edges_;  // oldest first
   absl::flat_hash_map<std::string, std::list<Edge>::iterator> index_;
   SeriesTable table_;
-  SeriesKeyCache series_keys_;  // by a memo of the edge's client, server, type, failed, dimensions
-  std::string memo_;            // Complete()'s, kept for its capacity
+  // Series keys of Complete() and CountSide(), by a memo of the parts of the edge they hold.
+  SeriesKeyCache series_keys_;
+  std::string memo_;  // kept for its capacity
   int64_t last_idle_sweep_ns_ = 0;
 };
 
