@@ -36,6 +36,7 @@ struct HeadOptions {
   // blocks (see CheckFloat). 0 disables out-of-order ingestion. Histograms are never accepted
   // out of order.
   int64_t out_of_order_time_window_ms = 0;
+  // At most; float chunks that pack smaller are closed at half of it (see HeadChunk).
   int samples_per_chunk = 120;
   size_t max_exemplars = 100000;  // total over all series; 0 disables exemplars
   // How series are hashed for lookup; null: model::Labels::Hash. Injectable so that tests can
@@ -60,8 +61,8 @@ enum class Verdict : uint8_t {
 // The error text Prometheus uses for a refused sample (e.g. "out of order sample").
 std::string_view VerdictMessage(Verdict v);
 
-// A float chunk is XOR-encoded while it takes appends and usually packed once full (see
-// Head::ApplyFloat); histogram chunks stay as written.
+// A float chunk is XOR-encoded while it takes appends and packed when full, or already when half
+// full if that is smaller (see Head::ApplyFloat); histogram chunks stay as written.
 struct HeadChunk {
   std::variant<XorChunk, HistogramChunk, PackedFloatChunk> data;
   bool is_float() const { return data.index() != 1; }

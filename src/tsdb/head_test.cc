@@ -155,13 +155,16 @@ TEST(HeadTest, FindLabelsTellsCollidingSetsApart) {
 TEST(HeadTest, InOrderSamplesAreCutIntoChunksOf120) {
   Head head({});
   MemSeries& s = Series(head, L({{"__name__", "up"}}));
-  for (int i = 0; i < 300; ++i) ASSERT_EQ(AppendFloat(head, s, i * 15000, i), Verdict::kAppend);
+  // A value that packs no smaller than XOR stores it: the chunks stay XOR and run full (see
+  // PackedChunksReadBackBitExact for those that pack).
+  const double v = 1.0 / 3;
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(AppendFloat(head, s, i * 15000, v), Verdict::kAppend);
   ASSERT_EQ(s.chunks().size(), 3u);
   EXPECT_EQ(s.chunks()[0].num_samples(), 120);
   EXPECT_EQ(s.chunks()[2].num_samples(), 60);
   auto got = Read(head, s);
   ASSERT_EQ(got.size(), 300u);
-  EXPECT_EQ(got[299], std::make_pair(int64_t{299 * 15000}, B(299)));
+  EXPECT_EQ(got[299], std::make_pair(int64_t{299 * 15000}, B(v)));
   // A range inside the middle chunk.
   auto mid = Read(head, s, 130 * 15000, 135 * 15000);
   ASSERT_EQ(mid.size(), 6u);
@@ -170,8 +173,9 @@ TEST(HeadTest, InOrderSamplesAreCutIntoChunksOf120) {
   EXPECT_EQ(head.MaxTime(), 299 * 15000);
 }
 
-// Full float chunks are re-packed into the delta encoding; what reads back must be what was
-// written, bit for bit, through every read path.
+// Float chunks are re-packed into the delta encoding when that is smaller, once half full (and
+// then closed) or full; what reads back must be what was written, bit for bit, through every
+// read path.
 TEST(HeadTest, PackedChunksReadBackBitExact) {
   Head head({});
   MemSeries& s = Series(head, L({{"__name__", "packed"}}));
@@ -189,8 +193,9 @@ TEST(HeadTest, PackedChunksReadBackBitExact) {
   double counter = 0;
   for (int i = 0; i < 120 * 5 + 17; ++i) {
     // A counter at exporter resolution with the special values and huge timestamp gaps
-    // sprinkled in (chunks 0-3), then a chunk of a constant that is no decimal: XOR stores it
-    // in a bit per sample, the delta encoding whole, so that chunk stays XOR.
+    // sprinkled in (chunks 0-7, packed half full), then a chunk of a constant that is no
+    // decimal: XOR stores it in a bit per sample, the delta encoding whole, so that chunk stays
+    // XOR and runs full.
     double v;
     if (i / 120 == 4) {
       v = 1.0 / 3;
@@ -204,10 +209,14 @@ TEST(HeadTest, PackedChunksReadBackBitExact) {
     want.emplace_back(t, B(v));
     t += i % 37 == 5 ? (int64_t{1} << 57) + i : 15000 + (i % 3) - 1;
   }
-  ASSERT_EQ(s.chunks().size(), 6u);
-  for (int c = 0; c < 4; ++c) EXPECT_TRUE(s.chunks()[c].is_packed()) << c;
-  EXPECT_FALSE(s.chunks()[4].is_packed()) << "it would not be smaller";
-  EXPECT_FALSE(s.chunks()[5].is_packed()) << "the open chunk takes appends";
+  ASSERT_EQ(s.chunks().size(), 10u);
+  for (int c = 0; c < 8; ++c) {
+    EXPECT_TRUE(s.chunks()[c].is_packed()) << c;
+    EXPECT_EQ(s.chunks()[c].num_samples(), 60) << c;
+  }
+  EXPECT_FALSE(s.chunks()[8].is_packed()) << "it would not be smaller";
+  EXPECT_EQ(s.chunks()[8].num_samples(), 120);
+  EXPECT_FALSE(s.chunks()[9].is_packed()) << "the open chunk takes appends";
 
   EXPECT_EQ(Read(head, s), want);
   // Bulk reads, over the whole series and over a range cutting into packed chunks.
