@@ -43,12 +43,4 @@ absl::Status PackedFloatChunk::DecodeInto(std::vector<model::Sample>* out) const
   return DecodeDeltaChunkInto(bytes(), num_samples_, out);
 }
 
-absl::StatusOr<XorChunk> PackedFloatChunk::ToXor() const {
-  std::vector<model::Sample> samples;
-  ORIEL_RETURN_IF_ERROR(DecodeInto(&samples));
-  XorChunk x;
-  for (const model::Sample& s : samples) x.Append(s.timestamp_ms, s.value);
-  return x;
-}
-
 }  // namespace oriel::tsdb

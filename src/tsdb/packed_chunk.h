@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "model/sample.h"
 #include "tsdb/xor_chunk.h"
 
@@ -34,8 +34,6 @@ class PackedFloatChunk {
 
   // Appends the samples to `out` (bit-exact, NaN payloads and -0 included).
   [[nodiscard]] absl::Status DecodeInto(std::vector<model::Sample>* out) const;
-  // Re-encodes the chunk as XOR (for the WAL checkpoint, whose records hold XOR chunks).
-  [[nodiscard]] absl::StatusOr<XorChunk> ToXor() const;
 
  private:
   PackedFloatChunk(std::string_view bytes, int num_samples, int64_t min_time, int64_t max_time);
