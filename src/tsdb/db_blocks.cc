@@ -367,7 +367,31 @@ void DB::WaitForEarlierReaders() const {
 }
 
 absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) {
+  // Written under a temporary name, then renamed: a checkpoint directory that replay may use is
+  // always complete.
+  const std::string final_dir = CheckpointDirPath(dir_, segment);
+  const std::string tmp_dir = final_dir + ".tmp";
+  std::error_code ec;
+  fs::remove_all(tmp_dir, ec);
+  fs::remove_all(final_dir, ec);
+  absl::StatusOr<std::unique_ptr<storage::Wal>> cp = storage::Wal::Open(tmp_dir);
+  if (!cp.ok()) {
+    return absl::UnavailableError(fmt::format("cannot create the metrics WAL checkpoint {}: {}",
+                                              tmp_dir, cp.status().message()));
+  }
   std::vector<std::string> records;
+  // Records go out in batches as they are made: all of a big head's at once took tens of MiB.
+  auto write_records = [&]() -> absl::Status {
+    if (records.empty()) return absl::OkStatus();
+    std::vector<std::string_view> views(records.begin(), records.end());
+    if (absl::Status st = (*cp)->Append(views); !st.ok()) {
+      return absl::UnavailableError(
+          fmt::format("cannot write the metrics WAL checkpoint {}: {}", tmp_dir, st.message()));
+    }
+    records.clear();
+    return absl::OkStatus();
+  };
+  constexpr size_t kRecordsPerWrite = 64;
   std::vector<WalSeries> series;
   for (MemSeries* s : all) {
     series.push_back({s->ref, s->labels});
@@ -478,6 +502,7 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
     for (model::Exemplar& e : head_->exemplars().Get(s->ref, INT64_MIN, INT64_MAX)) {
       exemplars.push_back({s->ref, std::move(e)});
     }
+    if (records.size() >= kRecordsPerWrite) ORIEL_RETURN_IF_ERROR(write_records());
   }
   flush_floats();
   flush_histograms();
@@ -491,27 +516,8 @@ absl::Status DB::WriteCheckpoint(uint64_t segment, std::vector<MemSeries*> all) 
   if (!exemplars.empty()) EncodeExemplarsRecord(records.emplace_back(), exemplars);
   std::vector<model::MetricMetadata> metadata = head_->Metadata("", 0);
   if (!metadata.empty()) EncodeMetadataRecord(records.emplace_back(), metadata);
-  // Written under a temporary name, then renamed: a checkpoint directory that replay may use is
-  // always complete.
-  const std::string final_dir = CheckpointDirPath(dir_, segment);
-  const std::string tmp_dir = final_dir + ".tmp";
-  std::error_code ec;
-  fs::remove_all(tmp_dir, ec);
-  fs::remove_all(final_dir, ec);
-  {
-    absl::StatusOr<std::unique_ptr<storage::Wal>> cp = storage::Wal::Open(tmp_dir);
-    if (!cp.ok()) {
-      return absl::UnavailableError(fmt::format("cannot create the metrics WAL checkpoint {}: {}",
-                                                tmp_dir, cp.status().message()));
-    }
-    if (!records.empty()) {
-      std::vector<std::string_view> views(records.begin(), records.end());
-      if (absl::Status st = (*cp)->Append(views); !st.ok()) {
-        return absl::UnavailableError(
-            fmt::format("cannot write the metrics WAL checkpoint {}: {}", tmp_dir, st.message()));
-      }
-    }
-  }
+  ORIEL_RETURN_IF_ERROR(write_records());
+  cp->reset();  // closes the checkpoint's segment
   ORIEL_RETURN_IF_ERROR(SyncDir(tmp_dir));
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) {
