@@ -32,10 +32,15 @@ void CopyAttributes(const std::string& serialized,
 
 }  // namespace
 
-SeriesKey::SeriesKey(const common::KeyValueList& resource, const common::KeyValueList& attributes)
-    : resource_(Serialize(resource)),
-      attributes_(Serialize(attributes)),
-      longest_value_(std::max(LongestValue(resource), LongestValue(attributes))) {}
+SeriesKey::SeriesKey(const common::KeyValueList& resource, const common::KeyValueList& attributes) {
+  auto rep = std::make_shared<Rep>();
+  rep->resource = Serialize(resource);
+  rep->attributes = Serialize(attributes);
+  rep->longest_value = std::max(LongestValue(resource), LongestValue(attributes));
+  auto view = [](const std::string& s) { return absl::string_view(s.data(), s.size()); };
+  rep->hash = absl::HashOf(view(rep->resource), view(rep->attributes));
+  rep_ = std::move(rep);
+}
 
 bool SeriesTable::AddCounter(const std::string& name, const SeriesKey& key, int64_t delta) {
   auto it = values_.find(KeyView(name, key));
@@ -43,7 +48,8 @@ bool SeriesTable::AddCounter(const std::string& name, const SeriesKey& key, int6
     if (series_ + 1 > max_series_ || key.longest_value() > max_label_value_length_) return false;
     Value v;
     v.start_ns = now_ns_;
-    it = values_.emplace(Key{name, key.resource(), key.attributes()}, std::move(v)).first;
+    it = values_.emplace(Key{name, key.resource(), key.attributes(), key.hash()}, std::move(v))
+             .first;
     series_ += 1;
   }
   it->second.counter += delta;
@@ -65,7 +71,8 @@ bool SeriesTable::Observe(const std::string& name, const SeriesKey& key,
     v.bounds = stored.get();
     v.buckets.assign(stored->size() + 1, 0);
     v.start_ns = now_ns_;
-    it = values_.emplace(Key{name, key.resource(), key.attributes()}, std::move(v)).first;
+    it = values_.emplace(Key{name, key.resource(), key.attributes(), key.hash()}, std::move(v))
+             .first;
     series_ += cost;
   }
   Value& v = it->second;

@@ -27,14 +27,23 @@ class SeriesKey {
             const opentelemetry::proto::common::v1::KeyValueList& attributes);
 
   // The longest string or bytes value of either list.
-  size_t longest_value() const { return longest_value_; }
-  const std::string& resource() const { return resource_; }      // serialized KeyValueList
-  const std::string& attributes() const { return attributes_; }  // serialized KeyValueList
+  size_t longest_value() const { return rep_->longest_value; }
+  const std::string& resource() const { return rep_->resource; }      // serialized KeyValueList
+  const std::string& attributes() const { return rep_->attributes; }  // serialized KeyValueList
+  // A hash of resource() and attributes(), computed once: a SeriesTable lookup hashes only the
+  // metric name besides.
+  size_t hash() const { return rep_->hash; }
 
  private:
-  std::string resource_;
-  std::string attributes_;
-  size_t longest_value_ = 0;
+  struct Rep {
+    std::string resource;
+    std::string attributes;
+    size_t longest_value = 0;
+    size_t hash = 0;
+  };
+  // Shared and immutable: keys are copied out of a SeriesKeyCache for every group of spans, and
+  // a copy should not copy the strings.
+  std::shared_ptr<const Rep> rep_;
 };
 
 // Series keys by what they are built from (a memo the caller writes, see AppendMemo), so that the
@@ -124,6 +133,7 @@ class SeriesTable {
     std::string name;
     std::string resource;
     std::string attributes;
+    size_t key_hash = 0;  // SeriesKey::hash() of resource and attributes
     bool operator==(const Key&) const = default;
     auto operator<=>(const Key&) const = default;
   };
@@ -133,18 +143,24 @@ class SeriesTable {
     std::string_view name;
     std::string_view resource;
     std::string_view attributes;
+    size_t key_hash;
     // Implicit: the map hashes and compares its stored keys through it.
-    KeyView(const Key& k) : name(k.name), resource(k.resource), attributes(k.attributes) {}
+    KeyView(const Key& k)
+        : name(k.name), resource(k.resource), attributes(k.attributes), key_hash(k.key_hash) {}
     KeyView(std::string_view n, const SeriesKey& key)
-        : name(n), resource(key.resource()), attributes(key.attributes()) {}
-    bool operator==(const KeyView&) const = default;
+        : name(n), resource(key.resource()), attributes(key.attributes()), key_hash(key.hash()) {}
+    bool operator==(const KeyView& o) const {
+      return key_hash == o.key_hash && name == o.name && resource == o.resource &&
+             attributes == o.attributes;
+    }
   };
   struct KeyHash {
     using is_transparent = void;
     // As absl's own string_views: Debian's absl hashes a std::string_view with std::hash, slower.
+    // The resource and attributes by their hash, computed once per SeriesKey.
     size_t operator()(KeyView k) const {
       auto view = [](std::string_view s) { return absl::string_view(s.data(), s.size()); };
-      return absl::HashOf(view(k.name), view(k.resource), view(k.attributes));
+      return absl::HashOf(view(k.name), k.key_hash);
     }
   };
   struct KeyEq {
