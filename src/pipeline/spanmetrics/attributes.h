@@ -2,6 +2,7 @@
 // with.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,11 +36,15 @@ inline void PutAttribute(opentelemetry::proto::common::v1::KeyValueList& list, s
   *kv->mutable_value() = std::move(value);
 }
 
+// Appends the bytes of `n` (fixed width: memos are compared, never read back).
+inline void AppendFixedMemo(std::string& memo, uint64_t n) {
+  memo.append(reinterpret_cast<const char*>(&n), sizeof n);
+}
+
 // Appends `part` length-prefixed, so that concatenated parts cannot be confused (memos name
 // what a series key is built from; see SeriesKeyCache).
 inline void AppendMemo(std::string& memo, std::string_view part) {
-  memo += std::to_string(part.size());
-  memo += ':';
+  AppendFixedMemo(memo, part.size());
   memo += part;
 }
 

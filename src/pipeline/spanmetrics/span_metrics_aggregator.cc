@@ -133,8 +133,9 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
       span_attributes.Reset(span);
       memo.clear();
       AppendMemo(memo, span.name);
-      AppendMemo(memo, std::to_string(span.kind));
-      AppendMemo(memo, std::to_string(span.status_code));
+      // Both in one fixed-width part, as they are.
+      AppendFixedMemo(memo, static_cast<uint64_t>(static_cast<uint32_t>(span.kind)) << 32 |
+                                static_cast<uint32_t>(span.status_code));
       for (size_t i = 0; i < options_.dimensions.size(); ++i) {
         const Dimension& d = options_.dimensions[i];
         const common::AnyValue* v = span_attributes.Find(d.name);

@@ -145,6 +145,40 @@ TEST(SpanMetricsAggregatorTest, ExtraDimensionsFromSpanThenResourceThenDefault) 
             1);
 }
 
+// Spans are grouped, and series keys cached across requests, by a memo of their parts: parts
+// that would read alike run together (name and dimension, kind and status) stay apart.
+TEST(SpanMetricsAggregatorTest, SeriesWhosePartsRunTogetherStayApartAcrossRequests) {
+  SpanMetricsOptions options;
+  options.dimensions = {{.name = "d"}};
+  SpanMetricsAggregator agg(options);
+  const auto server = trace::Span::SPAN_KIND_SERVER;    // 2
+  const auto client = trace::Span::SPAN_KIND_CLIENT;    // 3
+  const auto error = trace::Status::STATUS_CODE_ERROR;  // 2
+  const auto ok = trace::Status::STATUS_CODE_OK;        // 1
+  std::vector<trace::ResourceSpans> in = {
+      Resource("svc", {},
+               {{.span = 1, .name = "ab", .kind = server, .status = error, .attrs = {{"d", "c"}}},
+                {.span = 2, .name = "a", .kind = server, .status = error, .attrs = {{"d", "bc"}}},
+                {.span = 3, .name = "a", .kind = client, .status = ok, .attrs = {{"d", "bc"}}},
+                {.span = 4, .name = "a", .kind = server, .status = ok, .attrs = {{"d", "bc"}}}})};
+  EXPECT_EQ(agg.Consume(in, kT0), 0);
+  EXPECT_EQ(agg.Consume(in, kT0), 0);  // every key from the cache
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  auto series = [](std::string name, std::string kind, std::string status, std::string d) {
+    return AttrMap{{"service.name", "svc"},
+                   {"span.name", name},
+                   {"span.kind", kind},
+                   {"status.code", status},
+                   {"d", d}};
+  };
+  EXPECT_EQ(CounterOf(req, kCalls, series("ab", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR", "c")), 2);
+  EXPECT_EQ(CounterOf(req, kCalls, series("a", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR", "bc")), 2);
+  EXPECT_EQ(CounterOf(req, kCalls, series("a", "SPAN_KIND_CLIENT", "STATUS_CODE_OK", "bc")), 2);
+  EXPECT_EQ(CounterOf(req, kCalls, series("a", "SPAN_KIND_SERVER", "STATUS_CODE_OK", "bc")), 2);
+  EXPECT_EQ(Points(req, kCalls).size(), 4u);
+}
+
 TEST(SpanMetricsAggregatorTest, DimensionValuesKeepTheirType) {
   SpanMetricsOptions options;
   options.dimensions = {{.name = "http.status_code"}};
