@@ -1,5 +1,7 @@
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
 
+#include <span>
+
 #include "pipeline/spanmetrics/attributes.h"
 
 namespace oriel::pipeline::spanmetrics {
@@ -69,7 +71,7 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
     const common::AnyValue& service = *service_value;
     // The first of `keys` found in the resource, then the span, as the connector's
     // pdatautil.GetAttributeValue / getFirstMatchingValue look them up.
-    auto first_match = [&](const std::vector<std::string>& keys) -> const common::AnyValue* {
+    auto first_match = [&](std::span<const std::string> keys) -> const common::AnyValue* {
       for (const std::string& key : keys) {
         if (const auto* v = FindAttribute(resource_attrs, key)) return v;
         if (const auto* v = span_attributes.Find(key)) return v;
@@ -109,7 +111,7 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
         e.failed = e.failed || span.status_code == trace::Status::STATUS_CODE_ERROR;
         const char* prefix = client_side ? "client_" : "server_";
         for (const std::string& dim : options_.dimensions) {
-          if (const auto* v = first_match({dim})) e.dimensions[prefix + dim] = *v;
+          if (const auto* v = first_match(std::span(&dim, 1))) e.dimensions[prefix + dim] = *v;
         }
         if (!client_side) {
           e.server = service;
@@ -250,16 +252,20 @@ bool ServiceGraphAggregator::Complete(const Edge& e) {
     cached = &series_keys_.Insert(memo_, SeriesKey({}, attrs));
   }
   const SeriesKey& key = *cached;
-  const std::string total(kRequestTotal);
+  // Built once: the names are longer than a string holds without allocating.
+  static const std::string total(kRequestTotal);
+  static const std::string failed_total(kRequestFailedTotal);
+  static const std::string server_seconds(kServerSeconds);
+  static const std::string client_seconds(kClientSeconds);
   // Two histograms and the two counters, reserved together so that an edge is recorded
   // everywhere or nowhere.
   if (!table_.Contains(total, key) && !table_.Fits(2 * (bounds_.size() + 3) + 2)) {
     return false;
   }
   if (!table_.AddCounter(total, key, 1)) return false;  // a value over the length limit
-  if (e.failed) table_.AddCounter(std::string(kRequestFailedTotal), key, 1);
-  table_.Observe(std::string(kServerSeconds), key, bounds_, e.server_seconds);
-  table_.Observe(std::string(kClientSeconds), key, bounds_, e.client_seconds);
+  if (e.failed) table_.AddCounter(failed_total, key, 1);
+  table_.Observe(server_seconds, key, bounds_, e.server_seconds);
+  table_.Observe(client_seconds, key, bounds_, e.client_seconds);
   return true;
 }
 

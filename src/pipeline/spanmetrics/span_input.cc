@@ -59,6 +59,9 @@ std::vector<ResourceInput> InputsOf(std::span<const tracestore::EncodedResourceS
       (void)resource->ParseFromArray(rs.resource.data(), static_cast<int>(rs.resource.size()));
       in.resource = resource;
     }
+    size_t spans = 0;
+    for (const tracestore::EncodedScopeSpans& ss : rs.scopes) spans += ss.spans.size();
+    in.spans.reserve(spans);
     for (const tracestore::EncodedScopeSpans& ss : rs.scopes) {
       for (const tracestore::EncodedSpan& span : ss.spans) {
         in.spans.push_back(SpanInput{.trace_id = span.trace_id,
