@@ -1,5 +1,6 @@
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
 
+#include <algorithm>
 #include <span>
 
 #include "pipeline/spanmetrics/attributes.h"
@@ -80,7 +81,7 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
     };
     for (const SpanInput& span : in.spans) {
       bool client_side;
-      std::string connection_type;
+      std::string_view connection_type;
       switch (span.kind) {
         case trace::Span::SPAN_KIND_PRODUCER:
           connection_type = "messaging_system";
@@ -100,9 +101,11 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
       if (!span.valid) continue;
       span_attributes.Reset(span);
       const std::string_view side_id = client_side ? span.span_id : span.parent_span_id;
-      std::string key;
-      key.reserve(span.trace_id.size() + side_id.size());
-      key.append(span.trace_id).append(side_id);
+      EdgeKey key;
+      const size_t trace_size = std::min<size_t>(span.trace_id.size(), 16);
+      std::copy_n(span.trace_id.data(), trace_size, key.bytes.data());
+      std::copy_n(side_id.data(), std::min<size_t>(side_id.size(), 8), key.bytes.data() + 16);
+      key.has_span_id = !side_id.empty();
       const double seconds =
           static_cast<double>(span.end_time_unix_nano - span.start_time_unix_nano) / 1e9;
 
@@ -120,9 +123,15 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
         }
         e.client = service;
         e.client_seconds = seconds;
-        for (const std::string& attr : options_.virtual_node_peer_attributes) {
-          if (const auto* v = span_attributes.Find(attr)) {
-            e.peer[attr] = *v;
+        // Of the peer values of every client span seen for the edge, the one earliest in
+        // virtual_node_peer_attributes wins (the latest value for the same attribute).
+        const auto& peer_attrs = options_.virtual_node_peer_attributes;
+        for (int i = 0; i < static_cast<int>(peer_attrs.size()); ++i) {
+          if (const auto* v = span_attributes.Find(peer_attrs[i])) {
+            if (e.peer_index < 0 || i <= e.peer_index) {
+              e.peer_index = i;
+              e.peer = *v;
+            }
             break;
           }
         }
@@ -134,34 +143,35 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
         }
       };
 
-      auto it = index_.find(key);
-      if (it != index_.end()) {
-        Edge& e = *it->second;
-        update(e);
-        if (Known(e.client) && Known(e.server)) {
-          if (!Complete(e)) ++stats.series_dropped;
-          edges_.erase(it->second);
-          index_.erase(it);
-        }
-        continue;
-      }
-      Edge e;
-      e.key = key;
-      e.key_has_span_id = !side_id.empty();
-      e.expire_at_ns = now_ns + options_.wait_ns;
+      // The edge is built in place: one that completes at once or does not fit is erased.
+      const size_t stored = edges_.size();
+      auto [it, inserted] = edges_.try_emplace(key);
+      Edge& e = it->second;
+      if (inserted) e.expire_at_ns = now_ns + options_.wait_ns;
       update(e);
       if (Known(e.client) && Known(e.server)) {
         if (!Complete(e)) ++stats.series_dropped;
+        edges_.erase(it);
         continue;
       }
-      if (edges_.size() >= options_.max_items) {
+      if (!inserted) continue;
+      if (stored >= options_.max_items) {
         ++stats.dropped_spans;
         CountSide(std::string(kDroppedTotal), e);
+        edges_.erase(it);
         continue;
       }
-      edges_.push_back(std::move(e));
-      index_.emplace(std::move(key), std::prev(edges_.end()));
+      e.seq = next_seq_++;
+      order_.push_back({key, e.seq});
     }
+  }
+  // Entries of completed edges leave order_ when they reach its front; if the front waits
+  // long, drop them here so that order_ stays within a few times the store.
+  if (order_.size() > 4 * (edges_.size() + 64)) {
+    std::erase_if(order_, [&](const Pending& p) {
+      auto it = edges_.find(p.key);
+      return it == edges_.end() || it->second.seq != p.seq;
+    });
   }
   return stats;
 }
@@ -169,11 +179,17 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
 ServiceGraphStats ServiceGraphAggregator::Expire(int64_t now_ns) {
   ServiceGraphStats stats;
   table_.set_now(now_ns);
-  while (!edges_.empty() && edges_.front().expire_at_ns <= now_ns) {
-    Edge& e = edges_.front();
-    ExpireOne(e, stats);
-    index_.erase(e.key);
-    edges_.pop_front();
+  while (!order_.empty()) {
+    const Pending& p = order_.front();
+    auto it = edges_.find(p.key);
+    if (it == edges_.end() || it->second.seq != p.seq) {  // completed since
+      order_.pop_front();
+      continue;
+    }
+    if (it->second.expire_at_ns > now_ns) break;
+    ExpireOne(it->second, stats, !p.key.has_span_id);
+    edges_.erase(it);
+    order_.pop_front();
   }
   constexpr int64_t kSweepIntervalNs = 60'000'000'000;
   if (options_.series_idle_ns > 0 && now_ns - last_idle_sweep_ns_ >= kSweepIntervalNs) {
@@ -184,24 +200,17 @@ ServiceGraphStats ServiceGraphAggregator::Expire(int64_t now_ns) {
   return stats;
 }
 
-void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats) {
+void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats, bool root) {
   ++stats.expired_edges;
   CountSide(std::string(kUnpairedTotal), e);
   if (options_.virtual_node_peer_attributes.empty()) return;
   e.connection_type = "virtual_node";
-  if (!Known(e.client) && !e.key_has_span_id) {
+  if (!Known(e.client) && root) {
     e.client = StringValue("user");
     if (!Complete(e)) ++stats.series_dropped;
   }
   if (!Known(e.server)) {
-    e.server = StringValue("unknown");
-    for (const std::string& attr : options_.virtual_node_peer_attributes) {
-      auto it = e.peer.find(attr);
-      if (it != e.peer.end()) {
-        e.server = it->second;
-        break;
-      }
-    }
+    e.server = e.peer_index >= 0 ? e.peer : StringValue("unknown");
     if (!Complete(e)) ++stats.series_dropped;
   }
 }
@@ -220,7 +229,7 @@ void ServiceGraphAggregator::CountSide(const std::string& metric, const Edge& e)
     common::KeyValueList attrs;
     if (client) PutAttribute(attrs, "client", e.client);
     if (server) PutAttribute(attrs, "server", e.server);
-    PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
+    PutAttribute(attrs, "connection_type", StringValue(std::string(e.connection_type)));
     key = &series_keys_.Insert(memo_, SeriesKey({}, attrs));
   }
   // Refused only at the series bound, which Complete() already counts for edges; these
@@ -244,7 +253,7 @@ bool ServiceGraphAggregator::Complete(const Edge& e) {
     common::KeyValueList attrs;
     PutAttribute(attrs, "client", e.client);
     PutAttribute(attrs, "server", e.server);
-    PutAttribute(attrs, "connection_type", StringValue(e.connection_type));
+    PutAttribute(attrs, "connection_type", StringValue(std::string(e.connection_type)));
     common::AnyValue failed;
     failed.set_bool_value(e.failed);
     PutAttribute(attrs, "failed", failed);

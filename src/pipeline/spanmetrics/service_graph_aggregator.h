@@ -37,8 +37,9 @@
 //   because the store was full; the side that was seen names its label.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <list>
+#include <deque>
 #include <map>
 #include <span>
 #include <string>
@@ -118,32 +119,54 @@ class ServiceGraphAggregator {
   size_t series() const { return table_.series(); }
 
  private:
+  // Trace id + span id of the client side: fixed size, as the trace store accepts only 16-byte
+  // trace ids and 8-byte (or, for a parent, empty) span ids.
+  struct EdgeKey {
+    std::array<char, 24> bytes{};
+    bool has_span_id = false;
+
+    bool operator==(const EdgeKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const EdgeKey& k) {
+      return H::combine(std::move(h), std::string_view(k.bytes.data(), k.bytes.size()),
+                        k.has_span_id);
+    }
+  };
+
   struct Edge {
-    std::string key;  // trace id + span id of the client side
-    bool key_has_span_id = true;
+    uint64_t seq = 0;  // tells this edge from an earlier one with the same key in order_
     int64_t expire_at_ns = 0;
     // Service names as the spans' attributes hold them; unset until that side is seen.
     opentelemetry::proto::common::v1::AnyValue client;
     opentelemetry::proto::common::v1::AnyValue server;
-    std::string connection_type;
+    std::string_view connection_type;  // a literal
     double client_seconds = 0;
     double server_seconds = 0;
     bool failed = false;
     // client_<dim> / server_<dim> -> value
     std::map<std::string, opentelemetry::proto::common::v1::AnyValue> dimensions;
-    // peer attribute key -> value
-    std::map<std::string, opentelemetry::proto::common::v1::AnyValue> peer;
+    // The client span's first virtual_node_peer_attributes value (by index there; -1: none).
+    int peer_index = -1;
+    opentelemetry::proto::common::v1::AnyValue peer;
+  };
+
+  // An edge in the order it was stored; stale once its edge completed (seq no longer matches).
+  struct Pending {
+    EdgeKey key;
+    uint64_t seq;
   };
 
   // Records a complete edge. False when its series would go over the bound.
   bool Complete(const Edge& e);
   void CountSide(const std::string& metric, const Edge& e);
-  void ExpireOne(Edge& e, ServiceGraphStats& stats);
+  // `root`: the edge was keyed by a server span without parent.
+  void ExpireOne(Edge& e, ServiceGraphStats& stats, bool root);
 
   ServiceGraphOptions options_;
   std::vector<double> bounds_;
-  std::list<Edge> edges_;  // oldest first
-  absl::flat_hash_map<std::string, std::list<Edge>::iterator> index_;
+  absl::flat_hash_map<EdgeKey, Edge> edges_;
+  std::deque<Pending> order_;  // every stored edge, oldest first, plus stale entries
+  uint64_t next_seq_ = 0;
   SeriesTable table_;
   // Series keys of Complete() and CountSide(), by a memo of the parts of the edge they hold.
   SeriesKeyCache series_keys_;

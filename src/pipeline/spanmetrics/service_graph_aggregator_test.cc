@@ -214,6 +214,49 @@ TEST(ServiceGraphAggregatorTest, FullStoreDropsSpans) {
   EXPECT_EQ(CounterOf(req, kDropped, {{"client", "frontend"}, {"connection_type", ""}}), 1);
 }
 
+TEST(ServiceGraphAggregatorTest, PairedEdgesFreeTheirPlaceInEitherOrder) {
+  ServiceGraphOptions options;
+  options.max_items = 2;
+  ServiceGraphAggregator agg(options);
+  // Server first for trace 1, client first for trace 2: both pair, and leave the store empty.
+  agg.Consume(
+      {Resource("backend", {}, {Server(1, 2, kMs)}), Resource("frontend", {}, {Client(2, 2, kMs)})},
+      kT0);
+  ServiceGraphStats stats = agg.Consume(
+      {Resource("frontend", {}, {Client(1, 2, kMs)}), Resource("backend", {}, {Server(2, 2, kMs)})},
+      kT0 + 100 * kMs);
+  EXPECT_EQ(agg.pending_edges(), 0u);
+  // The same call seen again waits anew, and the store has room for two edges again.
+  stats = agg.Consume(
+      {Resource("frontend", {}, {Client(1, 2, kMs), Client(3, 2, kMs), Client(4, 2, kMs)})},
+      kT0 + 1000 * kMs);
+  EXPECT_EQ(stats.dropped_spans, 1);
+  EXPECT_EQ(agg.pending_edges(), 2u);
+  // They expire 2 s after they were stored, not after the first edge of that key.
+  EXPECT_EQ(agg.Expire(kT0 + 2500 * kMs).expired_edges, 0);
+  EXPECT_EQ(agg.Expire(kT0 + 3000 * kMs).expired_edges, 2);
+  Request req;
+  agg.AppendTo(kT0 + 3000 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "backend", "", false)), 2);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "unknown", "virtual_node", false)), 2);
+  EXPECT_EQ(CounterOf(req, kDropped, {{"client", "frontend"}, {"connection_type", ""}}), 1);
+}
+
+TEST(ServiceGraphAggregatorTest, VirtualNodeTakesTheFirstPeerAttributeOfAnyClientSpan) {
+  ServiceGraphAggregator agg({});
+  SpanSpec first = Client(1, 2, kMs);
+  first.attrs = {{"db.system", "redis"}};
+  SpanSpec second = Client(1, 2, kMs);  // a duplicate of the same call
+  second.attrs = {{"peer.service", "cache"}};
+  SpanSpec third = Client(1, 2, kMs);
+  third.attrs = {{"db.system", "memcached"}};
+  agg.Consume({Resource("frontend", {}, {first, second, third})}, kT0);
+  EXPECT_EQ(agg.Expire(kT0 + 2000 * kMs).expired_edges, 1);
+  Request req;
+  agg.AppendTo(kT0 + 2000 * kMs, req);
+  EXPECT_EQ(CounterOf(req, kTotal, Edge("frontend", "cache", "virtual_node", false)), 1);
+}
+
 TEST(ServiceGraphAggregatorTest, DimensionsArePrefixedBySide) {
   ServiceGraphOptions options;
   options.dimensions = {"deployment.environment", "http.method"};
