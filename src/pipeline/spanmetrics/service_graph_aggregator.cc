@@ -157,7 +157,8 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
       if (!inserted) continue;
       if (stored >= options_.max_items) {
         ++stats.dropped_spans;
-        CountSide(std::string(kDroppedTotal), e);
+        static const std::string dropped_total(kDroppedTotal);  // every span refused
+        CountSide(dropped_total, e);
         edges_.erase(it);
         continue;
       }
@@ -202,7 +203,8 @@ ServiceGraphStats ServiceGraphAggregator::Expire(int64_t now_ns) {
 
 void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats, bool root) {
   ++stats.expired_edges;
-  CountSide(std::string(kUnpairedTotal), e);
+  static const std::string unpaired_total(kUnpairedTotal);
+  CountSide(unpaired_total, e);
   if (options_.virtual_node_peer_attributes.empty()) return;
   e.connection_type = "virtual_node";
   if (!Known(e.client) && root) {
