@@ -109,6 +109,10 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
       const double seconds =
           static_cast<double>(span.end_time_unix_nano - span.start_time_unix_nano) / 1e9;
 
+      // The service names this span gives the edge, read in place: copied into the edge only
+      // when it has to wait for its other side.
+      const common::AnyValue* seen_client = nullptr;
+      const common::AnyValue* seen_server = nullptr;
       auto update = [&](Edge& e) {
         e.connection_type = connection_type;
         e.failed = e.failed || span.status_code == trace::Status::STATUS_CODE_ERROR;
@@ -117,11 +121,11 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
           if (const auto* v = first_match(std::span(&dim, 1))) e.dimensions[prefix + dim] = *v;
         }
         if (!client_side) {
-          e.server = service;
+          seen_server = &service;
           e.server_seconds = seconds;
           return;
         }
-        e.client = service;
+        seen_client = &service;
         e.client_seconds = seconds;
         // Of the peer values of every client span seen for the edge, the one earliest in
         // virtual_node_peer_attributes wins (the latest value for the same attribute).
@@ -138,7 +142,7 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
         // A database call has no server span to wait for.
         if (const auto* db = first_match(options_.database_name_attributes)) {
           e.connection_type = "database";
-          e.server = *db;
+          seen_server = db;
           e.server_seconds = seconds;
         }
       };
@@ -149,11 +153,15 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
       Edge& e = it->second;
       if (inserted) e.expire_at_ns = now_ns + options_.wait_ns;
       update(e);
-      if (Known(e.client) && Known(e.server)) {
-        if (!Complete(e)) ++stats.series_dropped;
+      const common::AnyValue& client = seen_client != nullptr ? *seen_client : e.client;
+      const common::AnyValue& server = seen_server != nullptr ? *seen_server : e.server;
+      if (Known(client) && Known(server)) {
+        if (!Complete(e, client, server)) ++stats.series_dropped;
         edges_.erase(it);
         continue;
       }
+      if (seen_client != nullptr) e.client = *seen_client;
+      if (seen_server != nullptr) e.server = *seen_server;
       if (!inserted) continue;
       if (stored >= options_.max_items) {
         ++stats.dropped_spans;
@@ -209,11 +217,11 @@ void ServiceGraphAggregator::ExpireOne(Edge& e, ServiceGraphStats& stats, bool r
   e.connection_type = "virtual_node";
   if (!Known(e.client) && root) {
     e.client = StringValue("user");
-    if (!Complete(e)) ++stats.series_dropped;
+    if (!Complete(e, e.client, e.server)) ++stats.series_dropped;
   }
   if (!Known(e.server)) {
     e.server = e.peer_index >= 0 ? e.peer : StringValue("unknown");
-    if (!Complete(e)) ++stats.series_dropped;
+    if (!Complete(e, e.client, e.server)) ++stats.series_dropped;
   }
 }
 
@@ -239,11 +247,12 @@ void ServiceGraphAggregator::CountSide(const std::string& metric, const Edge& e)
   (void)table_.AddCounter(metric, *key, 1);
 }
 
-bool ServiceGraphAggregator::Complete(const Edge& e) {
+bool ServiceGraphAggregator::Complete(const Edge& e, const common::AnyValue& client,
+                                      const common::AnyValue& server) {
   // Edges recur: their series key is built once. The memo holds every part of the key.
   memo_.assign("edge:");
-  AppendValueMemo(memo_, &e.client);
-  AppendValueMemo(memo_, &e.server);
+  AppendValueMemo(memo_, &client);
+  AppendValueMemo(memo_, &server);
   AppendMemo(memo_, e.connection_type);
   memo_ += e.failed ? 'f' : 'o';
   for (const auto& [name, value] : e.dimensions) {
@@ -253,8 +262,8 @@ bool ServiceGraphAggregator::Complete(const Edge& e) {
   const SeriesKey* cached = series_keys_.Find(memo_);
   if (cached == nullptr) {
     common::KeyValueList attrs;
-    PutAttribute(attrs, "client", e.client);
-    PutAttribute(attrs, "server", e.server);
+    PutAttribute(attrs, "client", client);
+    PutAttribute(attrs, "server", server);
     PutAttribute(attrs, "connection_type", StringValue(std::string(e.connection_type)));
     common::AnyValue failed;
     failed.set_bool_value(e.failed);

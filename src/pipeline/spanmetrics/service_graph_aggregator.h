@@ -156,8 +156,10 @@ class ServiceGraphAggregator {
     uint64_t seq;
   };
 
-  // Records a complete edge. False when its series would go over the bound.
-  bool Complete(const Edge& e);
+  // Records a complete edge, whose service names are `client` and `server` (the edge's own or
+  // the current span's). False when its series would go over the bound.
+  bool Complete(const Edge& e, const opentelemetry::proto::common::v1::AnyValue& client,
+                const opentelemetry::proto::common::v1::AnyValue& server);
   void CountSide(const std::string& metric, const Edge& e);
   // `root`: the edge was keyed by a server span without parent.
   void ExpireOne(Edge& e, ServiceGraphStats& stats, bool root);
