@@ -38,9 +38,7 @@ std::string EncodeSerializedWalRecord(std::string_view plain) {
       return record;
     }
   }
-  std::string record(1, kPlainRecord);
-  record += plain;
-  return record;
+  return EncodePlainWalRecord(plain);
 }
 
 std::string EncodePlainWalRecord(std::string_view serialized) {

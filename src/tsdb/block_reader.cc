@@ -108,9 +108,7 @@ class BlockSeriesIterator final : public SampleIterator {
       if (c.min_time > maxt) break;
       absl::Status s;
       if (c.encoding == kChunkDelta) {
-        const size_t begin = out->size();
-        s = DecodeDeltaChunkInto(c.data, c.num_samples, out);
-        if (s.ok() && (c.min_time < mint || c.max_time > maxt)) TrimToRange(begin, mint, maxt, out);
+        s = AppendDeltaFloats(c.data, c.num_samples, mint, maxt, out);
       } else if (c.encoding == kChunkXor) {
         s = AppendXorFloats(c.data, c.num_samples, mint, maxt, out);
       } else if (histogram_times != nullptr) {

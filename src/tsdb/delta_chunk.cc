@@ -471,4 +471,19 @@ absl::Status DecodeDeltaChunkInto(std::string_view bytes, int num_samples,
   return absl::OkStatus();
 }
 
+absl::Status AppendDeltaFloats(std::string_view bytes, int num_samples, int64_t mint, int64_t maxt,
+                               std::vector<model::Sample>* out) {
+  const size_t begin = out->size();
+  ORIEL_RETURN_IF_ERROR(DecodeDeltaChunkInto(bytes, num_samples, out));
+  // The whole chunk is decoded (the encoding has no seek); then the samples outside are cut.
+  auto first = out->begin() + static_cast<ptrdiff_t>(begin);
+  auto hi = std::upper_bound(first, out->end(), maxt,
+                             [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
+  out->erase(hi, out->end());
+  auto lo = std::lower_bound(first, out->end(), mint,
+                             [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
+  out->erase(first, lo);
+  return absl::OkStatus();
+}
+
 }  // namespace oriel::tsdb

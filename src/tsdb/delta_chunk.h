@@ -55,5 +55,8 @@ std::string EncodeDeltaChunk(std::span<const model::Sample> samples, DeltaLayout
 // `out` is left as it was.
 [[nodiscard]] absl::Status DecodeDeltaChunkInto(std::string_view bytes, int num_samples,
                                                 std::vector<model::Sample>* out);
+// The same, keeping only the samples within [mint, maxt] (as AppendXorFloats does for XOR).
+[[nodiscard]] absl::Status AppendDeltaFloats(std::string_view bytes, int num_samples, int64_t mint,
+                                             int64_t maxt, std::vector<model::Sample>* out);
 
 }  // namespace oriel::tsdb

@@ -195,12 +195,7 @@ absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, in
       });
       out->insert(out->end(), lo, hi);
     } else if (c.is_delta) {
-      const size_t begin = out->size();
-      absl::Status s = DecodeDeltaChunkInto(c.bytes, c.num_samples, out);
-      if (s.ok() && (c.min_time < mint || c.max_time > maxt)) {
-        TrimToRange(begin, mint, maxt, out);
-      }
-      note(std::move(s));
+      note(AppendDeltaFloats(c.bytes, c.num_samples, mint, maxt, out));
     } else if (c.is_float) {
       note(AppendXorFloats(c.bytes, c.num_samples, mint, maxt, out));
     } else if (histogram_times != nullptr) {
@@ -212,16 +207,6 @@ absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, in
     }
   }
   return first;
-}
-
-void TrimToRange(size_t begin, int64_t mint, int64_t maxt, std::vector<model::Sample>* out) {
-  auto first = out->begin() + static_cast<ptrdiff_t>(begin);
-  auto hi = std::upper_bound(first, out->end(), maxt,
-                             [](int64_t t, const model::Sample& s) { return t < s.timestamp_ms; });
-  out->erase(hi, out->end());
-  auto lo = std::lower_bound(first, out->end(), mint,
-                             [](const model::Sample& s, int64_t t) { return s.timestamp_ms < t; });
-  out->erase(first, lo);
 }
 
 void MergeOutOfOrder(std::span<const model::Sample> ooo, int64_t mint, int64_t maxt,

@@ -94,9 +94,6 @@ absl::Status AppendChunkFloats(std::span<const SeriesSnapshot::Chunk> chunks, in
                                int64_t maxt, std::vector<model::Sample>* out,
                                std::vector<int64_t>* histogram_times);
 
-// Drops the samples of out[begin:] (sorted) outside [mint, maxt].
-void TrimToRange(size_t begin, int64_t mint, int64_t maxt, std::vector<model::Sample>* out);
-
 // Merges the out-of-order samples `ooo` (sorted, unique timestamps) within [mint, maxt] into the
 // in-order floats out[begin:] (sorted); an out-of-order sample is dropped where the in-order data
 // has a float or a histogram (`in_order_histogram_times`, sorted) at its timestamp.
