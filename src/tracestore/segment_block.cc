@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/absl_view.h"
 #include "fmt/format.h"
 #include "tracestore/varint.h"
 
@@ -82,7 +83,7 @@ ColumnAttribute ColumnAttributeOf(uint8_t type, std::string_view key, std::strin
 }  // namespace
 
 uint64_t BlockEncoder::Intern(std::string_view value) {
-  auto it = dict_index_.find(absl::string_view(value.data(), value.size()));
+  auto it = dict_index_.find(base::AbslView(value));
   if (it != dict_index_.end()) return it->second;
   dict_index_.emplace(std::string(value), dict_.size());
   dict_bytes_ += value.size() + 2;

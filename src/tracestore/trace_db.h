@@ -54,8 +54,8 @@
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "base/absl_view.h"
 #include "base/metrics.h"
 #include "storage/wal.h"
 #include "tracestore/head_span.h"
@@ -209,10 +209,7 @@ class TraceDB final : public TraceWriter, public TraceReader {
     using is_transparent = void;
     template <typename A>
     size_t operator()(const A& a) const {
-      // absl's own string_view: Debian's absl hashes a std::string_view with std::hash, slower.
-      const std::string_view name(a.first);
-      return absl::Hash<std::pair<absl::string_view, int32_t>>()(
-          {absl::string_view(name.data(), name.size()), a.second});
+      return absl::HashOf(base::AbslView(a.first), a.second);
     }
   };
   struct OperationEq {

@@ -2,16 +2,15 @@
 
 #include <algorithm>
 
+#include "base/absl_view.h"
+
 namespace oriel::tsdb {
 namespace {
-
-// The maps' heterogeneous lookups take absl's string_view, which is not std's in this build.
-absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The entry of `key` in `map`, created if missing; the key is copied only then.
 template <typename Map>
 typename Map::mapped_type& Entry(Map& map, std::string_view key) {
-  auto it = map.find(Key(key));
+  auto it = map.find(base::AbslView(key));
   if (it == map.end()) it = map.try_emplace(std::string(key)).first;
   return it->second;
 }
@@ -30,9 +29,9 @@ void PostingsIndex::AddPosting(const std::string& name, const std::string& value
 
 void PostingsIndex::Remove(uint32_t id, const model::Labels& labels) {
   for (const model::LabelRef& l : labels) {
-    auto name_it = postings_.find(Key(l.name));
+    auto name_it = postings_.find(base::AbslView(l.name));
     if (name_it == postings_.end()) continue;
-    auto value_it = name_it->second.find(Key(l.value));
+    auto value_it = name_it->second.find(base::AbslView(l.value));
     if (value_it == name_it->second.end()) continue;
     value_it->second.Remove(id);
     if (value_it->second.Empty()) name_it->second.erase(value_it);

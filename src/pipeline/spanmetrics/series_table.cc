@@ -4,6 +4,8 @@
 #include <tuple>
 #include <utility>
 
+#include "base/absl_view.h"
+
 namespace oriel::pipeline::spanmetrics {
 namespace {
 
@@ -37,8 +39,7 @@ SeriesKey::SeriesKey(const common::KeyValueList& resource, const common::KeyValu
   rep->resource = Serialize(resource);
   rep->attributes = Serialize(attributes);
   rep->longest_value = std::max(LongestValue(resource), LongestValue(attributes));
-  auto view = [](const std::string& s) { return absl::string_view(s.data(), s.size()); };
-  rep->hash = absl::HashOf(view(rep->resource), view(rep->attributes));
+  rep->hash = absl::HashOf(base::AbslView(rep->resource), base::AbslView(rep->attributes));
   rep_ = std::move(rep);
 }
 

@@ -13,7 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "absl/strings/string_view.h"
+#include "base/absl_view.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 
@@ -56,8 +56,7 @@ class SeriesKeyCache {
 
   // The key cached for `memo`, or null.
   const SeriesKey* Find(std::string_view memo) const {
-    // Debian's absl::string_view is not std::string_view.
-    auto it = keys_.find(absl::string_view(memo.data(), memo.size()));
+    auto it = keys_.find(base::AbslView(memo));
     return it == keys_.end() ? nullptr : &it->second;
   }
   // Caches `key` for `memo`; the reference lives until the next Insert.
@@ -156,12 +155,8 @@ class SeriesTable {
   };
   struct KeyHash {
     using is_transparent = void;
-    // As absl's own string_views: Debian's absl hashes a std::string_view with std::hash, slower.
     // The resource and attributes by their hash, computed once per SeriesKey.
-    size_t operator()(KeyView k) const {
-      auto view = [](std::string_view s) { return absl::string_view(s.data(), s.size()); };
-      return absl::HashOf(view(k.name), k.key_hash);
-    }
+    size_t operator()(KeyView k) const { return absl::HashOf(base::AbslView(k.name), k.key_hash); }
   };
   struct KeyEq {
     using is_transparent = void;
