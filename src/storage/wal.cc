@@ -309,7 +309,7 @@ class WalImpl final : public Wal {
   // Creates segment `index` and makes appends go there. Called by Open and by the leader.
   absl::Status StartSegment(uint64_t index);
 
-  absl::Status Append(std::span<const std::string_view> records) override;
+  absl::Status AppendParts(std::span<const RecordParts> records) override;
   absl::Status Replay(uint64_t first_segment,
                       const std::function<absl::Status(std::string_view)>& fn) override;
   absl::StatusOr<uint64_t> Cut() override;
@@ -322,9 +322,21 @@ class WalImpl final : public Wal {
   }
 
  private:
+  // A run of a frame's bytes: `size` bytes at `data`, or at `offset` in the writer's `copied`
+  // when `data` is null (which may still move while the frame is built).
+  struct Piece {
+    const char* data = nullptr;
+    size_t offset = 0;
+    size_t size = 0;
+  };
   // One Append or Cut waiting in the queue.
   struct Writer {
-    std::string frame;  // the encoded frame (write number and crc set by the leader); "" for Cut
+    // The frame (write number and crc set by the leader; empty for a Cut): its header, varints
+    // and small parts copied into `copied`, large parts referenced where the caller holds them
+    // (it waits in Append until they are written).
+    std::string copied;
+    std::vector<Piece> pieces;
+    uint64_t frame_bytes = 0;
     uint32_t payload_crc = 0;
     bool cut = false;
     bool done = false;  // set by the leader that handled this writer
@@ -390,13 +402,17 @@ absl::Status WalImpl::StartSegment(uint64_t index) {
   return absl::OkStatus();
 }
 
-absl::Status WalImpl::Append(std::span<const std::string_view> records) {
+absl::Status WalImpl::AppendParts(std::span<const RecordParts> records) {
   if (records.empty()) {
     absl::MutexLock lock(&mu_);
     return failed_;
   }
   uint64_t payload_size = VarintLength(records.size());
-  for (std::string_view r : records) payload_size += VarintLength(r.size()) + r.size();
+  for (RecordParts parts : records) {
+    uint64_t size = 0;
+    for (std::string_view part : parts) size += part.size();
+    payload_size += VarintLength(size) + size;
+  }
   if (payload_size > kMaxPayloadBytes) {
     return absl::InvalidArgumentError(
         fmt::format("cannot append to WAL in \"{}\": {} records of {} bytes exceed the {} bytes "
@@ -404,17 +420,43 @@ absl::Status WalImpl::Append(std::span<const std::string_view> records) {
                     dir_, records.size(), payload_size, kMaxPayloadBytes));
   }
   // Encoding and checksumming happen here, in parallel across callers, not in the leader.
+  // Parts this large are written from the caller's memory: copying them cost more than the
+  // extra iovec (a trace batch is hundreds of KiB, a metrics record tens of bytes).
+  constexpr size_t kMinReferencedBytes = 4096;
   Writer w;
-  w.frame.reserve(kFrameHeaderBytes + payload_size);
-  w.frame.resize(kFrameHeaderBytes);
-  PutVarint(w.frame, records.size());
-  for (std::string_view r : records) {
-    PutVarint(w.frame, r.size());
-    w.frame.append(r);
+  w.copied.resize(kFrameHeaderBytes);
+  PutVarint(w.copied, records.size());
+  size_t copied_from = 0;  // start of the copied bytes no piece holds yet
+  auto close_copied = [&] {
+    if (w.copied.size() > copied_from) {
+      w.pieces.push_back(Piece{.offset = copied_from, .size = w.copied.size() - copied_from});
+    }
+    copied_from = w.copied.size();
+  };
+  for (RecordParts parts : records) {
+    uint64_t size = 0;
+    for (std::string_view part : parts) size += part.size();
+    PutVarint(w.copied, size);
+    for (std::string_view part : parts) {
+      if (part.size() < kMinReferencedBytes) {
+        w.copied.append(part);
+        continue;
+      }
+      close_copied();
+      w.pieces.push_back(Piece{.data = part.data(), .size = part.size()});
+    }
   }
-  std::string_view payload = std::string_view(w.frame).substr(kFrameHeaderBytes);
-  PutFixed32(w.frame.data(), static_cast<uint32_t>(payload.size()));
-  w.payload_crc = Crc32c(payload);
+  close_copied();
+  PutFixed32(w.copied.data(), static_cast<uint32_t>(payload_size));
+  w.frame_bytes = kFrameHeaderBytes + payload_size;
+  uint32_t crc = 0;
+  for (size_t i = 0; i < w.pieces.size(); ++i) {
+    const Piece& p = w.pieces[i];
+    const size_t skip = i == 0 ? kFrameHeaderBytes : 0;  // the header is not in the checksum
+    const char* data = p.data != nullptr ? p.data : w.copied.data() + p.offset;
+    crc = Crc32cExtend(crc, data + skip, p.size - skip);
+  }
+  w.payload_crc = crc;
   appends_.fetch_add(1, std::memory_order_relaxed);
   return Submit(w);
 }
@@ -477,7 +519,7 @@ absl::Status WalImpl::WriteBatch(std::span<Writer* const> batch) {
   chunk_.clear();
   uint64_t pending = 0;
   for (Writer* q : batch) {
-    const uint64_t n = q->frame.size();
+    const uint64_t n = q->frame_bytes;
     const uint64_t size = segment_size_ + pending;
     if (size > 0 && size + n > options_.segment_bytes) {
       ORIEL_RETURN_IF_ERROR(Flush());
@@ -499,12 +541,15 @@ absl::Status WalImpl::Flush() {
   iov_.clear();
   uint64_t bytes = 0;
   for (size_t i = 0; i < chunk_.size(); ++i) {
-    std::string& frame = chunk_[i]->frame;
+    Writer& w = *chunk_[i];
     const uint32_t word = write | (i + 1 == chunk_.size() ? kEndOfWrite : 0);
-    PutFixed32(frame.data() + 8, word);
-    PutFixed32(frame.data() + 4, FrameCrc(chunk_[i]->payload_crc, word));
-    iov_.push_back(iovec{frame.data(), frame.size()});
-    bytes += frame.size();
+    PutFixed32(w.copied.data() + 8, word);
+    PutFixed32(w.copied.data() + 4, FrameCrc(w.payload_crc, word));
+    for (const Piece& p : w.pieces) {
+      char* data = p.data != nullptr ? const_cast<char*>(p.data) : w.copied.data() + p.offset;
+      iov_.push_back(iovec{data, p.size});
+    }
+    bytes += w.frame_bytes;
   }
   chunk_.clear();
   ORIEL_RETURN_IF_ERROR(WriteFully(fd_, iov_, path_));
@@ -619,6 +664,13 @@ absl::Status WalImpl::RemoveSegmentsBefore(uint64_t segment) {
 }
 
 }  // namespace
+
+absl::Status Wal::Append(std::span<const std::string_view> records) {
+  std::vector<RecordParts> parts;
+  parts.reserve(records.size());
+  for (const std::string_view& r : records) parts.emplace_back(&r, 1);
+  return AppendParts(parts);
+}
 
 absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, WalOptions options) {
   std::error_code ec;

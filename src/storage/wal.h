@@ -39,7 +39,12 @@ class Wal {
   // fsync'd. Thread-safe; concurrent calls are batched into one write and one fsync. After a
   // failed write or fsync every later call fails with kUnavailable: the log no longer knows what
   // is durable, so it must be opened again and replayed.
-  [[nodiscard]] virtual absl::Status Append(std::span<const std::string_view> records) = 0;
+  [[nodiscard]] absl::Status Append(std::span<const std::string_view> records);
+  // The same, with each record given as the concatenation of its parts (a type tag and a body,
+  // say), so that callers need not copy them into one string first; large parts are written from
+  // where they are, not copied.
+  using RecordParts = std::span<const std::string_view>;
+  [[nodiscard]] virtual absl::Status AppendParts(std::span<const RecordParts> records) = 0;
 
   // Calls `fn` with every record of segments >= `first_segment`, oldest first; a record's view
   // is valid during the call only. Stops at `fn`'s first error. Call before the first Append: it

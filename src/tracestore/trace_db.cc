@@ -1,9 +1,11 @@
 #include "tracestore/trace_db.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -297,7 +299,8 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteBatch(SpanBatch& batch) {
 absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
     const std::vector<EncodedResourceSpans>& read) {
   TraceWriteResult result;
-  std::vector<std::string> records;
+  std::vector<std::string_view> serialized;  // of each kept resource
+  std::deque<std::string> reencoded;         // of those with refused spans (stable addresses)
   // The kept resources and the head form of their valid spans, made before taking mu_ (the
   // copies of the span bytes are most of the work); their resource and scope are set under it.
   std::vector<const EncodedResourceSpans*> kept;
@@ -325,28 +328,38 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteEncoded(
     result.spans_written += static_cast<int64_t>(spans.size());
     // The resource as received when none of its spans was refused; otherwise the encoding of the
     // kept ones.
-    records.push_back(refused == 0 ? EncodePlainWalRecord(rs.bytes)
-                                   : EncodePlainWalRecord(EncodeKeptSpans(
-                                         rs, [](const EncodedSpan& span) { return span.valid; })));
+    if (refused == 0) {
+      serialized.push_back(rs.bytes);
+    } else {
+      serialized.push_back(reencoded.emplace_back(
+          EncodeKeptSpans(rs, [](const EncodedSpan& span) { return span.valid; })));
+    }
     kept.push_back(&rs);
     heads.push_back(std::move(spans));
   }
-  ORIEL_RETURN_IF_ERROR(CommitWrite(records, result, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  ORIEL_RETURN_IF_ERROR(CommitWrite(serialized, result, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (size_t r = 0; r < kept.size(); ++r) IndexEncodedLocked(*kept[r], heads[r]);
   }));
   return result;
 }
 
-absl::Status TraceDB::CommitWrite(const std::vector<std::string>& records,
+absl::Status TraceDB::CommitWrite(const std::vector<std::string_view>& kept,
                                   const TraceWriteResult& result,
                                   absl::FunctionRef<void()> index_locked) {
   if (spans_rejected_ != nullptr) spans_rejected_->Inc(static_cast<double>(result.spans_rejected));
-  if (records.empty()) return absl::OkStatus();
+  if (kept.empty()) return absl::OkStatus();
   ORIEL_RETURN_IF_ERROR(WaitForHeadRoom());
 
   absl::ReaderMutexLock write_lock(&write_mu_);
-  std::vector<std::string_view> views(records.begin(), records.end());
-  absl::Status appended = wal_->Append(views);
+  // The WAL writes the request's bytes from where they are: no record is copied together.
+  std::vector<std::array<std::string_view, 2>> parts;
+  std::vector<storage::Wal::RecordParts> records;
+  parts.reserve(kept.size());
+  records.reserve(kept.size());
+  for (std::string_view serialized : kept) {
+    records.emplace_back(parts.emplace_back(PlainWalRecordParts(serialized)));
+  }
+  absl::Status appended = wal_->AppendParts(records);
   if (!appended.ok()) {
     return absl::UnavailableError(
         fmt::format("cannot write spans to the trace WAL: {}", appended.message()));
@@ -423,7 +436,8 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(
     encoded.clear();  // not one per resource: not to be trusted
   }
   TraceWriteResult result;
-  std::vector<std::string> records;
+  std::vector<std::string_view> kept_bytes;  // the serialization of each kept resource
+  std::deque<std::string> serializations;    // those made here (stable addresses)
   std::vector<std::vector<std::string>> span_bytes;  // of each kept resource
   // Invalid spans are removed in place; the rest stay where they are (the head keeps their
   // bytes). `kept` counts the resources with spans left, compacted to the front.
@@ -461,17 +475,15 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(
     const ResourceSpans& rs = resource_spans.Get(kept);
     // The resource as received when none of its spans was refused; otherwise one serialization.
     // Either way the WAL record is made of it, and the head keeps its span bytes.
-    std::string serialized;
     std::string_view bytes;
     if (!encoded.empty() && result.spans_rejected == rejected_before &&
         !encoded[static_cast<size_t>(r)].empty()) {
       bytes = encoded[static_cast<size_t>(r)];
     } else {
-      serialized = rs.SerializeAsString();
-      bytes = serialized;
+      bytes = serializations.emplace_back(rs.SerializeAsString());
     }
     span_bytes.push_back(SpanBytes(rs, bytes));
-    records.push_back(EncodePlainWalRecord(bytes));
+    kept_bytes.push_back(bytes);
     if (!encoded.empty())
       std::swap(encoded[static_cast<size_t>(kept)], encoded[static_cast<size_t>(r)]);
     ++kept;
@@ -479,7 +491,7 @@ absl::StatusOr<TraceWriteResult> TraceDB::WriteSpans(
   if (kept < resource_spans.size())
     resource_spans.DeleteSubrange(kept, resource_spans.size() - kept);
   if (!encoded.empty()) encoded.resize(static_cast<size_t>(kept));
-  ORIEL_RETURN_IF_ERROR(CommitWrite(records, result, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  ORIEL_RETURN_IF_ERROR(CommitWrite(kept_bytes, result, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (int r = 0; r < resource_spans.size(); ++r) {
       IndexLocked(resource_spans.Get(r), &span_bytes[static_cast<size_t>(r)]);
     }

@@ -246,12 +246,13 @@ class TraceDB final : public TraceWriter, public TraceReader {
       std::vector<std::string_view>& encoded);
   // WriteBatch of a batch read in place.
   absl::StatusOr<TraceWriteResult> WriteEncoded(const std::vector<EncodedResourceSpans>& read);
-  // The end of both write paths: counts the refused spans, appends `records` (the WAL records of
-  // the kept resources) to the WAL, and only once they are durable calls `index_locked` (with mu_
-  // held) to make their spans visible; then asks for a flush when one is due and counts the
-  // written spans. Nothing is appended or indexed when `records` is empty.
-  absl::Status CommitWrite(const std::vector<std::string>& records, const TraceWriteResult& result,
-                           absl::FunctionRef<void()> index_locked) ABSL_LOCKS_EXCLUDED(mu_);
+  // The end of both write paths: counts the refused spans, appends a plain WAL record of each of
+  // `kept` (the serialized kept resources) to the WAL, and only once they are durable calls
+  // `index_locked` (with mu_ held) to make their spans visible; then asks for a flush when one is
+  // due and counts the written spans. Nothing is appended or indexed when `kept` is empty.
+  absl::Status CommitWrite(const std::vector<std::string_view>& kept,
+                           const TraceWriteResult& result, absl::FunctionRef<void()> index_locked)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Adds the valid spans of `rs`, whose head forms are `heads` (in order; moved out), to the
   // indexes.
   void IndexEncodedLocked(const EncodedResourceSpans& rs, std::vector<HeadSpan>& heads)

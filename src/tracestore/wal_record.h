@@ -11,6 +11,7 @@
 // type is still read.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -33,6 +34,11 @@ std::string EncodeWalRecord(const opentelemetry::proto::trace::v1::ResourceSpans
 std::string EncodeSerializedWalRecord(std::string_view serialized);
 // The write path's record: 'R' and the serialized ResourceSpans as is.
 std::string EncodePlainWalRecord(std::string_view serialized);
+// The same record as its two parts, for storage::Wal::AppendParts (which writes a large
+// serialization from where it is instead of copying it after the tag).
+inline std::array<std::string_view, 2> PlainWalRecordParts(std::string_view serialized) {
+  return {std::string_view(&kPlainRecord, 1), serialized};
+}
 
 // Decodes a record; input is untrusted (it comes from disk). Errors are kDataLoss naming the
 // cause, e.g. `unknown record type 0x41`.

@@ -31,10 +31,13 @@ class FakeWal : public storage::Wal {
   };
   explicit FakeWal(std::shared_ptr<Disk> disk) : disk_(std::move(disk)) {}
 
-  absl::Status Append(std::span<const std::string_view> records) override {
+  absl::Status AppendParts(std::span<const RecordParts> records) override {
     std::lock_guard lock(disk_->mu);
     if (disk_->fail) return absl::InternalError("disk on fire");
-    for (std::string_view r : records) disk_->records.emplace_back(r);
+    for (RecordParts parts : records) {
+      std::string& r = disk_->records.emplace_back();
+      for (std::string_view part : parts) r += part;
+    }
     ++disk_->appends;
     return absl::OkStatus();
   }

@@ -67,7 +67,7 @@ BENCHMARK(BM_DeltaChunk_Decode120)->Arg(0)->Arg(1)->ArgName("packed");
 
 class NullWal : public storage::Wal {
  public:
-  absl::Status Append(std::span<const std::string_view>) override { return absl::OkStatus(); }
+  absl::Status AppendParts(std::span<const RecordParts>) override { return absl::OkStatus(); }
   absl::Status Replay(uint64_t, const std::function<absl::Status(std::string_view)>&) override {
     return absl::OkStatus();
   }
