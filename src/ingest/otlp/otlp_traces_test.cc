@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "base/status.h"
+#include "fmt/format.h"
 #include "ingest/otlp/otlp_http.h"
 #include "ingest/otlp/otlp_json.h"
 #include "ingest/otlp/otlp_traces_grpc.h"
@@ -291,6 +292,40 @@ TEST_F(OtlpTracesGrpcTest, ExportGivesTheWriterEachResourceAsReceived) {
   ASSERT_EQ(encodings.size(), 1u);
   ASSERT_EQ(encodings[0].size(), 1u);
   EXPECT_EQ(encodings[0][0], TraceRequest().resource_spans(0).SerializeAsString());
+}
+
+TEST_F(OtlpTracesGrpcTest, LargeMessagesArriveWholeOneAfterAnother) {
+  // Messages this large reach the service in many slices, which it joins in a buffer it reuses:
+  // each call must see its own bytes, also after a larger one.
+  auto request_of = [](int spans, const std::string& fill) {
+    collector::ExportTraceServiceRequest req = TraceRequest();
+    auto* scope = req.mutable_resource_spans(0)->mutable_scope_spans(0);
+    const auto first = scope->spans(0);
+    for (int i = 0; i < spans; ++i) {
+      auto* span = scope->add_spans();
+      *span = first;
+      span->set_name(fmt::format("{}-{}", fill, i));
+      auto* attr = span->add_attributes();
+      attr->set_key("payload");
+      attr->mutable_value()->set_string_value(std::string(200, fill[0]));
+    }
+    return req;
+  };
+  const collector::ExportTraceServiceRequest sent[] = {request_of(4000, "a"), request_of(1500, "b"),
+                                                       request_of(3000, "c")};
+  for (const auto& req : sent) {
+    grpc::ClientContext ctx;
+    collector::ExportTraceServiceResponse resp;
+    grpc::Status st = stub_->Export(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  auto encodings = writer_.encodings();
+  ASSERT_EQ(encodings.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(encodings[i].size(), 1u);
+    EXPECT_GT(encodings[i][0].size(), 300000u);
+    EXPECT_TRUE(encodings[i][0] == sent[i].resource_spans(0).SerializeAsString()) << i;
+  }
 }
 
 TEST_F(OtlpTracesGrpcTest, MalformedMessageIsInvalidArgument) {
