@@ -39,14 +39,14 @@ constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr std::string_view kTmpSuffix = ".tmp";
 
 // What the head's indexes hold beside the spans, for its memory estimate: trace ids are inline
-// keys (TraceKey); tree nodes carry a 32-byte header; hash tables are 7/8 full.
-constexpr size_t kTreeNodeBytes = MallocChunkBytes(32 + sizeof(std::pair<int64_t, TraceKey>));
+// keys (TraceKey); B-tree nodes are about 2/3 full; hash tables are 7/8 full.
+constexpr size_t kOrderedEntryBytes = sizeof(std::pair<int64_t, TraceKey>) * 3 / 2;
 // Per span: its HeadSpan in the trace's vector (grown by doubling, so ~1.5x on average) and
 // its span id in the trace's set.
 constexpr size_t kSpanIndexBytes = sizeof(HeadSpan) * 3 / 2 + (sizeof(uint64_t) + 1) * 8 / 7;
 // Per service of a trace: its entry in the service's time-ordered set and in newest_start.
 constexpr size_t kServiceOfTraceBytes =
-    kTreeNodeBytes + (sizeof(TraceKey) + sizeof(int64_t) + 1) * 8 / 7;
+    kOrderedEntryBytes + (sizeof(TraceKey) + sizeof(int64_t) + 1) * 8 / 7;
 
 // A span id (8 bytes, as validated) as the word the head's span id sets hold.
 uint64_t SpanIdWord(std::string_view span_id) {
@@ -584,7 +584,7 @@ bool TraceDB::IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEn
   size_t memory = 0;
   if (inserted) {
     trace.generation = ++next_generation_;
-    memory += sizeof(std::pair<const TraceKey, TraceEntry>) * 8 / 7 + kTreeNodeBytes;
+    memory += sizeof(std::pair<const TraceKey, TraceEntry>) * 8 / 7 + kOrderedEntryBytes;
   }
   const uint64_t span_id = SpanIdWord(span.span_id);
   if (!inserted && trace.span_ids.contains(span_id)) {
@@ -597,23 +597,15 @@ bool TraceDB::IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEn
   }
   const int64_t end = span.end;
   const int64_t start = span.start;
-  // A trace's spans mostly come in order, each one moving the trace in the trees below: the
-  // node is moved rather than freed and allocated again.
-  auto move_node = [](std::set<std::pair<int64_t, TraceKey>>& tree, int64_t from, int64_t to,
-                      const TraceKey& id) {
-    auto node = tree.extract({from, id});
-    if (node.empty()) {
-      tree.emplace(to, id);
-      return;
-    }
-    node.value().first = to;
-    tree.insert(std::move(node));
+  auto reorder = [](TimeOrderedTraces& traces, int64_t from, int64_t to, const TraceKey& id) {
+    traces.erase({from, id});
+    traces.emplace(to, id);
   };
   if (inserted) {
     trace.newest_end = end;
     by_end_.emplace(end, trace_id);
   } else if (end > trace.newest_end) {
-    move_node(by_end_, trace.newest_end, end, trace_id);
+    reorder(by_end_, trace.newest_end, end, trace_id);
     trace.newest_end = end;
   }
   auto [start_it, first_of_service] = service.newest_start.try_emplace(trace_id, start);
@@ -621,7 +613,7 @@ bool TraceDB::IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEn
     memory += kServiceOfTraceBytes;
     service.traces.emplace(start, trace_id);
   } else if (start > start_it->second) {
-    move_node(service.traces, start_it->second, start, trace_id);
+    reorder(service.traces, start_it->second, start, trace_id);
     start_it->second = start;
   }
   const std::pair<std::string_view, int32_t> op_key(span.name(), span.kind);
