@@ -333,6 +333,9 @@ class Scenario:
         self.trace_searches = 0
         # Seconds the load generator may take (0: the harness default).
         self.loadgen_timeout = 0
+        # Runs against a fresh server each; the table shows the run of median CPU per item and
+        # lists every run's (one run of trace ingest varies by +-15% on this shared machine).
+        self.runs = 1
         # Query classes: after the ingest, QUERY_CLASSES as instant and range queries over each
         # (label, range seconds, step seconds) window ending at the newest sample.
         self.query_windows = []
@@ -882,6 +885,7 @@ def scenarios(args):
                              "--trace-batch", "20", "--duration", "600"] + common,
                             "otlp", False)
     trace_ingest.trace_lookups, trace_ingest.trace_searches = 200, 50
+    trace_ingest.runs = args.runs or (3 if args.quick else 5)
     out.append(trace_ingest)
     if args.with_10m_spans or not args.quick:
         # Issue 5's scale for trace queries: ~11M spans (27.5 per trace on average); about 3
@@ -893,11 +897,13 @@ def scenarios(args):
                        "otlp", False)
         big.trace_lookups, big.trace_searches, big.loadgen_timeout = 200, 50, 7500
         out.append(big)
-    out.append(Scenario("otlp-traces-grpc", f"Trace ingest: OTLP/gRPC, {traces:,} traces (5-50 "
-                        "spans, 8 services)", "spans",
-                        ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
-                         "--trace-batch", "20", "--duration", "600"] + common,
-                        "otlp-grpc", False))
+    trace_grpc = Scenario("otlp-traces-grpc", f"Trace ingest: OTLP/gRPC, {traces:,} traces (5-50 "
+                          "spans, 8 services)", "spans",
+                          ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
+                           "--trace-batch", "20", "--duration", "600"] + common,
+                          "otlp-grpc", False)
+    trace_grpc.runs = trace_ingest.runs
+    out.append(trace_grpc)
     out.append(Scenario("otlp-logs", f"Log ingest: OTLP/HTTP protobuf, logs of {traces:,} "
                         "traces", "records",
                         ["--signals", "logs", "--traces", str(traces), "--trace-rate", "0",
@@ -1090,6 +1096,14 @@ def render(results, scenario_list, systems, command, started, notes):
                 f"{fmt_num(compacted / acked, 2) if acked and compacted else 'n/a'} | "
                 f"{r['latency_p99'] * 1e3:.1f} | {r['loadgen_cpu']:.1f} |")
         lines.append("")
+        for s in systems:
+            r = rows.get(s.name)
+            if r and "cpu_per_item_runs" in r:
+                runs = r["cpu_per_item_runs"]
+                lines += [f"{s.name}: {len(runs)} runs, each against a fresh server; CPU µs/{one} "
+                          f"in run order: {', '.join(f'{x * 1e6:.2f}' for x in runs)}; the row above is "
+                          f"the median run ({sorted(runs)[(len(runs) - 1) // 2] * 1e6:.2f}; the "
+                          "lower middle one for an even count).", ""]
         if sc.value_floor is not None:
             lines += [f"The load's values carry at least {sc.value_floor:.2f} bytes of information "
                       "per sample (the entropy of its counters' and moving gauges' steps, histogram "
@@ -1159,6 +1173,20 @@ def render(results, scenario_list, systems, command, started, notes):
     return "\n".join(lines) + "\n"
 
 
+def median_run(runs):
+    """The run of median CPU per item, with every run's CPU per item attached; a failed run, if
+    any, instead (a failure is reported, not outvoted)."""
+    for r in runs:
+        if r["status"] != "ok" or not r.get("items_acked"):
+            return r
+    per_item = lambda r: r["cpu_seconds"] / r["items_acked"]
+    ordered = sorted(runs, key=per_item)
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    if len(runs) > 1:
+        chosen["cpu_per_item_runs"] = [per_item(r) for r in runs]
+    return chosen
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes")
@@ -1172,6 +1200,8 @@ def main():
                     help="do not install missing peers (they are reported as skipped)")
     ap.add_argument("--only", default="", help="comma-separated systems (Oriel,Prometheus,...)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
+    ap.add_argument("--runs", type=int, default=0,
+                    help="runs of each trace ingest scenario (default 5, 3 with --quick)")
     ap.add_argument("--scenarios", default="",
                     help="comma-separated scenario keys (exact) or key prefixes (rw,scrape,otlp-traces,...)")
     args = ap.parse_args()
@@ -1219,7 +1249,8 @@ def main():
             if sc.needs == "scrape":
                 r = measure_scrape(s, sc, loadgen, args.keep)
             else:
-                r = measure(s, sc, loadgen, args.keep, timeout)
+                r = median_run([measure(s, sc, loadgen, args.keep, timeout)
+                                for _ in range(sc.runs)])
             log(f"{sc.key}: {s.name}: {r['status']}" +
                 (f", {r['items_acked']:,} {sc.unit} acked at {r['throughput']:,.0f}/s, "
                  f"{r['cpu_seconds']:.1f} CPU s" if "items_acked" in r else "") +
