@@ -1,6 +1,7 @@
 #include "tracestore/segment_block.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -130,26 +131,68 @@ const WireSpan& BlockEncoder::ReadSpan(const HeadSpan& span) {
   return wire_;
 }
 
+namespace {
+
+// Length of the longest common prefix of `a` and `b`, compared a word at a time (ids and paths
+// share long prefixes; a byte loop was a tenth of the flush's attribute work).
+size_t SharedPrefixLength(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x = 0;
+    uint64_t y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    static_assert(std::endian::native == std::endian::little,
+                  "the lowest differing bit must be in the first differing byte");
+    if (x != y) return i + static_cast<size_t>(__builtin_ctzll(x ^ y)) / 8;
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+// Asks for a span's bytes ahead of reading them: by flush time the head's span bytes are long
+// out of the caches, and waiting for them was most of the cost of reading a span.
+void PrefetchSpanBytes(std::string_view bytes) {
+  constexpr size_t kMaxBytes = 2048;
+  constexpr size_t kCacheLine = 64;
+  const size_t n = std::min(bytes.size(), kMaxBytes);
+  for (size_t offset = 0; offset < n; offset += kCacheLine) __builtin_prefetch(bytes.data() + offset);
+}
+
+}  // namespace
+
+uint32_t BlockEncoder::ColumnOf(std::string_view key, uint32_t after) {
+  uint32_t& guess = after == kNoColumn ? first_column_ : next_column_[after];
+  if (guess != kNoColumn && value_cols_[guess].name == key) return guess;
+  auto [it, inserted] = column_of_key_.try_emplace(base::AbslView(key), value_cols_.size());
+  if (inserted) {
+    if (spare_cols_.empty()) {
+      value_cols_.emplace_back();
+    } else {
+      value_cols_.push_back(std::move(spare_cols_.back()));
+      spare_cols_.pop_back();
+    }
+    value_cols_.back().key = Intern(key);
+    value_cols_.back().name.assign(key);
+  }
+  const auto found = static_cast<uint32_t>(it->second);
+  // Set before next_column_ grows, which would move `guess`.
+  guess = found;
+  if (inserted) next_column_.push_back(kNoColumn);
+  return found;
+}
+
 void BlockEncoder::AddAttributes(const WireSpan& span) {
   // Attributes are shredded by key: the span names the set of value columns it has values in,
   // and each key's values sit together in their column, typed, where zstd finds their
   // repetitions.
   key_set_.clear();
+  uint32_t column = kNoColumn;
   for (const WireAttribute& attribute : span.attributes) {
-    const absl::string_view key(attribute.key.data(), attribute.key.size());
-    auto column = column_of_key_.find(key);
-    if (column == column_of_key_.end()) {
-      column = column_of_key_.emplace(std::string(key), value_cols_.size()).first;
-      if (spare_cols_.empty()) {
-        value_cols_.emplace_back();
-      } else {
-        value_cols_.push_back(std::move(spare_cols_.back()));
-        spare_cols_.pop_back();
-      }
-      value_cols_.back().key = Intern(attribute.key);
-    }
-    PutVarint64(key_set_, column->second);
-    ValueColumn& col = value_cols_[column->second];
+    column = ColumnOf(attribute.key, column);
+    PutVarint64(key_set_, column);
+    ValueColumn& col = value_cols_[column];
     const size_t before = col.values.size() + col.numbers.size();
     const WireValue& v = attribute.value;
     if (!attribute.has_value) {
@@ -163,12 +206,7 @@ void BlockEncoder::AddAttributes(const WireSpan& span) {
           // Coded against the column's previous string: ids and paths share their prefixes.
           col.types.push_back(kString);
           const std::string_view value = v.string;
-          const size_t shared =
-              std::mismatch(value.begin(),
-                            value.begin() + std::min(value.size(), col.previous.size()),
-                            col.previous.begin())
-                  .first -
-              value.begin();
+          const size_t shared = SharedPrefixLength(value, col.previous);
           PutVarint64(col.values, shared);
           PutLengthPrefixed(col.values, value.substr(shared));
           col.previous.assign(value);
@@ -259,6 +297,7 @@ void BlockEncoder::StartGroup() {
 }
 
 void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const HeadSpan* const> spans) {
+  if (!spans.empty()) PrefetchSpanBytes(spans[0]->bytes);
   if (groups_.empty() || ApproximateBytes() - groups_.back().approximate_start >= group_bytes_) {
     StartGroup();
   }
@@ -293,6 +332,7 @@ void BlockEncoder::AddTrace(std::string_view trace_id, std::span<const HeadSpan*
   AddTimes(spans);
   for (size_t i = 0; i < spans.size(); ++i) {
     const HeadSpan* s = spans[i];
+    if (i + 1 < spans.size()) PrefetchSpanBytes(spans[i + 1]->bytes);
     ++spans_;
     if (s->parent_span_id.empty()) {
       PutVarint64(parents_col_, kNoParent);
@@ -365,6 +405,8 @@ void BlockEncoder::Reset() {
   scopes_.clear();
   keep_alive_.clear();
   column_of_key_.clear();
+  next_column_.clear();
+  first_column_ = kNoColumn;
   for (ValueColumn& col : value_cols_) {
     col.types.clear();
     col.values.clear();

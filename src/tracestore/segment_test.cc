@@ -196,6 +196,54 @@ std::vector<StoredSpan> OddSpans(uint64_t trace) {
   return spans;
 }
 
+TEST(SegmentBlockTest, RoundTripsAttributesInAnyOrderAndStringsSharingAnyPrefix) {
+  // Keys in changing orders, subsets and repeats (the encoder guesses each span's next column
+  // from the last span's), and strings sharing prefixes of every length with the column's
+  // previous value (compared a word at a time).
+  std::mt19937 rng(7);
+  const std::string keys[] = {"http.method", "http.route", "k", "db.statement", "a.very.long.key.name"};
+  auto random_string = [&](const std::string& previous) {
+    std::string out = previous.substr(0, rng() % (previous.size() + 1));
+    const size_t extra = rng() % 20;
+    for (size_t i = 0; i < extra; ++i) out += static_cast<char>('a' + rng() % 3);
+    return out;
+  };
+  opentelemetry::proto::resource::v1::Resource r;
+  auto res = MakeResourceEntry(r, "");
+  auto scope = MakeScopeEntry({}, "");
+  std::vector<std::vector<StoredSpan>> traces(30);
+  std::string previous;
+  for (size_t t = 0; t < traces.size(); ++t) {
+    for (size_t i = 0; i < 1 + rng() % 8; ++i) {
+      StoredSpan& stored = traces[t].emplace_back();
+      stored.resource = res;
+      stored.scope = scope;
+      Span& span = stored.span;
+      span.set_trace_id(Bytes(t + 1, 16));
+      span.set_span_id(Bytes(t * 100 + i + 1, 8));
+      span.set_name("op");
+      const size_t attributes = rng() % 7;
+      for (size_t a = 0; a < attributes; ++a) {
+        auto* kv = span.add_attributes();
+        kv->set_key(keys[rng() % 5]);
+        previous = random_string(previous);
+        kv->mutable_value()->set_string_value(previous);
+      }
+    }
+  }
+  auto decoded = DecodeBlock(Encode(traces));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->size(), traces.size());
+  for (size_t t = 0; t < traces.size(); ++t) {
+    ASSERT_EQ((*decoded)[t].spans.size(), traces[t].size());
+    for (size_t s = 0; s < traces[t].size(); ++s) {
+      EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[t].spans[s].span, traces[t][s].span))
+          << (*decoded)[t].spans[s].span.DebugString() << "\nwant\n"
+          << traces[t][s].span.DebugString();
+    }
+  }
+}
+
 TEST(SegmentBlockTest, AReusedEncoderWritesWhatAFreshOneDoes) {
   // The encoder keeps its buffers' capacity across blocks; nothing else may carry over (the
   // dictionary, the value columns and their previous strings, the groups, the time bases).
