@@ -33,6 +33,9 @@ struct HeadSpan {
   // The name as it is in `bytes`, which it would otherwise often take an allocation more for.
   uint32_t name_offset = 0;
   uint32_t name_size = 0;
+  // In the trace head's index: the count of its service's spans of this operation, so that the
+  // span leaving the head need not look its name up again (in cold bytes, after a flush).
+  int64_t* operation_spans = nullptr;
 
   std::string_view name() const { return std::string_view(bytes).substr(name_offset, name_size); }
 };

@@ -622,6 +622,7 @@ bool TraceDB::IndexSpanLocked(const TraceKey& trace_id, HeadSpan span, ServiceEn
     op = service.operations.emplace(std::pair(std::string(op_key.first), op_key.second), 0).first;
   }
   ++op->second;
+  span.operation_spans = &op->second;
   trace.span_ids.insert(span_id);
   trace.bytes += bytes;
   memory += kSpanIndexBytes + HeadSpanHeapBytes(span);
@@ -657,8 +658,9 @@ void TraceDB::DropTraceLocked(const TraceKey& trace_id, bool flushed,
     }
     if (service == services_.end()) continue;
     ServiceEntry& entry = service->second;
-    auto op = entry.operations.find(std::pair<std::string_view, int32_t>(s.name(), s.kind));
-    if (op != entry.operations.end() && --op->second <= 0) entry.operations.erase(op);
+    if (--*s.operation_spans <= 0) {
+      entry.operations.erase(std::pair<std::string_view, int32_t>(s.name(), s.kind));
+    }
     if (entry.traces.empty() && entry.operations.empty()) {
       services_.erase(service);
       service = services_.end();

@@ -52,6 +52,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
@@ -232,7 +233,8 @@ class TraceDB final : public TraceWriter, public TraceReader {
   struct ServiceEntry {
     // (name, kind) -> stored spans with it, so that operations go away with their traces. Hashed:
     // every span written looks its operation up, and Operations() sorts what it lists.
-    absl::flat_hash_map<std::pair<std::string, int32_t>, int64_t, OperationHash, OperationEq>
+    // Nodes stay put: each indexed span points at its operation's count (operation_spans).
+    absl::node_hash_map<std::pair<std::string, int32_t>, int64_t, OperationHash, OperationEq>
         operations;
     // (newest span start of this service in the trace, trace id), and that start by trace id.
     TimeOrderedTraces traces;
