@@ -1102,8 +1102,8 @@ def render(results, scenario_list, systems, command, started, notes):
                 runs = r["cpu_per_item_runs"]
                 lines += [f"{s.name}: {len(runs)} runs, each against a fresh server; CPU µs/{one} "
                           f"in run order: {', '.join(f'{x * 1e6:.2f}' for x in runs)}; the row above is "
-                          f"the median run ({sorted(runs)[(len(runs) - 1) // 2] * 1e6:.2f}; the "
-                          "lower middle one for an even count).", ""]
+                          f"the median run ({sorted(runs)[(len(runs) - 1) // 2] * 1e6:.2f}"
+                          f"{', the lower middle one' if len(runs) % 2 == 0 else ''}).", ""]
         if sc.value_floor is not None:
             lines += [f"The load's values carry at least {sc.value_floor:.2f} bytes of information "
                       "per sample (the entropy of its counters' and moving gauges' steps, histogram "
