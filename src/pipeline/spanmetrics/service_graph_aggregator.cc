@@ -4,6 +4,7 @@
 #include <span>
 
 #include "pipeline/spanmetrics/attributes.h"
+#include "pipeline/spanmetrics/span_attributes.h"
 
 namespace oriel::pipeline::spanmetrics {
 namespace {
@@ -64,18 +65,30 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
                                                         int64_t now_ns,
                                                         google::protobuf::Arena& arena) {
   ServiceGraphStats stats = Expire(now_ns);
-  SpanAttributes span_attributes(arena);
+  // Every key a span is looked up for, in one list: a span's attributes are scanned once.
+  std::vector<std::string> keys = options_.dimensions;
+  const size_t peer_keys = keys.size();
+  keys.insert(keys.end(), options_.virtual_node_peer_attributes.begin(),
+              options_.virtual_node_peer_attributes.end());
+  const size_t database_keys = keys.size();
+  keys.insert(keys.end(), options_.database_name_attributes.begin(),
+              options_.database_name_attributes.end());
+  std::vector<const common::AnyValue*> in_resource(keys.size());
+  SpanAttributes span_attributes(arena, keys);
   for (const ResourceInput& in : inputs) {
     const Attributes& resource_attrs = in.resource->attributes();
     const auto* service_value = FindAttribute(resource_attrs, "service.name");
     if (service_value == nullptr) continue;
     const common::AnyValue& service = *service_value;
-    // The first of `keys` found in the resource, then the span, as the connector's
+    // Looked up in the resource once for all its spans.
+    for (size_t i = 0; i < keys.size(); ++i)
+      in_resource[i] = FindAttribute(resource_attrs, keys[i]);
+    // The first of keys [begin, end) found in the resource, then the span, as the connector's
     // pdatautil.GetAttributeValue / getFirstMatchingValue look them up.
-    auto first_match = [&](std::span<const std::string> keys) -> const common::AnyValue* {
-      for (const std::string& key : keys) {
-        if (const auto* v = FindAttribute(resource_attrs, key)) return v;
-        if (const auto* v = span_attributes.Find(key)) return v;
+    auto first_match = [&](size_t begin, size_t end) -> const common::AnyValue* {
+      for (size_t i = begin; i < end; ++i) {
+        if (in_resource[i] != nullptr) return in_resource[i];
+        if (const auto* v = span_attributes.Find(i)) return v;
       }
       return nullptr;
     };
@@ -117,8 +130,8 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
         e.connection_type = connection_type;
         e.failed = e.failed || span.status_code == trace::Status::STATUS_CODE_ERROR;
         const char* prefix = client_side ? "client_" : "server_";
-        for (const std::string& dim : options_.dimensions) {
-          if (const auto* v = first_match(std::span(&dim, 1))) e.dimensions[prefix + dim] = *v;
+        for (size_t i = 0; i < peer_keys; ++i) {
+          if (const auto* v = first_match(i, i + 1)) e.dimensions[prefix + keys[i]] = *v;
         }
         if (!client_side) {
           seen_server = &service;
@@ -131,7 +144,7 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
         // virtual_node_peer_attributes wins (the latest value for the same attribute).
         const auto& peer_attrs = options_.virtual_node_peer_attributes;
         for (int i = 0; i < static_cast<int>(peer_attrs.size()); ++i) {
-          if (const auto* v = span_attributes.Find(peer_attrs[i])) {
+          if (const auto* v = span_attributes.Find(peer_keys + i)) {
             if (e.peer_index < 0 || i <= e.peer_index) {
               e.peer_index = i;
               e.peer = *v;
@@ -140,7 +153,7 @@ ServiceGraphStats ServiceGraphAggregator::ConsumeInputs(std::span<const Resource
           }
         }
         // A database call has no server span to wait for.
-        if (const auto* db = first_match(options_.database_name_attributes)) {
+        if (const auto* db = first_match(database_keys, keys.size())) {
           e.connection_type = "database";
           seen_server = db;
           e.server_seconds = seconds;

@@ -11,7 +11,6 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
-#include "pipeline/spanmetrics/attributes.h"
 #include "tracestore/encoded_spans.h"
 
 namespace oriel::pipeline::spanmetrics {
@@ -42,32 +41,5 @@ std::vector<ResourceInput> InputsOf(
 // Views of resources read in place; their resources are parsed onto `arena`.
 std::vector<ResourceInput> InputsOf(std::span<const tracestore::EncodedResourceSpans> read,
                                     google::protobuf::Arena& arena);
-
-// Looks up attributes of one span at a time: a span read in place is scanned once, at its first
-// lookup, however many keys are looked up. Values read in place are parsed onto the arena.
-class SpanAttributes {
- public:
-  explicit SpanAttributes(google::protobuf::Arena& arena) : arena_(arena) {}
-
-  // Lookups are of `span` (which must outlive them) from now on.
-  void Reset(const SpanInput& span) {
-    span_ = &span;
-    scanned_ = false;
-  }
-  // The value of the first attribute `key` of the span, or nullptr. REQUIRES: Reset was called.
-  const opentelemetry::proto::common::v1::AnyValue* Find(std::string_view key);
-
- private:
-  google::protobuf::Arena& arena_;
-  const SpanInput* span_ = nullptr;
-  bool scanned_ = false;
-  // The key and serialized KeyValue of each attribute of a span read in place, in order.
-  std::vector<std::pair<std::string_view, std::string_view>> attributes_;
-};
-
-// The value of the first attribute `key` of the span, or nullptr (one lookup of SpanAttributes).
-const opentelemetry::proto::common::v1::AnyValue* SpanAttribute(const SpanInput& span,
-                                                                std::string_view key,
-                                                                google::protobuf::Arena& arena);
 
 }  // namespace oriel::pipeline::spanmetrics

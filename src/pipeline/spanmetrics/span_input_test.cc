@@ -4,6 +4,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "pipeline/spanmetrics/service_graph_aggregator.h"
+#include "pipeline/spanmetrics/span_attributes.h"
 #include "pipeline/spanmetrics/span_metrics_aggregator.h"
 #include "pipeline/spanmetrics/test_spans.h"
 

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "pipeline/spanmetrics/attributes.h"
+#include "pipeline/spanmetrics/span_attributes.h"
 
 namespace oriel::pipeline::spanmetrics {
 namespace {
@@ -102,7 +103,9 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
   const double divider = options_.unit == DurationUnit::kSeconds ? 1e9 : 1e6;
   table_.set_now(now_ns);
   int64_t dropped = 0;
-  SpanAttributes span_attributes(arena);
+  std::vector<std::string> dimension_keys;
+  for (const Dimension& d : options_.dimensions) dimension_keys.push_back(d.name);
+  SpanAttributes span_attributes(arena, std::move(dimension_keys));
   for (const ResourceInput& in : inputs) {
     const Attributes& resource_attrs = in.resource->attributes();
     const common::AnyValue* service = FindAttribute(resource_attrs, "service.name");
@@ -138,7 +141,7 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
                                 static_cast<uint32_t>(span.status_code));
       for (size_t i = 0; i < options_.dimensions.size(); ++i) {
         const Dimension& d = options_.dimensions[i];
-        const common::AnyValue* v = span_attributes.Find(d.name);
+        const common::AnyValue* v = span_attributes.Find(i);
         if (v == nullptr) v = FindAttribute(resource_attrs, d.name);
         dims[i] = v;
         AppendValueMemo(memo, v);
