@@ -1,7 +1,9 @@
 #include "pipeline/spanmetrics/span_metrics_aggregator.h"
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -123,11 +125,16 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
     // serializing a series key costs more than the rest of a span's work. `memo` identifies a
     // series by what its attributes are made of, in the order they are looked up, so that the
     // groups (and so the series created) come in the order of their first span.
+    // The durations of a resource's spans go in one vector, by group once all are seen (one
+    // vector per group cost several allocations each).
     struct Group {
       SeriesKey key;
-      std::vector<double> durations;
+      size_t spans = 0;
+      size_t offset = 0;  // of its durations in `by_group`
     };
     std::vector<Group> groups;
+    std::vector<std::pair<size_t, double>> durations;  // group, duration; in span order
+    durations.reserve(in.spans.size());
     absl::flat_hash_map<std::string, size_t> group_of;
     std::string memo;
     std::vector<const common::AnyValue*> dims(options_.dimensions.size());
@@ -157,8 +164,9 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
         cache_key.resize(cache_prefix);
         cache_key += memo;
         if (const SeriesKey* cached = series_keys_.Find(cache_key)) {
-          groups.push_back(Group{*cached, {}});
-          groups.back().durations.push_back(duration);
+          groups.push_back(Group{.key = *cached});
+          ++groups.back().spans;
+          durations.emplace_back(it->second, duration);
           continue;
         }
         common::KeyValueList attrs;
@@ -174,19 +182,31 @@ int64_t SpanMetricsAggregator::ConsumeInputs(std::span<const ResourceInput> inpu
             PutAttribute(attrs, d.name, StringValue(*d.default_value));
           }
         }
-        groups.push_back(Group{SeriesKey(resource, attrs), {}});
+        groups.push_back(Group{.key = SeriesKey(resource, attrs)});
         series_keys_.Insert(cache_key, groups.back().key);
       }
-      groups[it->second].durations.push_back(duration);
+      ++groups[it->second].spans;
+      durations.emplace_back(it->second, duration);
     }
+    // Stable, so that each group's durations are summed in span order.
+    size_t offset = 0;
+    for (Group& g : groups) {
+      g.offset = offset;
+      offset += g.spans;
+    }
+    std::vector<double> by_group(durations.size());
+    std::vector<size_t> next(groups.size());
+    for (size_t i = 0; i < groups.size(); ++i) next[i] = groups[i].offset;
+    for (const auto& [group, duration] : durations) by_group[next[group]++] = duration;
     for (const Group& g : groups) {
-      const auto spans = static_cast<int64_t>(g.durations.size());
+      const auto spans = static_cast<int64_t>(g.spans);
+      const std::span<const double> values(by_group.data() + g.offset, g.spans);
       // A span is counted in both metrics or in neither; every span of a group alike.
       if (!table_.Contains(calls_name_, g.key) && !table_.Fits(bounds_.size() + 4)) {
         dropped += spans;
         continue;
       }
-      if (!table_.Observe(duration_name_, g.key, bounds_, g.durations)) {
+      if (!table_.Observe(duration_name_, g.key, bounds_, values)) {
         dropped += spans;  // a value over the length limit
         continue;
       }

@@ -214,6 +214,45 @@ TEST(SpanMetricsAggregatorTest, SkipsResourcesWithoutServiceNameAndInvalidSpans)
   EXPECT_EQ(calls[0].sum->as_int(), 1);
 }
 
+TEST(SpanMetricsAggregatorTest, InterleavedSeriesGetTheirOwnDurations) {
+  SpanMetricsAggregator agg({});
+  // "a" takes 1, 3, 5 ms, "b" 60, 70 ms, "c" 20 s, interleaved.
+  std::vector<SpanSpec> spans = {{.span = 1, .name = "a", .duration_ns = 1 * kMs},
+                                 {.span = 2, .name = "b", .duration_ns = 60 * kMs},
+                                 {.span = 3, .name = "a", .duration_ns = 3 * kMs},
+                                 {.span = 4, .name = "c", .duration_ns = 20'000 * kMs},
+                                 {.span = 5, .name = "b", .duration_ns = 70 * kMs},
+                                 {.span = 6, .name = "a", .duration_ns = 5 * kMs}};
+  agg.Consume({Resource("svc", {}, spans), Resource("other", {}, {spans[1]})}, kT0);
+  Request req;
+  agg.AppendTo(kFlushNs, req);
+  auto labels = [](const std::string& service, const std::string& name) {
+    return AttrMap{{"service.name", service},
+                   {"span.name", name},
+                   {"span.kind", "SPAN_KIND_INTERNAL"},
+                   {"status.code", "STATUS_CODE_UNSET"}};
+  };
+  const auto* a = HistogramOf(req, kDuration, labels("svc", "a"));
+  const auto* b = HistogramOf(req, kDuration, labels("svc", "b"));
+  const auto* c = HistogramOf(req, kDuration, labels("svc", "c"));
+  const auto* other = HistogramOf(req, kDuration, labels("other", "b"));
+  ASSERT_TRUE(a != nullptr && b != nullptr && c != nullptr && other != nullptr);
+  EXPECT_EQ(a->count(), 3u);
+  EXPECT_EQ(a->sum(), 9);
+  EXPECT_EQ(b->count(), 2u);
+  EXPECT_EQ(b->sum(), 130);
+  EXPECT_EQ(c->count(), 1u);
+  EXPECT_EQ(c->sum(), 20'000);
+  EXPECT_EQ(other->count(), 1u);
+  EXPECT_EQ(other->sum(), 60);
+  std::vector<uint64_t> want(17, 0);
+  want[0] = 1;  // 1 ms
+  want[1] = 1;  // 3 ms
+  want[2] = 1;  // 5 ms
+  EXPECT_EQ(Buckets(*a), want);
+  EXPECT_EQ(CounterOf(req, kCalls, labels("svc", "b")), 2);
+}
+
 TEST(SpanMetricsAggregatorTest, SecondsUnitAndCustomBuckets) {
   SpanMetricsOptions options;
   options.unit = DurationUnit::kSeconds;
