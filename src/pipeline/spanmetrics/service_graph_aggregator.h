@@ -39,6 +39,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <span>
@@ -128,8 +129,11 @@ class ServiceGraphAggregator {
     bool operator==(const EdgeKey&) const = default;
     template <typename H>
     friend H AbslHashValue(H h, const EdgeKey& k) {
-      return H::combine(std::move(h), std::string_view(k.bytes.data(), k.bytes.size()),
-                        k.has_span_id);
+      // As three words: a std::string_view would be hashed with std::hash (Debian's absl).
+      uint64_t words[3];
+      static_assert(sizeof(words) == sizeof(k.bytes));
+      std::memcpy(words, k.bytes.data(), sizeof(words));
+      return H::combine(std::move(h), words[0], words[1], words[2], k.has_span_id);
     }
   };
 
