@@ -839,6 +839,9 @@ def scenarios(args):
     else:
         series, ticks, traces, reps = 100_000, 30, 40_000, 10
     common = ["--concurrency", "4", "--rate", "0", "--seed", "1"]
+    # Spans, logs and Loki entries of traces as fast as the target takes them, without the
+    # loadgen's incidents (windows of the wall clock): a load that does not depend on when it runs.
+    span_load = ["--trace-rate", "0", "--incident-period", "0", "--trace-batch", "20"]
     # Scrape load: exporters x series each, scraped every `interval` s for `window` s.
     exporters, exporter_series, interval, window = ((3, 5_000, 2, 16) if args.quick else
                                                     (10, 10_000, 5, 60))
@@ -881,8 +884,8 @@ def scenarios(args):
         out.append(q)
     trace_ingest = Scenario("otlp-traces", f"Trace ingest: OTLP/HTTP protobuf, {traces:,} "
                             "traces (5-50 spans, 8 services)", "spans",
-                            ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
-                             "--trace-batch", "20", "--duration", "600"] + common,
+                            ["--signals", "traces", "--traces", str(traces)] + span_load
+                            + ["--duration", "600"] + common,
                             "otlp", False)
     trace_ingest.trace_lookups, trace_ingest.trace_searches = 200, 50
     trace_ingest.runs = args.runs or (3 if args.quick else 5)
@@ -892,27 +895,27 @@ def scenarios(args):
         # minutes of ingest for Oriel on the 2-core machine.
         big = Scenario("otlp-traces-10m", "Trace ingest and queries at 10M spans: OTLP/HTTP "
                        "protobuf, 400,000 traces (5-50 spans, 8 services)", "spans",
-                       ["--signals", "traces", "--traces", "400000", "--trace-rate", "0",
-                        "--trace-batch", "20", "--duration", "7200"] + common,
+                       ["--signals", "traces", "--traces", "400000"] + span_load
+                       + ["--duration", "7200"] + common,
                        "otlp", False)
         big.trace_lookups, big.trace_searches, big.loadgen_timeout = 200, 50, 7500
         out.append(big)
     trace_grpc = Scenario("otlp-traces-grpc", f"Trace ingest: OTLP/gRPC, {traces:,} traces (5-50 "
                           "spans, 8 services)", "spans",
-                          ["--signals", "traces", "--traces", str(traces), "--trace-rate", "0",
-                           "--trace-batch", "20", "--duration", "600"] + common,
+                          ["--signals", "traces", "--traces", str(traces)] + span_load
+                          + ["--duration", "600"] + common,
                           "otlp-grpc", False)
     trace_grpc.runs = trace_ingest.runs
     out.append(trace_grpc)
     out.append(Scenario("otlp-logs", f"Log ingest: OTLP/HTTP protobuf, logs of {traces:,} "
                         "traces", "records",
-                        ["--signals", "logs", "--traces", str(traces), "--trace-rate", "0",
-                         "--trace-batch", "20", "--duration", "600"] + common,
+                        ["--signals", "logs", "--traces", str(traces)] + span_load
+                        + ["--duration", "600"] + common,
                         "otlp", False))
     out.append(Scenario("loki-push", f"Log ingest: Loki push (snappy protobuf), logs of "
                         f"{traces:,} traces", "entries",
-                        ["--signals", "loki", "--traces", str(traces), "--trace-rate", "0",
-                         "--trace-batch", "20", "--duration", "600"] + common,
+                        ["--signals", "loki", "--traces", str(traces)] + span_load
+                        + ["--duration", "600"] + common,
                         "loki", False))
     return out
 

@@ -67,6 +67,7 @@ struct Flags {
   int64_t trace_batch = 10;
   double interval = 15;
   double error_rate = 0.02;
+  int64_t incident_period_s = TraceOptions{}.incident_period_s;
   double report_every = 10;
   double timeout = 30;
   bool json = false;
@@ -170,8 +171,10 @@ void RunMetrics(const Flags& flags, Sender& sender, const std::atomic<bool>& sto
 // `sample`, when not null, is offered every trace whose spans, logs or Loki entries were sent.
 void RunTraces(const Flags& flags, bool send_traces, bool send_logs, bool send_loki, Sender& sender,
                OtlpOut& otlp, TraceIdSample* sample, const std::atomic<bool>& stop) {
-  TraceGenerator generator(
-      {.services = flags.services, .error_rate = flags.error_rate, .seed = flags.seed});
+  TraceGenerator generator({.services = flags.services,
+                            .error_rate = flags.error_rate,
+                            .incident_period_s = flags.incident_period_s,
+                            .seed = flags.seed});
   const std::string base = flags.otlp_target.empty() ? flags.target : flags.otlp_target;
   const auto start = Clock::now();
   int64_t made = 0;
@@ -321,6 +324,12 @@ int Main(int argc, char** argv) {
   app.add_option("--error-rate", flags.error_rate, "Share of traces that fail")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--incident-period", flags.incident_period_s,
+                 "Seconds of span time between incidents, in which one service is 5x slower and "
+                 "fails a quarter of its traces for a minute (windows of the wall clock); 0: none, "
+                 "so that a load does not depend on when it runs")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--report-every", flags.report_every, "Seconds between progress reports; 0 none")
       ->capture_default_str();
   app.add_option("--timeout", flags.timeout, "Seconds per request")->capture_default_str();
