@@ -164,7 +164,7 @@ void PrefetchSpanBytes(std::string_view bytes) {
 
 uint32_t BlockEncoder::ColumnOf(std::string_view key, uint32_t after) {
   uint32_t& guess = after == kNoColumn ? first_column_ : next_column_[after];
-  if (guess != kNoColumn && value_cols_[guess].name == key) return guess;
+  if (guess != kNoColumn && dict_[value_cols_[guess].key] == key) return guess;
   auto [it, inserted] = column_of_key_.try_emplace(base::AbslView(key), value_cols_.size());
   if (inserted) {
     if (spare_cols_.empty()) {
@@ -174,7 +174,6 @@ uint32_t BlockEncoder::ColumnOf(std::string_view key, uint32_t after) {
       spare_cols_.pop_back();
     }
     value_cols_.back().key = Intern(key);
-    value_cols_.back().name.assign(key);
   }
   const auto found = static_cast<uint32_t>(it->second);
   // Set before next_column_ grows, which would move `guess`.

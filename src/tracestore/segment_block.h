@@ -98,7 +98,6 @@ class BlockEncoder {
   // types, its strings (and other length-prefixed values) and its numbers.
   struct ValueColumn {
     uint64_t key = 0;
-    std::string name;  // the key itself
     std::string types;
     std::string values;
     std::string numbers;

@@ -100,6 +100,20 @@ std::string Encode(const std::vector<std::vector<StoredSpan>>& traces,
   return encoder.Finish();
 }
 
+// Every trace of `got` has the spans of the same trace of `want`, in order.
+void ExpectSameSpans(const std::vector<DecodedTrace>& got,
+                     const std::vector<std::vector<StoredSpan>>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t t = 0; t < want.size(); ++t) {
+    ASSERT_EQ(got[t].spans.size(), want[t].size());
+    for (size_t s = 0; s < want[t].size(); ++s) {
+      EXPECT_TRUE(MessageDifferencer::Equals(got[t].spans[s].span, want[t][s].span))
+          << got[t].spans[s].span.DebugString() << "\nwant\n"
+          << want[t][s].span.DebugString();
+    }
+  }
+}
+
 TEST(SegmentBlockTest, RoundTripsEveryTraceAndOneTrace) {
   // Trace 20 has 22 spans: its parents are looked up through the map.
   const auto traces = MakeTraces(20);
@@ -233,15 +247,7 @@ TEST(SegmentBlockTest, RoundTripsAttributesInAnyOrderAndStringsSharingAnyPrefix)
   }
   auto decoded = DecodeBlock(Encode(traces));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
-  ASSERT_EQ(decoded->size(), traces.size());
-  for (size_t t = 0; t < traces.size(); ++t) {
-    ASSERT_EQ((*decoded)[t].spans.size(), traces[t].size());
-    for (size_t s = 0; s < traces[t].size(); ++s) {
-      EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[t].spans[s].span, traces[t][s].span))
-          << (*decoded)[t].spans[s].span.DebugString() << "\nwant\n"
-          << traces[t][s].span.DebugString();
-    }
-  }
+  ExpectSameSpans(*decoded, traces);
 }
 
 TEST(SegmentBlockTest, AReusedEncoderWritesWhatAFreshOneDoes) {
@@ -372,15 +378,9 @@ TEST(SegmentBlockTest, ReadsVersion1Blocks) {
   const auto want = V1Traces();
   auto decoded = DecodeBlock(body);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
-  ASSERT_EQ(decoded->size(), want.size());
-  for (size_t t = 0; t < want.size(); ++t) {
-    ASSERT_EQ((*decoded)[t].spans.size(), want[t].size());
-    for (size_t s = 0; s < want[t].size(); ++s) {
-      EXPECT_TRUE(MessageDifferencer::Equals((*decoded)[t].spans[s].span, want[t][s].span))
-          << (*decoded)[t].spans[s].span.DebugString() << "\nwant\n"
-          << want[t][s].span.DebugString();
-      EXPECT_EQ((*decoded)[t].spans[s].resource->service, "svc");
-    }
+  ExpectSameSpans(*decoded, want);
+  for (const DecodedTrace& t : *decoded) {
+    for (const auto& span : t.spans) EXPECT_EQ(span.resource->service, "svc");
   }
   // Hostile variants of the old layout fail cleanly too.
   for (size_t n = 0; n < body.size(); ++n) {

@@ -255,10 +255,12 @@ class OtlpTracesGrpcTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
-  grpc::Status Export(collector::ExportTraceServiceResponse* resp) {
+  grpc::Status Export(collector::ExportTraceServiceResponse* resp,
+                      const collector::ExportTraceServiceRequest& request = TraceRequest(),
+                      grpc_compression_algorithm compression = GRPC_COMPRESS_GZIP) {
     grpc::ClientContext ctx;
-    ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    return stub_->Export(&ctx, TraceRequest(), resp);
+    ctx.set_compression_algorithm(compression);
+    return stub_->Export(&ctx, request, resp);
   }
 
   FakeTraceWriter writer_;
@@ -314,9 +316,8 @@ TEST_F(OtlpTracesGrpcTest, LargeMessagesArriveWholeOneAfterAnother) {
   const collector::ExportTraceServiceRequest sent[] = {request_of(4000, "a"), request_of(1500, "b"),
                                                        request_of(3000, "c")};
   for (const auto& req : sent) {
-    grpc::ClientContext ctx;
     collector::ExportTraceServiceResponse resp;
-    grpc::Status st = stub_->Export(&ctx, req, &resp);
+    grpc::Status st = Export(&resp, req, GRPC_COMPRESS_NONE);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
   auto encodings = writer_.encodings();
